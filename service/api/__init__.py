@@ -1,0 +1,1 @@
+"""HTTP adapter: schemas, handlers, middlewares, OpenAPI."""

@@ -1,0 +1,120 @@
+"""The application factory: ``create_app(settings)`` builds the whole service, for production and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+from aiohttp import web
+
+from service.api.auth import auth_middleware
+from service.api.openapi import build_openapi
+from service.api.problems import problem_middleware, request_id_middleware
+from service.api.routes import add_routes
+from service.appkeys import KEYS, POOL, SCORER, SETTINGS
+from service.db import store
+from service.db.migrations import apply_migrations
+from service.db.pool import create_pool, wait_for_database
+from service.domain.types import Role
+from service.keys import KeyResolver, ensure_key
+from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Headers on every response: the API serves JSON only, so nothing may be sniffed, framed or run.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise RuntimeError("no database URL: start the embedded database first (see service.cli)")
+    return settings.database_url.get_secret_value()
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    dsn = database_url(settings)
+    if settings.migrate_on_start:
+        await wait_for_database(dsn, timeout=30.0)
+        await migrate(dsn, settings.migrations_dir)
+    app[POOL] = await create_pool(
+        dsn,
+        max_size=settings.db_pool_max,
+        connect_timeout=settings.db_connect_timeout_s,
+        command_timeout=settings.db_command_timeout_s,
+    )
+    app[KEYS] = KeyResolver(app[POOL])
+    if settings.bootstrap_admin_key is not None:
+        async with app[POOL].acquire() as conn:
+            await ensure_key(
+                conn,
+                name="bootstrap-admin",
+                role=Role.ADMIN,
+                secret=settings.bootstrap_admin_key.get_secret_value(),
+            )
+    yield
+    await asyncio.wait_for(app[POOL].close(), timeout=10.0)
+
+
+async def _model(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    model = await asyncio.to_thread(load_model_from, settings.model_path)
+    scorer = Scorer(model, threshold_overrides=settings.thresholds)
+    app[SCORER] = scorer
+    log.info("model %s loaded", model.version)
+    try:
+        async with app[POOL].acquire() as conn:
+            await store.register_model_version(
+                conn, model.version, model_manifest(model), manifest_digest(model)
+            )
+    except Exception as exc:  # the registry is bookkeeping; scoring works without it
+        log.warning("could not record model version %s: %s", model.version, exc.__class__.__name__)
+    yield
+    scorer.close()
+
+
+async def migrate(dsn: str, directory: Path) -> list[str]:
+    """Apply pending migrations on their own connection; return the names applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        done = await apply_migrations(conn, directory)
+    finally:
+        await conn.close()
+    for m in done:
+        log.info("applied migration %04d_%s", m.version, m.name)
+    return [f"{m.version:04d}_{m.name}" for m in done]
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[request_id_middleware, problem_middleware, auth_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    add_routes(app)
+    openapi_body = json.dumps(build_openapi()).encode()
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=openapi_body, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi, name="openapi")
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_model)
+    app.on_response_prepare.append(_security_headers)
+    return app

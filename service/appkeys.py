@@ -1,0 +1,23 @@
+"""Every piece of shared state the app holds, declared once as typed keys. No module globals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from service.keys import KeyResolver
+    from service.ml.scorer import Scorer
+    from service.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
+SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
+KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
+DSN: web.AppKey[str] = web.AppKey("dsn")
+
+# Per-request values.
+REQUEST_ID = "request_id"
+PRINCIPAL = "principal"

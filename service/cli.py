@@ -1,0 +1,158 @@
+"""The ``moderation`` command: serve, migrate, manage keys (and the classifier's train/evaluate/score)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+
+from pydantic import SecretStr
+
+from service.settings import Settings
+
+log = logging.getLogger("moderation")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database URL: the configured one, or an embedded PostgreSQL started meanwhile."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    from service.db.embedded import EmbeddedPostgres, default_data_dir
+
+    data_dir = settings.data_dir or default_data_dir()
+    log.info("no MODERATION_DATABASE_URL: using the embedded PostgreSQL in %s", data_dir)
+    embedded = EmbeddedPostgres(data_dir)
+    dsn = embedded.start()
+    try:
+        yield settings.model_copy(update={"database_url": SecretStr(dsn)})
+    finally:
+        embedded.stop()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from service.app import create_app
+
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if args.no_migrate:
+        updates["migrate_on_start"] = False
+    settings = settings.model_copy(update=updates)
+    with database(settings) as settings:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=15.0,
+            access_log=None,
+            print=lambda msg: log.info("%s", msg),
+        )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from service.app import database_url, migrate
+
+    with database(settings) as settings:
+        done = asyncio.run(migrate(database_url(settings), settings.migrations_dir))
+    print(f"applied {len(done)} migration(s)" + (": " + ", ".join(done) if done else ""))
+    return 0
+
+
+async def _with_conn(settings: Settings, action):  # type: ignore[no-untyped-def]
+    import asyncpg
+
+    from service.app import database_url, migrate
+    from service.db.pool import init_connection
+
+    dsn = database_url(settings)
+    await migrate(dsn, settings.migrations_dir)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await init_connection(conn)
+        return await action(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from service import keys
+    from service.db import store
+    from service.domain.types import Role
+
+    with database(settings) as settings:
+        if args.keys_command == "create":
+            new = asyncio.run(
+                _with_conn(
+                    settings,
+                    lambda c: keys.create_key(c, name=args.name, role=Role(args.role), site_id=args.site),
+                )
+            )
+            print(f"created {new.role.value} key {new.name!r} (id {new.id}); it is shown once, store it now:")
+            print(new.secret)
+        elif args.keys_command == "list":
+            rows = asyncio.run(_with_conn(settings, store.list_api_keys))
+            for r in rows:
+                state = "revoked" if r["revoked_at"] else "active"
+                print(
+                    f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}"
+                )
+        elif args.keys_command == "revoke":
+            ok = asyncio.run(_with_conn(settings, lambda c: store.revoke_api_key(c, args.name)))
+            if not ok:
+                print(f"no active key named {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"revoked {args.name!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; the key is printed alone on the last line")
+    create.add_argument("--role", required=True, choices=["submitter", "moderator", "admin", "trainer"])
+    create.add_argument("--name", required=True)
+    create.add_argument("--site", help="bind the key to one site")
+    keys_sub.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", help="revoke the active key with this name")
+    revoke.add_argument("--name", required=True)
+    keys.set_defaults(func=cmd_keys)
+
+    try:
+        from classifier.cli import add_subcommands
+    except ImportError:  # the classifier's commands are optional for the service itself
+        pass
+    else:
+        add_subcommands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    if args.func in (cmd_serve, cmd_migrate, cmd_keys):
+        return int(args.func(args, settings) or 0)
+    return int(args.func(args) or 0)

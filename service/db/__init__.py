@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: pool, migrations, named queries, embedded server."""

@@ -1,0 +1,1 @@
+"""Domain logic with no I/O: value types and the decision policy."""

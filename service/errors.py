@@ -1,0 +1,44 @@
+"""Domain errors. The HTTP layer maps each to one problem type; nothing else knows about HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+    code = "domain_error"
+    status = 400
+    title = "Request cannot be processed"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(DomainError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class Conflict(DomainError):
+    code, status, title = "conflict", 409, "Conflict"
+
+
+class ArticleClosed(DomainError):
+    code, status, title = "article_closed", 409, "Article closed for comments"
+
+
+class LeaseNotHeld(DomainError):
+    code, status, title = "lease_not_held", 409, "Comment not leased to you"
+
+
+class AlreadyDecided(DomainError):
+    code, status, title = "already_decided", 409, "Comment already decided"
+
+
+class InvalidReference(DomainError):
+    code, status, title = "invalid_reference", 422, "Invalid reference"
+
+
+class Forbidden(DomainError):
+    code, status, title = "forbidden", 403, "Forbidden"

@@ -1,0 +1,78 @@
+"""API keys: generation, hashing, lookup with a short cache, and management for the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.db import store
+from service.domain.types import Principal, Role
+
+KEY_PREFIX = "cm_"
+# How long a looked-up key is trusted without asking the database again. Revocation therefore
+# takes effect within this many seconds on every instance.
+CACHE_TTL_S = 10.0
+CACHE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: int
+    name: str
+    role: Role
+    secret: str  # shown once, never stored
+
+
+def generate_key() -> str:
+    """A new random key: 256 bits of entropy, URL-safe, recognisable by its prefix."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+async def create_key(conn: store.Conn, *, name: str, role: Role, site_id: str | None = None) -> NewKey:
+    secret = generate_key()
+    if site_id is not None:
+        await store.ensure_site(conn, site_id)
+    row = await store.insert_api_key(conn, name, role, hash_key(secret), secret[:10], site_id)
+    return NewKey(row["id"], row["name"], role, secret)
+
+
+async def ensure_key(conn: store.Conn, *, name: str, role: Role, secret: str) -> None:
+    """Make sure a key with this exact secret exists (used to bootstrap the first admin)."""
+    if await store.get_api_key_by_hash(conn, hash_key(secret)) is None:
+        await store.insert_api_key(conn, name, role, hash_key(secret), secret[:10], None)
+
+
+class KeyResolver:
+    """Turns a bearer key into a Principal; caches hits briefly to spare the database."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl_s: float = CACHE_TTL_S) -> None:
+        self._pool = pool
+        self._ttl = ttl_s
+        self._cache: dict[bytes, tuple[float, Principal]] = {}
+
+    async def resolve(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        async with self._pool.acquire() as conn:
+            found = await store.get_api_key_by_hash(conn, digest)
+            if found is None or not hmac.compare_digest(found.key_hash, digest):
+                self._cache.pop(digest, None)
+                return None
+            await store.touch_api_key(conn, found.id)
+        principal = Principal(found.id, found.name, found.role, found.site_id)
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()
+        self._cache[digest] = (now, principal)
+        return principal
