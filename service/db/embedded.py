@@ -402,7 +402,7 @@ class EmbeddedPostgres:
             if "Address already in use" in new_log:
                 log.info("port %d was taken; retrying with another", port)
                 continue
-            if "pre-existing shared memory block" in new_log or "already exists" in new_log:
+            if "pre-existing shared memory block" in new_log or '"postmaster.pid" already exists' in new_log:
                 # Backends of a killed postmaster are still exiting; give them a moment.
                 time.sleep(0.5)
                 continue
