@@ -207,7 +207,9 @@ def new(data_dir: Path, servers: list[EmbeddedPostgres]) -> EmbeddedPostgres:
 # -- tests -----------------------------------------------------------------------------
 
 
-def test_first_start_creates_cluster_and_connectable_dsn(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_first_start_creates_cluster_and_connectable_dsn(
+    data_dir: Path, servers: list[EmbeddedPostgres]
+) -> None:
     dsn = new(data_dir, servers).start()
 
     assert DSN_RE.match(dsn), dsn
