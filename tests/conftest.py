@@ -1,0 +1,126 @@
+"""Shared fixtures: one real PostgreSQL per test session, a fresh database per test.
+
+The server is ``MODERATION_TEST_DATABASE_URL`` when set (any PostgreSQL 13+ where the
+user may create databases); otherwise an embedded PostgreSQL started in a temporary
+directory, the same mechanism ``moderation serve`` uses on a fresh machine. Each test
+gets its own database cloned from a migrated template, so tests never see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from service.db.migrations import apply_migrations
+from service.settings import REPO_ROOT
+
+MIGRATIONS = REPO_ROOT / "migrations"
+SHARED_DATA = Path(os.environ.get("MODERATION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DSN of a PostgreSQL server for this test session."""
+    url = os.environ.get("MODERATION_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from service.db.embedded import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: str) -> Iterator[str]:
+    """Name of a database with every migration applied, cloned by each test."""
+    import asyncio
+
+    name = f"moderation_tmpl_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(pg_server)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(with_database(pg_server, name))
+        try:
+            await apply_migrations(conn, MIGRATIONS)
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(pg_server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(drop())
+
+
+@pytest.fixture
+async def db_dsn(pg_server: str, template_db: str) -> AsyncIterator[str]:
+    """DSN of a fresh, migrated database for one test."""
+    name = f"moderation_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    finally:
+        await admin.close()
+    yield with_database(pg_server, name)
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def empty_db_dsn(pg_server: str) -> AsyncIterator[str]:
+    """DSN of an empty database (no migrations), for migration tests."""
+    name = f"moderation_empty_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield with_database(pg_server, name)
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    from service.db.pool import init_connection
+
+    connection = await asyncpg.connect(db_dsn)
+    await init_connection(connection)
+    yield connection
+    await connection.close()
+
+
+def requires_shared_data(*names: str) -> pytest.MarkDecorator:
+    """Skip a test cleanly when ../shared/data (or one of its datasets) is absent."""
+    missing = [n for n in names or ("",) if not (SHARED_DATA / n).exists()]
+    return pytest.mark.skipif(bool(missing), reason=f"shared data not available: {SHARED_DATA}")
