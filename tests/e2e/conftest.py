@@ -1,0 +1,99 @@
+"""``moderation serve`` as a real process on the embedded PostgreSQL, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MODERATION = str(Path(sys.executable).with_name("moderation"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
+    env["MODERATION_DATA_DIR"] = str(data_dir)
+    env["MODERATION_LOG_LEVEL"] = "INFO"
+    return env
+
+
+def run_cli(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MODERATION, *args], env=cli_env(data_dir), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+
+def start_server(data_dir: Path, log_path: Path, timeout: float = 90) -> Server:
+    port = free_port()
+    log = log_path.open("a")
+    process = subprocess.Popen(
+        [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=cli_env(data_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", data_dir, process, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(server.url + "/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise AssertionError(f"server not ready in {timeout}s:\n{server.log()}")
+
+
+@pytest.fixture
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Short paths: the embedded server's data lives here.
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    srv = start_server(data_dir, data_dir / "server.log")
+    try:
+        yield srv
+    finally:
+        srv.stop()
