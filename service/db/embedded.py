@@ -446,7 +446,7 @@ class EmbeddedPostgres:
         probe = self._open_lock(self._users_lock)
         try:
             try:
-                pass
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return  # another process still holds LOCK_SH: leave the server running
             if self._bin is not None:  # None: start failed before anything could run
