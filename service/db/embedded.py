@@ -122,13 +122,29 @@ class EmbeddedPostgres:
         if self._dsn is not None:
             return self._dsn
         t0 = time.monotonic()
+        try:
+            port, password, joined = self._start()
+        except OSError as exc:  # permissions, disk full, ...: name the data dir
+            raise EmbeddedPostgresError(f"embedded PostgreSQL in {self.data_dir}: {exc}") from exc
+        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
+        log.info(
+            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
+            "joined" if joined else "started",
+            port,
+            self.data_dir,
+            time.monotonic() - t0,
+        )
+        return self._dsn
+
+    def _start(self) -> tuple[int, str, bool]:
         self._prepare_data_dir()
         with self._flock(self._start_lock, fcntl.LOCK_EX):
             # Register as a user first: a failure below then goes through the same
             # "stop only if nobody else uses it" path as a normal stop().
             self._users_fd = self._open_lock(self._users_lock)
-            self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
             try:
+                # Cannot block for long: LOCK_EX on users.lock is only taken under start.lock.
+                self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
                 self._bin = self._runtime_bin()
                 password = self._password(create=not self.pgdata.exists())
                 if not self.pgdata.exists():
@@ -145,15 +161,7 @@ class EmbeddedPostgres:
                 except Exception:  # keep the original error; this is best-effort cleanup
                     log.exception("cleanup after a failed start of %s failed", self.data_dir)
                 raise
-        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
-        log.info(
-            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
-            "joined" if joined else "started",
-            port,
-            self.data_dir,
-            time.monotonic() - t0,
-        )
-        return self._dsn
+        return port, password, joined
 
     def stop(self) -> None:
         """Stop using the cluster; shut the postmaster down if no other process uses it."""
@@ -213,7 +221,13 @@ class EmbeddedPostgres:
             st = self.pgdata.stat()
             if st.st_uid != 0:
                 # Keep running as whoever owns the cluster (e.g. it was created as nobody).
-                pw = pwd.getpwuid(st.st_uid)
+                try:
+                    pw = pwd.getpwuid(st.st_uid)
+                except KeyError:
+                    raise EmbeddedPostgresError(
+                        f"{self.pgdata} is owned by uid {st.st_uid}, which no longer exists; "
+                        f"chown -R it to {SERVICE_USER}"
+                    ) from None
                 return _Account(pw.pw_name, pw.pw_uid, pw.pw_gid)
         try:
             pw = pwd.getpwnam(SERVICE_USER)
