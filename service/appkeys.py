@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.ml.scorer import Scorer
     from service.settings import Settings
@@ -19,5 +20,5 @@ KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
 
 # Per-request values.
-REQUEST_ID = "request_id"
-PRINCIPAL = "principal"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
