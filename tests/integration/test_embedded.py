@@ -379,7 +379,12 @@ def test_failed_start_raises_with_server_log(initialized_dir: Path, servers: lis
     # The failed object holds no user lock: a fixed config starts normally.
     conf = data_dir / "pgdata" / "postgresql.conf"
     conf.write_text(conf.read_text().replace("no_such_setting = 1\n", ""))
-    assert fetch(new(data_dir, servers).start(), "SELECT 1") == 1
+    fixed = new(data_dir, servers)
+    assert fetch(fixed.start(), "SELECT 1") == 1
+    pid = postmaster_pid(data_dir)
+    assert pid is not None
+    fixed.stop()
+    wait_dead(pid, 5)  # would stay up if the failed start had leaked its user lock
 
 
 def test_stale_pidfile_of_a_dead_process_is_ignored(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
