@@ -122,13 +122,29 @@ class EmbeddedPostgres:
         if self._dsn is not None:
             return self._dsn
         t0 = time.monotonic()
+        try:
+            port, password, joined = self._start()
+        except OSError as exc:  # permissions, disk full, ...: name the data dir
+            raise EmbeddedPostgresError(f"embedded PostgreSQL in {self.data_dir}: {exc}") from exc
+        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
+        log.info(
+            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
+            "joined" if joined else "started",
+            port,
+            self.data_dir,
+            time.monotonic() - t0,
+        )
+        return self._dsn
+
+    def _start(self) -> tuple[int, str, bool]:
         self._prepare_data_dir()
         with self._flock(self._start_lock, fcntl.LOCK_EX):
             # Register as a user first: a failure below then goes through the same
             # "stop only if nobody else uses it" path as a normal stop().
             self._users_fd = self._open_lock(self._users_lock)
-            self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
             try:
+                # Cannot block for long: LOCK_EX on users.lock is only taken under start.lock.
+                self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
                 self._bin = self._runtime_bin()
                 password = self._password(create=not self.pgdata.exists())
                 if not self.pgdata.exists():
@@ -145,15 +161,7 @@ class EmbeddedPostgres:
                 except Exception:  # keep the original error; this is best-effort cleanup
                     log.exception("cleanup after a failed start of %s failed", self.data_dir)
                 raise
-        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
-        log.info(
-            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
-            "joined" if joined else "started",
-            port,
-            self.data_dir,
-            time.monotonic() - t0,
-        )
-        return self._dsn
+        return port, password, joined
 
     def stop(self) -> None:
         """Stop using the cluster; shut the postmaster down if no other process uses it."""
@@ -213,7 +221,13 @@ class EmbeddedPostgres:
             st = self.pgdata.stat()
             if st.st_uid != 0:
                 # Keep running as whoever owns the cluster (e.g. it was created as nobody).
-                pw = pwd.getpwuid(st.st_uid)
+                try:
+                    pw = pwd.getpwuid(st.st_uid)
+                except KeyError:
+                    raise EmbeddedPostgresError(
+                        f"{self.pgdata} is owned by uid {st.st_uid}, which no longer exists; "
+                        f"chown -R it to {SERVICE_USER}"
+                    ) from None
                 return _Account(pw.pw_name, pw.pw_uid, pw.pw_gid)
         try:
             pw = pwd.getpwnam(SERVICE_USER)
@@ -237,9 +251,7 @@ class EmbeddedPostgres:
             # Also covers a concurrent useradd from another process winning the race.
             return pwd.getpwnam(SERVICE_USER)
         except KeyError:
-            log.warning(
-                "useradd %s failed (%s); running PostgreSQL as nobody", SERVICE_USER, proc.stderr.strip()
-            )
+            log.warning("useradd %s failed (%s); running PostgreSQL as nobody", SERVICE_USER, proc.stderr.strip())
             return pwd.getpwnam("nobody")
 
     def _check_parents_traversable(self, account: _Account) -> None:
@@ -431,9 +443,7 @@ class EmbeddedPostgres:
         # the next start does crash recovery from WAL, so no committed data is lost.
         code, out2 = self._run([*argv, "-m", "immediate"], timeout=STOP_TIMEOUT_S + 15)
         if code != 0 and _pid_alive(pid):
-            raise EmbeddedPostgresError(
-                f"pg_ctl stop failed: {out.strip()} / {out2.strip()}\n{self._log_tail()}"
-            )
+            raise EmbeddedPostgresError(f"pg_ctl stop failed: {out.strip()} / {out2.strip()}\n{self._log_tail()}")
 
     def _release_user(self) -> None:
         """Drop our shared user lock; stop the postmaster if we were the last user.
@@ -515,8 +525,7 @@ class EmbeddedPostgres:
             except subprocess.TimeoutExpired:
                 out.seek(0)
                 raise EmbeddedPostgresError(
-                    f"{Path(argv[0]).name} timed out after {timeout:.0f}s: {_tail(out.read())}\n"
-                    f"{self._log_tail()}"
+                    f"{Path(argv[0]).name} timed out after {timeout:.0f}s: {_tail(out.read())}\n{self._log_tail()}"
                 ) from None
             except OSError as exc:
                 raise EmbeddedPostgresError(f"cannot run {argv[0]}: {exc}") from exc
@@ -573,9 +582,7 @@ class EmbeddedPostgres:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise EmbeddedPostgresError(
-                        f"timed out after {LOCK_TIMEOUT_S:.0f}s waiting for {path}"
-                    ) from None
+                    raise EmbeddedPostgresError(f"timed out after {LOCK_TIMEOUT_S:.0f}s waiting for {path}") from None
                 time.sleep(0.05)
 
 
