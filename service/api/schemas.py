@@ -259,7 +259,7 @@ class SiteSettingsBase(Body):
     allowed_domains: list[str] = Field(default_factory=list, max_length=1000)
     blocked_domains: list[str] = Field(default_factory=list, max_length=10000)
     repeat_window_s: int = Field(default=600, ge=0, le=7 * 86400)
-    repeat_action: RepeatAction = RepeatAction.REJECT
+    repeat_action: RepeatAction = RepeatAction.REVIEW
     flood_max_per_minute: int = Field(default=10, ge=0, le=10000, description="0: off.")
     flood_action: FloodAction = FloodAction.THROTTLE
     new_author_min_approved: int = Field(default=0, ge=0, le=1000)

@@ -44,7 +44,7 @@ class SitePolicy:
     allowed_domains: tuple[str, ...] = ()  # when non-empty, links elsewhere are held for review
     blocked_domains: tuple[str, ...] = ()  # links here reject the comment (subdomains included)
     repeat_window_s: int = 600  # the same text from the same author within this window; 0: off
-    repeat_action: RepeatAction = RepeatAction.REJECT
+    repeat_action: RepeatAction = RepeatAction.REVIEW
     flood_max_per_minute: int = 10  # comments per author per minute; 0: off
     flood_action: FloodAction = FloodAction.THROTTLE
     new_author_min_approved: int = 0  # review an author's comments until this many were approved

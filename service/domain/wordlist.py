@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 import ahocorasick
+
 from classifier.normalize import normalize, normalize_with_offsets
 
 BANNED = "banned"
@@ -64,14 +65,26 @@ def _squeeze(text: str) -> str:
     return _RUN_RE.sub(r"\1", text)
 
 
-def _run_fits(text_count: int, term_count: int, letter: str) -> bool:
-    if letter in _DOUBLING:
+def _run_fits(text_count: int, term_count: int, letter: str, long_run: bool) -> bool:
+    # A letter English doubles may only be stretched when the author visibly stretched it (three or
+    # more in the original, which the normalizer shortened to two): "fucccck" yes, "good" no.
+    if letter in _DOUBLING and not long_run:
         return text_count == term_count
     return text_count >= term_count
 
 
-def _word_fits(text_word: str, term_runs: Sequence[tuple[str, int]], *, open_start: bool, open_end: bool) -> bool:
-    """Does ``text_word`` carry the term word's runs (prefix/suffix only where the term is open)?"""
+def _word_fits(
+    text_word: str,
+    term_runs: Sequence[tuple[str, int]],
+    *,
+    open_start: bool,
+    open_end: bool,
+    long_runs: Sequence[bool] | None = None,
+) -> bool:
+    """Does ``text_word`` carry the term word's runs (prefix/suffix only where the term is open)?
+
+    ``long_runs`` says, per run of ``text_word``, whether the original text had three or more.
+    """
     text_runs = _runs(text_word)
     n = len(term_runs)
     offsets = range(len(text_runs) - n + 1) if open_start else (0,)
@@ -86,12 +99,32 @@ def _word_fits(text_word: str, term_runs: Sequence[tuple[str, int]], *, open_sta
                 break
             # A run cut by an open end may be longer in the text ("idiots" for "idiot*" is fine).
             cut = (open_start and i == 0) or (open_end and i == n - 1)
-            if not (_run_fits(t_n, u_n, t_ch) or (cut and t_n >= u_n)):
+            long_run = bool(long_runs and long_runs[off + i])
+            if not (_run_fits(t_n, u_n, t_ch, long_run) or (cut and t_n >= u_n)):
                 ok = False
                 break
         if ok:
             return True
     return False
+
+
+def _long_runs(text: str, norm: str) -> list[list[bool]] | None:
+    """Per normalized word, per run of one letter: did the original text repeat it three or more times?"""
+    tracked = normalize_with_offsets(text)
+    if tracked.text != norm:
+        return None
+    out = []
+    for match in _TOKEN_RE.finditer(norm):
+        flags = []
+        pos = match.start()
+        for letter, group in groupby(match.group(0)):
+            count = len(list(group))
+            start, end = tracked.original_span(pos, pos + count)
+            same = sum(1 for ch in text[start:end] if normalize(ch) == letter)
+            flags.append(same >= 3)
+            pos += count
+        out.append(flags)
+    return out
 
 
 def term_key(term: str) -> tuple[str, tuple[str, ...], bool, bool] | None:
@@ -137,19 +170,22 @@ class WordListMatcher:
         if self._automaton is None:
             return []
         norm = normalize(text)
-        words = _TOKEN_RE.findall(norm)
-        if not words:
+        # Squeezing never joins or splits words, so the squeezed words line up with the words.
+        squeezed = _TOKEN_RE.findall(_squeeze(norm))
+        if not squeezed:
             return []
-        haystack = " " + " ".join(_squeeze(w) for w in words) + " "
+        haystack = " " + " ".join(squeezed) + " "
         candidates = list(self._automaton.iter(haystack))
         if not candidates:
             return []
+        words = _TOKEN_RE.findall(norm)
         # Where each word starts in the haystack, to turn a hit's position into word indexes.
         starts, pos = [], 1
-        for w in words:
+        for w in squeezed:
             starts.append(pos)
-            pos += len(_squeeze(w)) + 1
+            pos += len(w) + 1
         located: dict[tuple[str, str, int, int], None] = {}
+        retry: list[tuple[_Entry, int, int]] = []
         for end_index, (length, found) in candidates:
             first_char, last_char = end_index - length + 1, end_index
             # A key's boundary spaces belong to no word.
@@ -164,12 +200,23 @@ class WordListMatcher:
                     continue
                 if self._fits(words, first, entry):
                     located[(entry.kind, entry.term, first, last)] = None
+                else:
+                    retry.append((entry, first, last))
+        if retry:
+            # Rare: a candidate failed on run lengths. Look at the original text to see which runs
+            # the author stretched, and try once more.
+            long_runs = _long_runs(text, norm)
+            for entry, first, last in retry:
+                if long_runs is not None and self._fits(words, first, entry, long_runs):
+                    located[(entry.kind, entry.term, first, last)] = None
         if not located:
             return []
         return self._spans(text, norm, located)
 
     @staticmethod
-    def _fits(words: Sequence[str], first: int, entry: _Entry) -> bool:
+    def _fits(
+        words: Sequence[str], first: int, entry: _Entry, long_runs: Sequence[Sequence[bool]] | None = None
+    ) -> bool:
         n = len(entry.runs)
         for i, term_runs in enumerate(entry.runs):
             if not _word_fits(
@@ -177,6 +224,7 @@ class WordListMatcher:
                 term_runs,
                 open_start=entry.open_start and i == 0,
                 open_end=entry.open_end and i == n - 1,
+                long_runs=long_runs[first + i] if long_runs is not None else None,
             ):
                 return False
         return True
