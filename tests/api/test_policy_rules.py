@@ -1,0 +1,196 @@
+"""The newsroom policy through the real app and database: settings, word lists, links, repeats,
+flooding, language, and the pre-submit nudge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from tests.helpers import CIVIL, Keys, assert_problem, auth
+
+# The classifier's own thresholds hold much ordinary text for review; these tests are about the
+# rules, so their site relaxes the scores and lets each rule decide alone.
+LENIENT = {label: {"review": 0.999, "reject": 1.0} for label in
+           ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "spam")}  # fmt: skip
+GERMAN = "Vielen Dank für diesen ausgezeichneten Artikel, er war sehr hilfreich und gut geschrieben."
+
+
+async def configure(client: TestClient, keys: Keys, site: str = "default", **settings: Any) -> dict[str, Any]:
+    resp = await client.put(
+        f"/v1/sites/{site}/settings", json={"thresholds": LENIENT, **settings}, headers=auth(keys.admin)
+    )
+    body = await resp.json()
+    assert resp.status == 200, body
+    return body
+
+
+async def words(client: TestClient, keys: Keys, kind: str, terms: list[str], site: str = "default") -> None:
+    resp = await client.put(f"/v1/sites/{site}/word-lists/{kind}", json={"terms": terms}, headers=auth(keys.admin))
+    assert resp.status == 200, await resp.text()
+
+
+async def submit(client: TestClient, keys: Keys, text: str = CIVIL, **extra: Any) -> tuple[int, dict[str, Any]]:
+    body = {"article_id": "a1", "author_id": "reader-1", "text": text, **extra}
+    resp = await client.post("/v1/comments", json=body, headers=auth(keys.submitter))
+    return resp.status, await resp.json()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [r["code"] for r in body["reasons"]]
+
+
+async def test_site_settings_round_trip_without_showing_the_secret(client: TestClient, keys: Keys) -> None:
+    resp = await client.get("/v1/sites/default/settings", headers=auth(keys.admin))
+    defaults = await resp.json()
+    assert resp.status == 200 and defaults["default_mode"] == "postmod" and defaults["max_links"] == 3
+    body = await configure(
+        client, keys, webhook_url="http://127.0.0.1:9/hook", webhook_secret="s" * 32, blocked_domains=["Spam.Example"]
+    )
+    assert body["webhook_secret_set"] is True and "webhook_secret" not in body
+    assert body["blocked_domains"] == ["spam.example"] and body["version"] > defaults["version"]
+    # An omitted secret keeps the current one.
+    again = await configure(client, keys, webhook_url="http://127.0.0.1:9/hook")
+    assert again["webhook_secret_set"] is True
+
+
+async def test_site_settings_are_validated_and_admin_only(client: TestClient, keys: Keys) -> None:
+    resp = await client.put(
+        "/v1/sites/default/settings",
+        json={"thresholds": {"toxicity": {"review": 0.9, "reject": 0.5}}},
+        headers=auth(keys.admin),
+    )
+    assert_problem(resp.status, resp.content_type, await resp.json(), 422, "validation_error")
+    resp = await client.put("/v1/sites/default/settings", json={"max_links": -1}, headers=auth(keys.admin))
+    assert resp.status == 422
+    resp = await client.get("/v1/sites/default/settings", headers=auth(keys.moderator))
+    assert_problem(resp.status, resp.content_type, await resp.json(), 403, "forbidden")
+
+
+async def test_banned_and_suspect_words_with_disguises(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys)
+    await words(client, keys, "banned", ["shit", "kill yourself"])
+    await words(client, keys, "suspect", ["idiot"])
+
+    status, body = await submit(client, keys, "What a load of $h1t, honestly.")
+    assert status == 201 and body["status"] == "rejected"
+    (reason,) = body["reasons"]
+    assert (reason["code"], reason["detail"], reason["public_message"]) == (
+        "banned_word",
+        "shit",
+        "contains a banned word",
+    )
+    assert {"start": 15, "end": 19, "label": "banned_word", "weight": 1.0} in body["spans"]
+
+    status, body = await submit(client, keys, "You are an id10t, sir.")
+    assert body["status"] == "pending" and codes(body) == ["suspect_word"]
+
+    status, body = await submit(client, keys, "The Scunthorpe assessment is out.")
+    assert body["status"] == "approved"
+
+
+async def test_a_changed_word_list_applies_to_the_next_comment(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys)
+    await words(client, keys, "banned", ["turnip"])
+    assert (await submit(client, keys, "A t.u.r.n.i.p of a plan."))[1]["status"] == "rejected"
+    resp = await client.patch(
+        "/v1/sites/default/word-lists/banned", json={"remove": ["turnip"], "add": ["parsnip"]}, headers=auth(keys.admin)
+    )
+    assert (await resp.json())["terms"] == ["parsnip"]
+    assert (await submit(client, keys, "A turnip of a plan.", author_id="r2"))[1]["status"] == "approved"
+    assert (await submit(client, keys, "A PARSNIP of a plan.", author_id="r3"))[1]["status"] == "rejected"
+
+
+async def test_word_lists_are_per_site(client: TestClient, keys: Keys, conn: asyncpg.Connection) -> None:
+    from service.domain.types import Role
+    from service.keys import create_key
+
+    other = (await create_key(conn, name="other-site", role=Role.SUBMITTER, site_id="other")).secret
+    await configure(client, keys)
+    await configure(client, keys, site="other")
+    await words(client, keys, "banned", ["turnip"])
+    resp = await client.post(
+        "/v1/comments", json={"article_id": "a", "author_id": "u", "text": "turnip"}, headers=auth(other)
+    )
+    assert (await resp.json())["status"] == "approved"
+
+
+async def test_links_blocked_domains_and_link_limits(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, blocked_domains=["pills.example"], max_links=2)
+    status, body = await submit(client, keys, "Cheap at https://shop.pills.example/buy now")
+    assert body["status"] == "rejected" and codes(body) == ["blocked_domain"]
+    assert body["reasons"][0]["detail"] == "pills.example"
+    three = "Sources: https://a.example.com https://b.example.org and www.c.example.net"
+    status, body = await submit(client, keys, three, author_id="r2")
+    assert body["status"] == "pending" and codes(body) == ["too_many_links"]
+
+
+async def test_allowed_domains_hold_other_links(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, allowed_domains=["newsroom.example"])
+    assert (await submit(client, keys, "More at https://newsroom.example/story"))[1]["status"] == "approved"
+    status, body = await submit(client, keys, "More at https://elsewhere.example/story", author_id="r2")
+    assert body["status"] == "pending" and codes(body) == ["link_not_allowed"]
+
+
+async def test_the_same_text_from_the_same_author_is_a_repeat(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, repeat_action="reject")
+    assert (await submit(client, keys, "Buy my book, it is great"))[1]["status"] == "approved"
+    status, body = await submit(client, keys, "BUY my b00k,  it is great!!", article_id="a2")
+    assert body["status"] == "rejected" and codes(body) == ["repeated_comment"]
+    assert body["reasons"][0]["public_message"] == "looks like a repeated comment"
+    # Another author may say the same thing.
+    assert (await submit(client, keys, "Buy my book, it is great", author_id="r2"))[1]["status"] == "approved"
+
+
+async def test_flooding_is_refused_with_retry_after_and_nothing_stored(
+    client: TestClient, keys: Keys, conn: asyncpg.Connection
+) -> None:
+    await configure(client, keys, flood_max_per_minute=2)
+    for i in range(2):
+        assert (await submit(client, keys, f"{CIVIL} {i}"))[0] == 201
+    resp = await client.post(
+        "/v1/comments", json={"article_id": "a1", "author_id": "reader-1", "text": "third"}, headers=auth(keys.submitter)
+    )
+    assert_problem(resp.status, resp.content_type, await resp.json(), 429, "rate_limited")
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
+    assert await conn.fetchval("SELECT count(*) FROM comments") == 2
+    # Another author is not affected.
+    assert (await submit(client, keys, "hello there", author_id="r2"))[0] == 201
+
+
+async def test_flooding_can_hold_for_review_instead(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, flood_max_per_minute=1, flood_action="review")
+    assert (await submit(client, keys, "first one"))[1]["status"] == "approved"
+    status, body = await submit(client, keys, "second one")
+    assert status == 201 and body["status"] == "pending" and codes(body) == ["flooding"]
+
+
+async def test_unsupported_language_is_held_without_scores(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys)
+    status, body = await submit(client, keys, GERMAN)
+    assert body["status"] == "pending" and codes(body) == ["unsupported_language"]
+    assert body["scores"] == {} and body["language"] == "de"
+    assert body["reasons"][0]["detail"] == "de"
+    # A few words are too short to tell: judged like any other comment.
+    status, body = await submit(client, keys, "Danke schön!", author_id="r2")
+    assert body["status"] == "approved" and body["language"] is None
+
+
+async def test_default_mode_of_a_site_applies_to_articles_without_their_own(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, default_mode="premod")
+    assert (await submit(client, keys))[1]["status"] == "pending"
+    resp = await client.put("/v1/articles/a-open", json={"mode": "postmod"}, headers=auth(keys.admin))
+    assert resp.status == 200
+    status, body = await submit(client, keys, "Open article here", article_id="a-open", author_id="r2")
+    assert body["status"] == "approved"
+
+
+async def test_score_with_a_site_is_a_pre_submit_nudge(client: TestClient, keys: Keys, conn: asyncpg.Connection) -> None:
+    await configure(client, keys)
+    await words(client, keys, "banned", ["shit"])
+    resp = await client.post("/v1/score", json={"text": "sh1t article", "site_id": "default"}, headers=auth(keys.submitter))
+    body = await resp.json()
+    assert resp.status == 200 and body["status"] == "rejected"
+    assert [(r["code"], r["public_message"]) for r in body["reasons"]] == [("banned_word", "contains a banned word")]
+    assert await conn.fetchval("SELECT count(*) FROM comments") == 0
