@@ -104,8 +104,10 @@ def main() -> None:
     nbest = min(norm_only)
     print(f"  of which classifier.normalize alone:   best {nbest * 1e6:.0f} us")
     print(f"  so the automaton + verification cost:  ~{(best - nbest) * 1e6:.0f} us")
-    print(f"comments without a hit: best {min(clean_t) * 1e6:.0f} us; with a hit (verification + offsets):"
-          f" best {min(hit_t) * 1e6:.0f} us")
+    print(
+        f"comments without a hit: best {min(clean_t) * 1e6:.0f} us; with a hit (verification + offsets):"
+        f" best {min(hit_t) * 1e6:.0f} us"
+    )
 
 
 if __name__ == "__main__":

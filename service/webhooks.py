@@ -50,9 +50,7 @@ def comment_payload(comment: store.StoredComment) -> dict[str, Any]:
         "status": comment.status.value,
         "version": comment.version,
         "report_count": comment.report_count,
-        "reasons": [
-            {"code": r["code"], "public_message": public_message(r["code"])} for r in comment.reasons
-        ],
+        "reasons": [{"code": r["code"], "public_message": public_message(r["code"])} for r in comment.reasons],
     }
 
 

@@ -43,9 +43,7 @@ def verify(secret: str, header: str, body: bytes, *, now: int, tolerance_s: int 
     return hmac.compare_digest(expected, header.split(",v1=")[0] + ",v1=" + fields.get("v1", ""))
 
 
-def retry_delay(
-    attempt: int, *, base_s: float, cap_s: float, rand: Callable[[], float] = random.random
-) -> float:
+def retry_delay(attempt: int, *, base_s: float, cap_s: float, rand: Callable[[], float] = random.random) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential, capped, jittered.
 
     "Equal jitter": half the exponential step is fixed, half random, so retries from many events

@@ -150,7 +150,9 @@ async def test_flooding_is_refused_with_retry_after_and_nothing_stored(
     for i in range(2):
         assert (await submit(client, keys, f"{CIVIL} {i}"))[0] == 201
     resp = await client.post(
-        "/v1/comments", json={"article_id": "a1", "author_id": "reader-1", "text": "third"}, headers=auth(keys.submitter)
+        "/v1/comments",
+        json={"article_id": "a1", "author_id": "reader-1", "text": "third"},
+        headers=auth(keys.submitter),
     )
     assert_problem(resp.status, resp.content_type, await resp.json(), 429, "rate_limited")
     assert 1 <= int(resp.headers["Retry-After"]) <= 60
@@ -186,10 +188,14 @@ async def test_default_mode_of_a_site_applies_to_articles_without_their_own(clie
     assert body["status"] == "approved"
 
 
-async def test_score_with_a_site_is_a_pre_submit_nudge(client: TestClient, keys: Keys, conn: asyncpg.Connection) -> None:
+async def test_score_with_a_site_is_a_pre_submit_nudge(
+    client: TestClient, keys: Keys, conn: asyncpg.Connection
+) -> None:
     await configure(client, keys)
     await words(client, keys, "banned", ["shit"])
-    resp = await client.post("/v1/score", json={"text": "sh1t article", "site_id": "default"}, headers=auth(keys.submitter))
+    resp = await client.post(
+        "/v1/score", json={"text": "sh1t article", "site_id": "default"}, headers=auth(keys.submitter)
+    )
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "rejected"
     assert [(r["code"], r["public_message"]) for r in body["reasons"]] == [("banned_word", "contains a banned word")]
