@@ -461,31 +461,23 @@ async def get_comment(pool: asyncpg.Pool, principal: Principal, comment_id: uuid
 
 
 async def score_text(
+    pool: asyncpg.Pool,
     scorer: Scorer,
+    principal: Principal,
     text: str,
     *,
-    pool: asyncpg.Pool | None = None,
-    principal: Principal | None = None,
     site_id: str | None = None,
     tools: PolicyTools | None = None,
 ) -> ScoreResult:
-    """Score without storing: what the policy would decide on a postmod article, and why.
+    """Score without storing: what the policy would decide on a postmod article of the site, and why.
 
-    With a site, its word lists, link rules, thresholds and language check apply too (a pre-submit
-    nudge); rules about the author (standing, history, repeats) do not, as no author is known.
+    The site's word lists, link rules, thresholds and language check apply (a pre-submit nudge);
+    rules about the author (standing, history, repeats, flooding) do not, as no author is known.
     """
     tools = tools or PolicyTools()
-    if pool is None or principal is None:
-        site_key, site = DEFAULT_SITE, SiteState(SitePolicy(), 0)
-    else:
-        site_key = resolve_site(principal, site_id)
-        async with pool.acquire() as conn:
-            site = await load_site(conn, site_key)
-    if pool is None:
-        scored = await scorer.score(text)
-        decision = decide(PolicyInput(scores=scored.scores, thresholds=scorer.thresholds))
-        spans = await scorer.explain(text, scored)
-        return ScoreResult(Scored(scored.scores, spans, scored.model_version), decision)
+    site_key = resolve_site(principal, site_id)
+    async with pool.acquire() as conn:
+        site = await load_site(conn, site_key)
     found = await assess(
         pool,
         scorer,
@@ -499,8 +491,8 @@ async def score_text(
         print_=b"",
     )
     spans = found.spans
-    if found.scored.scores and not any(s["label"] not in ("banned_word", "suspect_word") for s in spans):
-        spans = spans + await scorer.explain(text, found.scored)
+    if found.scored.scores and found.decision.status is Status.APPROVED:
+        spans = spans + await scorer.explain(text, found.scored)  # the nudge explains even a pass
     return ScoreResult(Scored(found.scored.scores, spans, found.scored.model_version), found.decision)
 
 

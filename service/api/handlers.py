@@ -164,10 +164,10 @@ async def get_comment(request: web.Request) -> web.Response:
 async def post_score(request: web.Request) -> web.Response:
     data = await body(request, ScoreIn)
     result = await moderation.score_text(
+        request.app[POOL],
         request.app[SCORER],
+        principal(request),
         data.text,
-        pool=request.app[POOL],
-        principal=principal(request),
         site_id=data.site_id,
         tools=tools(request),
     )

@@ -302,8 +302,8 @@ DELETE FROM comment_revisions
 WHERE comment_id IN (SELECT id FROM comments WHERE site_id = $1 AND author_id = $2);
 
 -- name: forget_reporter
--- Erasure: the author's reports stay counted but no longer name them.
-UPDATE comment_reports SET reporter_id = NULL
+-- Erasure: the author's reports stay counted but no longer name them or keep their words.
+UPDATE comment_reports SET reporter_id = NULL, detail = NULL
 WHERE reporter_id = $2 AND comment_id IN (SELECT id FROM comments WHERE site_id = $1);
 
 -- name: scrub_webhook_author

@@ -219,3 +219,26 @@ async def test_no_event_without_a_webhook_or_without_a_commit(
     status, _ = await submit(client, keys, "A reply", parent_id="00000000-0000-0000-0000-000000000000")
     assert status == 422
     assert await conn.fetchval("SELECT count(*) FROM webhook_outbox") == 0
+
+
+async def test_two_instances_share_the_outbox_and_deliver_each_event_once(
+    settings: Settings, keys: Keys, receiver: Receiver, conn: asyncpg.Connection
+) -> None:
+    instances = [TestClient(TestServer(create_app(settings))) for _ in range(2)]
+    for instance in instances:
+        await instance.start_server()
+    try:
+        await hook_up(instances[0], keys, receiver)
+        for i in range(30):
+            status, _ = await submit(instances[i % 2], keys, f"Comment number {i}", author_id=f"r{i}")
+            assert status == 201
+
+        async def all_delivered() -> bool:
+            return await conn.fetchval("SELECT count(*) FROM webhook_outbox WHERE state = 'delivered'") == 30
+
+        await eventually(all_delivered, "thirty deliveries")
+    finally:
+        for instance in instances:
+            await instance.close()
+    ids = [call["event_id"] for call in receiver.calls]
+    assert len(ids) == len(set(ids)) == 30
