@@ -8,6 +8,8 @@ ALTER TABLE sites ADD COLUMN settings_version bigint NOT NULL DEFAULT 1;
 -- An article without its own mode follows its site's default mode (site settings).
 ALTER TABLE articles ALTER COLUMN mode DROP DEFAULT;
 ALTER TABLE articles ALTER COLUMN mode DROP NOT NULL;
+-- Per-article overrides of some site settings (thresholds, links, new-author rule, language check).
+ALTER TABLE articles ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'::jsonb;
 
 -- Banned terms reject, suspect terms hold for review. Stored as the administrator typed them;
 -- the service normalizes them the same way it normalizes comments.

@@ -217,7 +217,7 @@ async def submit_comment(
 
     print_ = text_fingerprint(sub.text)
     async with pool.acquire() as conn:
-        site = await load_site(conn, site_id)
+        site = await load_site(conn, site_id, sub.article_id)
         article = await store.get_article(conn, site_id, sub.article_id)
         author_row = await store.get_author(conn, site_id, sub.author_id)
         activity = _activity(
@@ -322,7 +322,7 @@ async def edit_comment(
     tools = tools or PolicyTools()
     async with pool.acquire() as conn:
         current = _visible(principal, await store.get_comment(conn, comment_id))
-        site = await load_site(conn, current.site_id)
+        site = await load_site(conn, current.site_id, current.article_id)
         article = await store.get_article(conn, current.site_id, current.article_id)
         author_row = await store.get_author(conn, current.site_id, current.author_id)
         print_ = text_fingerprint(text)

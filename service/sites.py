@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
 from service.db import store
-from service.domain.rules import SitePolicy
+from service.domain.rules import SitePolicy, article_settings
 from service.domain.types import Principal
 from service.domain.wordlist import BANNED, SUSPECT, WordListMatcher
 from service.errors import Forbidden
@@ -28,14 +28,27 @@ def own_site(principal: Principal, site_id: str) -> str:
 class SiteState:
     policy: SitePolicy
     version: int  # changes with settings and word lists: the automaton cache key
+    raw: dict[str, Any] = field(default_factory=dict)  # the stored settings document
+
+    def for_article(self, overrides: dict[str, Any] | None) -> SiteState:
+        """The policy in force on an article with these overrides."""
+        if not overrides:
+            return self
+        merged = article_settings(self.raw, overrides)
+        return SiteState(SitePolicy.from_mapping(merged), self.version, merged)
 
 
-async def load_site(conn: store.Conn, site_id: str) -> SiteState:
-    """A site's policy; the defaults for a site that has none (or does not exist yet)."""
+async def load_site(conn: store.Conn, site_id: str, article_id: str | None = None) -> SiteState:
+    """A site's policy (with an article's overrides when given); defaults for a site without settings."""
     stored = await store.get_site_settings(conn, site_id)
-    if stored is None:
-        return SiteState(SitePolicy(), 0)
-    return SiteState(SitePolicy.from_mapping(stored.settings), stored.version)
+    state = (
+        SiteState(SitePolicy(), 0)
+        if stored is None
+        else SiteState(SitePolicy.from_mapping(stored.settings), stored.version, stored.settings)
+    )
+    if article_id is None:
+        return state
+    return state.for_article(await store.get_article_settings(conn, site_id, article_id))
 
 
 class WordListCache:
@@ -92,6 +105,24 @@ async def put_settings(
                 settings = {**settings, "webhook_secret": kept}
         settings = {k: v for k, v in settings.items() if v is not None}
         return await store.put_site_settings(conn, site_id, settings)
+
+
+async def get_article_overrides(
+    pool: asyncpg.Pool, principal: Principal, site_id: str, article_id: str
+) -> dict[str, Any]:
+    own_site(principal, site_id)
+    async with pool.acquire() as conn:
+        return await store.get_article_settings(conn, site_id, article_id) or {}
+
+
+async def put_article_overrides(
+    pool: asyncpg.Pool, principal: Principal, site_id: str, article_id: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace an article's overrides of its site's settings (keys of ``ARTICLE_OVERRIDES``)."""
+    own_site(principal, site_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.ensure_site(conn, site_id)
+        return await store.put_article_settings(conn, site_id, article_id, overrides)
 
 
 async def get_word_list(pool: asyncpg.Pool, principal: Principal, site_id: str, kind: str) -> list[str]:

@@ -10,6 +10,8 @@ from service import authors, sites, webhooks
 from service.api.handlers import body, principal, query, respond, tools
 from service.api.problems import ApiError
 from service.api.schemas import (
+    ArticleSettingsIn,
+    ArticleSettingsOut,
     AuthorActionOut,
     AuthorEventOut,
     AuthorOut,
@@ -30,6 +32,7 @@ from service.api.schemas import (
 from service.appkeys import POOL
 from service.db import store
 from service.domain.rules import SitePolicy, Standing
+from service.moderation import resolve_site
 
 
 def _path_id(request: web.Request, name: str, what: str) -> str:
@@ -74,6 +77,24 @@ async def put_site_settings(request: web.Request) -> web.Response:
     data = await body(request, SiteSettingsIn)
     stored = await sites.put_settings(request.app[POOL], principal(request), site_id, data.model_dump(mode="json"))
     return respond(_settings_out(stored))
+
+
+async def get_article_settings(request: web.Request) -> web.Response:
+    article_id = _path_id(request, "article_id", "article")
+    q = query(request, SiteQuery)
+    who = principal(request)
+    site_id = resolve_site(who, q.site_id)
+    overrides = await sites.get_article_overrides(request.app[POOL], who, site_id, article_id)
+    return respond(ArticleSettingsOut(site_id=site_id, article_id=article_id, overrides=overrides))
+
+
+async def put_article_settings(request: web.Request) -> web.Response:
+    article_id = _path_id(request, "article_id", "article")
+    data = await body(request, ArticleSettingsIn)
+    who = principal(request)
+    site_id = resolve_site(who, data.site_id)
+    overrides = await sites.put_article_overrides(request.app[POOL], who, site_id, article_id, data.overrides())
+    return respond(ArticleSettingsOut(site_id=site_id, article_id=article_id, overrides=overrides))
 
 
 async def get_word_list(request: web.Request) -> web.Response:

@@ -279,6 +279,32 @@ class SiteSettingsBase(Body):
         return [d.strip().lower() for d in value]
 
 
+class ArticleSettingsIn(Body):
+    """Overrides of the site's settings for one article; an absent field follows the site."""
+
+    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    thresholds: dict[str, ThresholdPairIn] | None = None
+    max_links: int | None = Field(default=None, ge=0, le=100)
+    allowed_domains: list[str] | None = Field(default=None, max_length=1000)
+    blocked_domains: list[str] | None = Field(default=None, max_length=10000)
+    new_author_min_approved: int | None = Field(default=None, ge=0, le=1000)
+    language_check: bool | None = None
+
+    @field_validator("allowed_domains", "blocked_domains")
+    @classmethod
+    def _domains(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else SiteSettingsBase._domains(value)  # type: ignore[call-arg]
+
+    def overrides(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude={"site_id"}, exclude_none=True)
+
+
+class ArticleSettingsOut(BaseModel):
+    site_id: str
+    article_id: str
+    overrides: dict[str, object]
+
+
 class SiteSettingsIn(SiteSettingsBase):
     webhook_secret: str | None = Field(
         default=None,

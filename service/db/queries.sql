@@ -197,6 +197,16 @@ INSERT INTO sites (id, settings) VALUES ($1, $2)
 ON CONFLICT (id) DO UPDATE SET settings = EXCLUDED.settings, settings_version = sites.settings_version + 1
 RETURNING id, settings, settings_version;
 
+-- name: get_article_settings
+-- An article's overrides of its site's settings.
+SELECT settings FROM articles WHERE site_id = $1 AND id = $2;
+
+-- name: put_article_settings
+-- Replace an article's overrides, creating the article (following the site's mode) if needed.
+INSERT INTO articles (site_id, id, settings) VALUES ($1, $2, $3)
+ON CONFLICT (site_id, id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()
+RETURNING settings;
+
 -- name: bump_site_settings_version
 -- Mark a site's word lists changed so every instance rebuilds its automaton.
 UPDATE sites SET settings_version = settings_version + 1 WHERE id = $1 RETURNING settings_version;

@@ -323,6 +323,16 @@ async def put_site_settings(conn: Conn, site_id: str, settings: dict[str, Any]) 
     return _site_settings(await conn.fetchrow(QUERIES["put_site_settings"], site_id, settings))
 
 
+async def get_article_settings(conn: Conn, site_id: str, article_id: str) -> dict[str, Any] | None:
+    """An article's overrides; None when the article does not exist yet."""
+    row = await conn.fetchrow(QUERIES["get_article_settings"], site_id, article_id)
+    return row["settings"] if row else None
+
+
+async def put_article_settings(conn: Conn, site_id: str, article_id: str, settings: dict[str, Any]) -> dict[str, Any]:
+    return await conn.fetchval(QUERIES["put_article_settings"], site_id, article_id, settings)  # type: ignore[no-any-return]
+
+
 async def bump_site_settings_version(conn: Conn, site_id: str) -> int:
     return int(await conn.fetchval(QUERIES["bump_site_settings_version"], site_id))
 

@@ -75,6 +75,30 @@ class SitePolicy:
         return cls(**values)
 
 
+# The site settings an article may override.
+ARTICLE_OVERRIDES = (
+    "thresholds",
+    "max_links",
+    "allowed_domains",
+    "blocked_domains",
+    "new_author_min_approved",
+    "language_check",
+)
+
+
+def article_settings(site: Mapping[str, Any], article: Mapping[str, Any]) -> dict[str, Any]:
+    """A site's settings with an article's overrides applied (thresholds label by label)."""
+    merged = dict(site)
+    for key in ARTICLE_OVERRIDES:
+        if key not in article:
+            continue
+        if key == "thresholds":
+            merged["thresholds"] = {**(site.get("thresholds") or {}), **article["thresholds"]}
+        else:
+            merged[key] = article[key]
+    return merged
+
+
 @dataclass(frozen=True)
 class AuthorFacts:
     """An author's standing and lifetime tallies."""

@@ -200,3 +200,17 @@ async def test_score_with_a_site_is_a_pre_submit_nudge(
     assert resp.status == 200 and body["status"] == "rejected"
     assert [(r["code"], r["public_message"]) for r in body["reasons"]] == [("banned_word", "contains a banned word")]
     assert await conn.fetchval("SELECT count(*) FROM comments") == 0
+
+
+async def test_an_article_can_override_its_sites_settings(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys, max_links=5)
+    resp = await client.put("/v1/articles/a-strict/settings", json={"max_links": 0}, headers=auth(keys.admin))
+    assert resp.status == 200 and (await resp.json())["overrides"] == {"max_links": 0}
+    linked = "Read https://example.com/story first"
+    assert (await submit(client, keys, linked))[1]["status"] == "approved"
+    status, body = await submit(client, keys, linked, article_id="a-strict", author_id="r2")
+    assert body["status"] == "pending" and codes(body) == ["too_many_links"]
+    resp = await client.get("/v1/articles/a-strict/settings", headers=auth(keys.admin))
+    assert (await resp.json())["overrides"] == {"max_links": 0}
+    resp = await client.put("/v1/articles/a-strict/settings", json={"max_links": 0}, headers=auth(keys.moderator))
+    assert resp.status == 403

@@ -216,3 +216,13 @@ def test_every_code_a_phase_can_emit_is_documented(phase: object) -> None:
     source = inspect.getsource(phase)  # type: ignore[arg-type]
     codes = set(re.findall(r'Reason\(\s*"([a-z_]+)"', source))
     assert codes <= set(REASON_CODES), codes - set(REASON_CODES)
+
+
+def test_article_overrides_replace_site_settings_and_merge_thresholds() -> None:
+    from service.domain.rules import article_settings
+
+    site = {"max_links": 5, "thresholds": {"insult": {"review": 0.5, "reject": 0.9}}, "flood_max_per_minute": 3}
+    article = {"max_links": 0, "thresholds": {"threat": {"review": 0.1, "reject": 0.2}}, "flood_max_per_minute": 99}
+    merged = SitePolicy.from_mapping(article_settings(site, article))
+    assert merged.max_links == 0 and set(merged.thresholds) == {"insult", "threat"}
+    assert merged.flood_max_per_minute == 3  # not an overridable setting
