@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.language import LanguageDetector
     from service.ml.scorer import Scorer
@@ -26,5 +27,5 @@ WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
 
 # Per-request values.
-REQUEST_ID = "request_id"
-PRINCIPAL = "principal"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

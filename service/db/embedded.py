@@ -204,6 +204,8 @@ class EmbeddedPostgres:
                 os.chmod(self.data_dir, 0o700)
             return
         assert self._account is not None
+        # Again, now that missing parents exist: a restrictive umask may have made them 0700.
+        self._check_parents_traversable(self._account)
         # 0710 root:<server group>: the server may enter (to reach pgdata/ and runtime/)
         # but not list it or read the root-owned password file.
         if (created or not _can_traverse(st, self._account)) and st.st_uid == 0:
@@ -270,23 +272,20 @@ class EmbeddedPostgres:
 
     def _password(self, *, create: bool) -> str:
         """Read the superuser password, generating it (0600) before the first initdb."""
-        try:
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            st = self.password_file.stat()
-            if st.st_mode & 0o077:
+        if self.password_file.exists():
+            if self.password_file.stat().st_mode & 0o077:
                 os.chmod(self.password_file, 0o600)
             password = self.password_file.read_text().strip()
             if not password:
-                raise EmbeddedPostgresError(f"{self.password_file} is empty") from None
+                raise EmbeddedPostgresError(f"{self.password_file} is empty")
             return password
         if not create:
-            os.close(fd)
-            self.password_file.unlink()
             raise EmbeddedPostgresError(
                 f"{self.password_file} is missing but the cluster {self.pgdata} exists; "
                 "restore the file or remove the data dir to start afresh"
             )
+        # O_EXCL with mode 0600: the secret is never readable by others, not even briefly.
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         password = secrets.token_urlsafe(32)
         with os.fdopen(fd, "w") as fh:
             fh.write(password + "\n")
@@ -426,10 +425,11 @@ class EmbeddedPostgres:
         """After a failed/timed-out ``pg_ctl start``, make sure no half-started server lingers."""
         pid, _ = _read_pidfile(self.pgdata)
         if pid is not None and _pid_alive(pid):
-            self._run(
-                [self._exe("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "10"],
-                timeout=20,
-            )
+            argv = [self._exe("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "10"]
+            try:
+                self._run(argv, timeout=20)
+            except EmbeddedPostgresError:  # the caller raises the start failure itself
+                log.exception("could not stop the half-started server on %s", self.pgdata)
 
     def _stop_postmaster(self) -> None:
         pid, _ = _read_pidfile(self.pgdata)
