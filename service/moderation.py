@@ -6,13 +6,15 @@ Transaction boundaries live here. Nothing in this module knows about HTTP.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -42,7 +44,7 @@ from service.errors import (
     VersionConflict,
 )
 from service.language import LanguageDetector, supported_languages
-from service.ml.scorer import Scored, Scorer, model_manifest
+from service.ml.scorer import ModelLike, Scored, Scorer, model_manifest
 from service.sites import SiteState, WordListCache, load_site
 
 DEFAULT_SITE = "default"
@@ -131,7 +133,7 @@ def effective_mode(article: store.StoredArticle | None, site: SitePolicy) -> Art
     return ArticleMode(article.mode) if article and article.mode else site.default_mode
 
 
-def _author_facts(author: store.StoredAuthor | None) -> AuthorFacts | None:
+def _author_facts(author: store.StoredAuthor | None) -> AuthorFacts:
     if author is None:
         return AuthorFacts()
     return AuthorFacts(Standing(author.standing), author.suspended_until, author.approved_count, author.rejected_count)
@@ -169,7 +171,7 @@ async def assess(
     matcher: WordListMatcher = await tools.word_lists.matcher(pool, site_id, site.version)
     hits = matcher.find(text)
     language = tools.languages.detect(text) if tools.languages and policy.language_check else None
-    languages = supported_languages(model_manifest(scorer.model))
+    languages = _model_languages(scorer.model)
     model_version = scorer.model.version
     inp = PolicyInput(
         scores={},
@@ -186,12 +188,22 @@ async def assess(
     )
     # A language the model was not trained on is not scored at all: its scores would be noise.
     scored = Scored({}, [], model_version) if inp.language_unsupported else await scorer.score(text)
-    inp = PolicyInput(**{**inp.__dict__, "scores": scored.scores})
+    inp = dataclasses.replace(inp, scores=scored.scores)
     decision = decide(inp)
     spans = _word_spans(hits)
     if decision.status is not Status.APPROVED and scored.scores:
         spans += await scorer.explain(text, scored)
     return Assessment(scored, decision, spans, print_, language, mode)
+
+
+def _model_languages(model: ModelLike) -> frozenset[str]:
+    """The languages a model was trained on, read from its manifest once per model (models are immutable)."""
+    return _languages_of(cast(Hashable, model))
+
+
+@functools.lru_cache(maxsize=4)
+def _languages_of(model: Hashable) -> frozenset[str]:
+    return supported_languages(model_manifest(cast(ModelLike, model)))
 
 
 def text_fingerprint(text: str) -> bytes:

@@ -214,3 +214,20 @@ async def test_an_article_can_override_its_sites_settings(client: TestClient, ke
     assert (await resp.json())["overrides"] == {"max_links": 0}
     resp = await client.put("/v1/articles/a-strict/settings", json={"max_links": 0}, headers=auth(keys.moderator))
     assert resp.status == 403
+
+
+async def test_a_ten_thousand_term_list_uploaded_in_chunks(client: TestClient, keys: Keys) -> None:
+    await configure(client, keys)
+    terms = [f"zq{i:05d}x" for i in range(10_000)]
+    for start in range(0, len(terms), 2_500):  # each PATCH stays under the 64 KiB body limit
+        resp = await client.patch(
+            "/v1/sites/default/word-lists/banned",
+            json={"add": terms[start : start + 2_500]},
+            headers=auth(keys.admin),
+        )
+        assert resp.status == 200, await resp.text()
+    assert (await resp.json())["count"] == 10_000
+    status, body = await submit(client, keys, "This mentions z q 0 4 2 4 2 x in passing")
+    assert status == 201 and body["status"] == "approved"  # "0 4 2 4 2" is digits, not leetspeak
+    status, body = await submit(client, keys, "This mentions ZQ04242X in passing", author_id="r2")
+    assert body["status"] == "rejected" and body["reasons"][0]["detail"] == "zq04242x"
