@@ -12,7 +12,7 @@ from service.db import store
 from service.domain.rules import SitePolicy, article_settings
 from service.domain.types import Principal
 from service.domain.wordlist import BANNED, SUSPECT, WordListMatcher
-from service.errors import Forbidden
+from service.errors import Forbidden, InvalidReference
 
 WORD_LIST_KINDS = (BANNED, SUSPECT)
 
@@ -103,7 +103,10 @@ async def put_settings(
             kept = current.settings.get("webhook_secret")
             if kept is not None:
                 settings = {**settings, "webhook_secret": kept}
-        settings = {k: v for k, v in settings.items() if v is not None}
+        if settings.get("webhook_url") and not settings.get("webhook_secret"):
+            raise InvalidReference("a webhook_url needs a webhook_secret to sign with", field="webhook_secret")
+        # None is meaningful for some settings (max_links: no limit), so only the secret is dropped.
+        settings = {k: v for k, v in settings.items() if k != "webhook_secret" or v is not None}
         return await store.put_site_settings(conn, site_id, settings)
 
 

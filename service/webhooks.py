@@ -62,7 +62,7 @@ async def enqueue(
     extra: dict[str, Any] | None = None,
 ) -> uuid.UUID | None:
     """Queue an event for the comment's site when it has a webhook; call inside the change's transaction."""
-    if not site.webhook_url:
+    if not site.webhook_url or not site.webhook_secret:
         return None
     event_id = uuid.uuid4()
     payload = {

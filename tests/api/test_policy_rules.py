@@ -231,3 +231,17 @@ async def test_a_ten_thousand_term_list_uploaded_in_chunks(client: TestClient, k
     assert status == 201 and body["status"] == "approved"  # "0 4 2 4 2" is digits, not leetspeak
     status, body = await submit(client, keys, "This mentions ZQ04242X in passing", author_id="r2")
     assert body["status"] == "rejected" and body["reasons"][0]["detail"] == "zq04242x"
+
+
+async def test_no_link_limit_and_a_webhook_needs_a_secret(client: TestClient, keys: Keys) -> None:
+    body = await configure(client, keys, max_links=None)
+    assert body["max_links"] is None
+    many = " ".join(f"https://site{i}.example.com/" for i in range(20))
+    _, linked = await submit(client, keys, f"Sources: {many}")
+    assert "too_many_links" not in codes(linked), linked["reasons"]
+    resp = await client.put(
+        "/v1/sites/fresh/settings", json={"webhook_url": "https://example.com/hook"}, headers=auth(keys.admin)
+    )
+    body = await resp.json()
+    assert_problem(resp.status, resp.content_type, body, 422, "invalid_reference")
+    assert body["errors"][0]["field"] == "webhook_secret"
