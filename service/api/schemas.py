@@ -200,6 +200,9 @@ class QueueItemOut(CommentOut):
     max_score: float
     lease_expires_at: dt.datetime | None
     reported_at: dt.datetime | None = None
+    open_reports: dict[str, int] | None = Field(
+        default=None, description="Unsettled reader reports per reason (reported queue only)."
+    )
 
 
 class ClaimOut(BaseModel):

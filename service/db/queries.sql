@@ -398,11 +398,18 @@ UPDATE comments AS c
 SET lease_key_id = $4, lease_expires_at = now() + make_interval(secs => $5)
 FROM candidate
 WHERE c.id = candidate.id
-RETURNING c.*;
+RETURNING c.*,
+          (SELECT COALESCE(jsonb_object_agg(r.reason, r.n), '{}'::jsonb)
+        FROM (SELECT reason, count(*) AS n FROM comment_reports
+              WHERE comment_id = c.id AND settled_at IS NULL GROUP BY reason) AS r) AS open_reports;
 
 -- name: list_reported_queue_oldest
 -- Reported comments oldest first, after the keyset cursor ($4, $5).
-SELECT * FROM comments
+SELECT comments.*,
+       (SELECT COALESCE(jsonb_object_agg(r.reason, r.n), '{}'::jsonb)
+        FROM (SELECT reason, count(*) AS n FROM comment_reports
+              WHERE comment_id = comments.id AND settled_at IS NULL GROUP BY reason) AS r) AS open_reports
+FROM comments
 WHERE reported_at IS NOT NULL
   AND ($1::text IS NULL OR site_id = $1)
   AND ($2::text IS NULL OR article_id = $2)
@@ -412,7 +419,11 @@ LIMIT $3;
 
 -- name: list_reported_queue_newest
 -- Reported comments newest first, after the keyset cursor ($4, $5).
-SELECT * FROM comments
+SELECT comments.*,
+       (SELECT COALESCE(jsonb_object_agg(r.reason, r.n), '{}'::jsonb)
+        FROM (SELECT reason, count(*) AS n FROM comment_reports
+              WHERE comment_id = comments.id AND settled_at IS NULL GROUP BY reason) AS r) AS open_reports
+FROM comments
 WHERE reported_at IS NOT NULL
   AND ($1::text IS NULL OR site_id = $1)
   AND ($2::text IS NULL OR article_id = $2)
@@ -422,7 +433,11 @@ LIMIT $3;
 
 -- name: list_reported_queue_score
 -- Reported comments most likely to be rejected first, after the keyset cursor ($4, $5).
-SELECT * FROM comments
+SELECT comments.*,
+       (SELECT COALESCE(jsonb_object_agg(r.reason, r.n), '{}'::jsonb)
+        FROM (SELECT reason, count(*) AS n FROM comment_reports
+              WHERE comment_id = comments.id AND settled_at IS NULL GROUP BY reason) AS r) AS open_reports
+FROM comments
 WHERE reported_at IS NOT NULL
   AND ($1::text IS NULL OR site_id = $1)
   AND ($2::text IS NULL OR article_id = $2)

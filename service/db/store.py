@@ -45,6 +45,7 @@ class StoredComment:
     text_erased_at: dt.datetime | None = None
     language: str | None = None
     fingerprint: bytes | None = None
+    open_reports: dict[str, int] | None = None  # unsettled reports per reason (reported-queue reads only)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> StoredComment:
@@ -73,6 +74,7 @@ class StoredComment:
             text_erased_at=row["text_erased_at"],
             language=row["language"],
             fingerprint=row["fingerprint"],
+            open_reports=row.get("open_reports"),
         )
 
 

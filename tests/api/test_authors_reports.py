@@ -131,6 +131,7 @@ async def test_reports_count_once_per_reader_and_fill_the_reported_queue(client:
     resp = await client.get("/v1/review/queue?queue=reported", headers=auth(keys.moderator))
     queue = await resp.json()
     assert [i["id"] for i in queue["items"]] == [published["id"]] and queue["items"][0]["reported_at"]
+    assert queue["items"][0]["open_reports"] == {"abuse": 1, "spam": 1} and queue["items"][0]["report_count"] == 2
     resp = await client.get("/v1/review/queue", headers=auth(keys.moderator))
     assert (await resp.json())["items"] == []  # not pending
     resp = await client.get("/v1/review/stats?queue=reported", headers=auth(keys.moderator))
@@ -156,7 +157,7 @@ async def test_reports_reach_moderators_under_premoderation(client: TestClient, 
     _, held = await submit(client, keys)
     await report(client, keys, held["id"], reason="hate", detail="slur in the second line")
     reported = await claim(client, keys.moderator, queue="reported")
-    assert [i["id"] for i in reported] == [held["id"]]
+    assert [(i["id"], i["open_reports"]) for i in reported] == [(held["id"], {"hate": 1})]
     decided = await decide(client, keys.moderator, held["id"], "approve")
     assert decided["status"] == "approved"
     # The approval settled the report and the pending review at once.

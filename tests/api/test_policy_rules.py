@@ -245,3 +245,11 @@ async def test_no_link_limit_and_a_webhook_needs_a_secret(client: TestClient, ke
     body = await resp.json()
     assert_problem(resp.status, resp.content_type, body, 422, "invalid_reference")
     assert body["errors"][0]["field"] == "webhook_secret"
+
+
+async def test_the_classifiers_spam_label_has_its_own_reason(client: TestClient, keys: Keys) -> None:
+    # A site that treats any spam score as spam: the rule's wiring, whatever the model says.
+    await configure(client, keys, thresholds={**LENIENT, "spam": {"review": 0.0, "reject": 0.0}})
+    _, body = await submit(client, keys, "Buy cheap watches, visit my shop")
+    assert body["status"] == "rejected" and codes(body) == ["spam_detected"]
+    assert body["reasons"][0]["label"] == "spam" and body["reasons"][0]["public_message"] == "looks like spam"
