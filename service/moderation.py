@@ -348,10 +348,10 @@ async def edit_comment(
                 site.policy.rejection_rate_window_days,
             )
         )
-    if current.status is Status.REJECTED:
-        raise CommentRejected("a rejected comment cannot be edited; post a new one")
     if current.text_erased_at is not None:
         raise NotFound("no such comment")
+    if current.status is Status.REJECTED:
+        raise CommentRejected("a rejected comment cannot be edited; post a new one")
     if expected_version is not None and expected_version != current.version:
         raise VersionConflict(f"the comment is at version {current.version}, not {expected_version}")
     mode = effective_mode(article, site.policy)

@@ -26,7 +26,7 @@ from itertools import groupby
 
 import ahocorasick
 
-from classifier.normalize import normalize, normalize_with_offsets
+from classifier.normalize import Normalized, normalize, normalize_with_offsets
 
 BANNED = "banned"
 SUSPECT = "suspect"
@@ -108,9 +108,8 @@ def _word_fits(
     return False
 
 
-def _long_runs(text: str, norm: str) -> list[list[bool]] | None:
+def _long_runs(text: str, norm: str, tracked: Normalized) -> list[list[bool]] | None:
     """Per normalized word, per run of one letter: did the original text repeat it three or more times?"""
-    tracked = normalize_with_offsets(text)
     if tracked.text != norm:
         return None
     out = []
@@ -202,16 +201,18 @@ class WordListMatcher:
                     located[(entry.kind, entry.term, first, last)] = None
                 else:
                     retry.append((entry, first, last))
+        tracked: Normalized | None = None
         if retry:
             # Rare: a candidate failed on run lengths. Look at the original text to see which runs
             # the author stretched, and try once more.
-            long_runs = _long_runs(text, norm)
+            tracked = normalize_with_offsets(text)
+            long_runs = _long_runs(text, norm, tracked)
             for entry, first, last in retry:
                 if long_runs is not None and self._fits(words, first, entry, long_runs):
                     located[(entry.kind, entry.term, first, last)] = None
         if not located:
             return []
-        return self._spans(text, norm, located)
+        return self._spans(text, norm, located, tracked or normalize_with_offsets(text))
 
     @staticmethod
     def _fits(
@@ -230,8 +231,9 @@ class WordListMatcher:
         return True
 
     @staticmethod
-    def _spans(text: str, norm: str, located: Iterable[tuple[str, str, int, int]]) -> list[WordHit]:
-        tracked = normalize_with_offsets(text)
+    def _spans(
+        text: str, norm: str, located: Iterable[tuple[str, str, int, int]], tracked: Normalized
+    ) -> list[WordHit]:
         if tracked.text != norm:  # the normalizer promises equality; never point at the wrong text
             return [WordHit(kind, term, 0, len(text)) for kind, term, _, _ in located]
         positions = [m.span() for m in _TOKEN_RE.finditer(norm)]
