@@ -8,30 +8,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.api.test_policy_rules import codes, configure, submit, words
+from tests.api.policy_helpers import author, claim, codes, configure, decide, submit, words
 from tests.helpers import CIVIL, Keys, assert_problem, auth
-
-
-async def claim(client: TestClient, key: str, **body: Any) -> list[dict[str, Any]]:
-    resp = await client.post("/v1/review/claim", json=body, headers=auth(key))
-    assert resp.status == 200, await resp.text()
-    items: list[dict[str, Any]] = (await resp.json())["items"]
-    return items
-
-
-async def decide(client: TestClient, key: str, cid: str, decision: str) -> dict[str, Any]:
-    resp = await client.post(f"/v1/review/{cid}/decision", json={"decision": decision}, headers=auth(key))
-    body: dict[str, Any] = await resp.json()
-    assert resp.status == 200, body
-    return body
-
-
-async def author(client: TestClient, keys: Keys, action: str, author_id: str = "reader-1", **body: Any) -> Any:
-    resp = await client.post(f"/v1/authors/{author_id}/{action}", json=body, headers=auth(keys.moderator))
-    out = await resp.json()
-    assert resp.status == 200, out
-    return out
-
 
 # -- reputation -----------------------------------------------------------------------------
 

@@ -3,42 +3,13 @@ flooding, language, and the pre-submit nudge."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from tests.api.policy_helpers import LENIENT, codes, configure, submit, words
 from tests.helpers import CIVIL, Keys, assert_problem, auth
 
-# The classifier's own thresholds hold much ordinary text for review; these tests are about the
-# rules, so their site relaxes the scores and lets each rule decide alone.
-LENIENT = {label: {"review": 0.999, "reject": 1.0} for label in
-           ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "spam")}  # fmt: skip
 GERMAN = "Vielen Dank für diesen ausgezeichneten Artikel, er war sehr hilfreich und gut geschrieben."
-
-
-async def configure(client: TestClient, keys: Keys, site: str = "default", **settings: Any) -> dict[str, Any]:
-    resp = await client.put(
-        f"/v1/sites/{site}/settings", json={"thresholds": LENIENT, **settings}, headers=auth(keys.admin)
-    )
-    body = await resp.json()
-    assert resp.status == 200, body
-    return body
-
-
-async def words(client: TestClient, keys: Keys, kind: str, terms: list[str], site: str = "default") -> None:
-    resp = await client.put(f"/v1/sites/{site}/word-lists/{kind}", json={"terms": terms}, headers=auth(keys.admin))
-    assert resp.status == 200, await resp.text()
-
-
-async def submit(client: TestClient, keys: Keys, text: str = CIVIL, **extra: Any) -> tuple[int, dict[str, Any]]:
-    body = {"article_id": "a1", "author_id": "reader-1", "text": text, **extra}
-    resp = await client.post("/v1/comments", json=body, headers=auth(keys.submitter))
-    return resp.status, await resp.json()
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [r["code"] for r in body["reasons"]]
 
 
 async def test_site_settings_round_trip_without_showing_the_secret(client: TestClient, keys: Keys) -> None:

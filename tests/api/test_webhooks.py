@@ -18,8 +18,7 @@ from pydantic import SecretStr
 from service.app import create_app
 from service.domain.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify
 from service.settings import Settings
-from tests.api.test_authors_reports import claim, decide
-from tests.api.test_policy_rules import configure, submit
+from tests.api.policy_helpers import claim, configure, decide, submit
 from tests.helpers import Keys, auth
 
 SECRET = "whsec-test-0123456789abcdef"
