@@ -65,7 +65,8 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
-    print("single process, one core")
+    # Other processes on the machine skew every figure: print the load so a reader can judge.
+    print(f"single process, one core; load average {os.getloadavg()[0]:.2f} over {os.cpu_count()} CPUs")
     print(f"{'texts':28s} {'batch':>5s} {'comments/s':>11s} {'median ms':>10s} {'p95 ms':>8s}")
     for name, texts in _texts().items():
         for batch in (1, 32, 1024):
