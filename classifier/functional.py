@@ -79,7 +79,7 @@ _TEMPLATES: dict[str, tuple[bool, tuple[str, ...]]] = {
         True,
         (
             "{P} are d1sgusting.",
-            "I h@te {p}.",
+            "Honestly, I h@te {p} and always will.",
             "{P} are f*cking trash.",
             "k i l l all {p}",
         ),
