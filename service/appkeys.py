@@ -9,6 +9,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from service.keys import KeyResolver
+    from service.live import QueueHub
     from service.ml.scorer import Scorer
     from service.settings import Settings
 
@@ -17,6 +18,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
 
 # Per-request values.
 REQUEST_ID = "request_id"

@@ -42,3 +42,11 @@ class InvalidReference(DomainError):
 
 class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
+
+
+class UndoNotAllowed(DomainError):
+    code, status, title = "undo_not_allowed", 409, "Decision cannot be undone"
+
+
+class UndoWindowPassed(DomainError):
+    code, status, title = "undo_window_passed", 409, "Undo window has passed"

@@ -190,13 +190,14 @@ async def claim_reviews(
     site_id: str | None,
     article_id: str | None,
     lease_s: float,
+    sort: str = "oldest",
 ) -> list[store.StoredComment]:
-    """Lease up to ``limit`` pending comments to the caller, oldest first."""
+    """Lease up to ``limit`` pending comments to the caller, in ``sort`` order (oldest first by default)."""
     site = principal.site_id if principal.site_id is not None else site_id
     if principal.site_id is not None and site_id not in (None, principal.site_id):
         raise Forbidden("this key may only act on its own site", field="site_id")
     async with pool.acquire() as conn:
-        return await store.claim_reviews(conn, limit, site, article_id, principal.key_id, lease_s)
+        return await store.claim_reviews(conn, limit, site, article_id, principal.key_id, lease_s, sort)
 
 
 async def decide_review(
@@ -227,7 +228,13 @@ async def decide_review(
             from_status=Status.PENDING.value,
             to_status=status.value,
             reasons=reasons,
-            details={"reason": reason, "model_version": decided.model_version, "scores": decided.scores},
+            # key_id: undo lets only the key that decided take the decision back.
+            details={
+                "key_id": principal.key_id,
+                "reason": reason,
+                "model_version": decided.model_version,
+                "scores": decided.scores,
+            },
         )
         await store.count_author_decision(conn, decided.site_id, decided.author_id, status)
     return decided
