@@ -198,4 +198,3 @@ async def record_queue_snapshot(pool: asyncpg.Pool, *, interval_s: int, keep_day
     async with pool.acquire() as conn:
         await store.record_queue_snapshot(conn, interval_s)
         await store.prune_queue_snapshots(conn, keep_days)
-

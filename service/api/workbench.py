@@ -206,4 +206,3 @@ async def get_events(request: web.Request) -> web.StreamResponse:
     finally:
         sub.close()
     return response
-

@@ -197,8 +197,10 @@ function authorBlock(author) {
     el('div', { class: 'author-line' },
       el('span', { class: 'author-id', text: author.id }), ...standing),
     el('div', { class: 'author-stats' },
-      el('div', {}, el('strong', { text: pct(author.approval_rate) }), el('span', { class: 'muted', text: ' approved' })),
-      el('div', { class: 'muted', text: `${author.approved_count} approved · ${author.rejected_count} rejected${decided ? '' : ' · new'}` }),
+      decided
+        ? el('div', {}, el('strong', { text: pct(author.approval_rate) }), el('span', { class: 'muted', text: ' approved' }))
+        : el('div', {}, el('strong', { text: 'New' }), el('span', { class: 'muted', text: ' no decided comments yet' })),
+      decided ? el('div', { class: 'muted', text: `${author.approved_count} approved · ${author.rejected_count} rejected` }) : null,
       author.first_seen ? el('div', { class: 'muted', text: `first seen ${ago(author.first_seen)}` }) : null),
     author.recent.length
       ? el('ol', { class: 'recent' }, author.recent.map((c) => {
