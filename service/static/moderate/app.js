@@ -325,6 +325,7 @@ async function refreshStats() {
     if (state.tab === 'reported') query.queue = 'reported';
     state.stats = await state.api.get('/v1/review/stats', query);
     renderCounts();
+    if (!currentItem()) renderDetail(); // the empty state depends on whether others hold comments
   } catch {
     // Counts refresh on the next change or tick.
   }
@@ -361,6 +362,7 @@ async function decide(decision, reason) {
     state.last = { id: item.id, decision, at: Date.now() };
     state.contexts.delete(item.id);
     toast(decision === 'approve' ? 'Approved.' : `Rejected${reason ? `: ${reason}` : ''}.`, { undo: true });
+    refreshStatsSoon();
     topUp();
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) {
