@@ -334,12 +334,20 @@ async def test_focus_help_and_dashboard(
         await record_queue_snapshot(pool, interval_s=60, keep_days=1)
     finally:
         await pool.close()
+    # Two days of earlier samples, as a running service would have taken them, to draw the charts.
+    await conn.execute(
+        "INSERT INTO queue_snapshots (bucket, site_id, depth, leased, oldest_age_s)"
+        " SELECT date_bin('1 hour', now(), TIMESTAMPTZ '2000-01-01') - make_interval(hours => h), 'default',"
+        " (30 + 25 * sin(h / 5.0))::int, 0, 900 + 120 * h FROM generate_series(1, 47) AS h"
+    )
 
+    await expect(page.locator("#count-pending")).to_have_text("1", timeout=WAIT_MS)
     await page.keyboard.press("g")
     await page.keyboard.press("d")
     dashboard = page.locator("#dashboard")
     await expect(dashboard.locator(".stat").first).to_be_visible(timeout=WAIT_MS)
     await expect(dashboard.locator(".table").first).to_contain_text("alice", timeout=WAIT_MS)
     await expect(dashboard).to_contain_text("model overturned", timeout=WAIT_MS)
+    assert await dashboard.locator(".chart-svg path.line").count() == 2
     await page.screenshot(path=shot("11-dashboard"), full_page=True)
     await assert_clean(page)

@@ -319,7 +319,7 @@ function renderBulkbar() {
 }
 
 async function refreshStats() {
-  if (!state.api || state.tab === 'dashboard') return;
+  if (!state.api) return;
   try {
     const query = { site_id: state.filter.site, article_id: state.filter.article };
     if (state.tab === 'reported') query.queue = 'reported';

@@ -74,7 +74,7 @@ function moderatorTable(rows, days) {
     });
     return el('tr', {}, el('th', { scope: 'row', text: m }), tds, el('td', { class: 'num total', text: String(total) }));
   });
-  return el('table', { class: 'table' }, el('thead', {}, head), el('tbody', {}, body));
+  return el('table', { class: 'table compact' }, el('thead', {}, head), el('tbody', {}, body));
 }
 
 function overturnTable(title, rows, keyName, note) {
@@ -84,13 +84,13 @@ function overturnTable(title, rows, keyName, note) {
     return section;
   }
   section.append(el('table', { class: 'table' },
-    el('thead', {}, el('tr', {}, el('th', { text: keyName }), el('th', { class: 'num', text: 'Decided' }),
-      el('th', { class: 'num', text: 'Overturned' }), el('th', { text: 'Rate' }))),
+    el('thead', {}, el('tr', {}, el('th', { text: keyName }), el('th', { class: 'num', text: 'Overturned' }),
+      el('th', { class: 'rate-head', text: 'Rate' }))),
     el('tbody', {}, rows.map((r) => {
       const fill = el('span', { class: 'bar-fill mid' });
       fill.style.width = `${Math.round((r.rate || 0) * 100)}%`;
-      return el('tr', {}, el('th', { scope: 'row', text: labelName(r.key) }), el('td', { class: 'num', text: String(r.decided) }),
-        el('td', { class: 'num', text: String(r.overturned) }),
+      return el('tr', {}, el('th', { scope: 'row', class: 'key', text: labelName(r.key), title: labelName(r.key) }),
+        el('td', { class: 'num', text: `${r.overturned} of ${r.decided}` }),
         el('td', { class: 'rate' }, el('span', { class: 'bar' }, fill), el('span', { class: 'rate-value', text: pct(r.rate) })));
     }))));
   return section;
