@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.live import QueueHub
     from service.ml.scorer import Scorer
@@ -21,5 +22,5 @@ DSN: web.AppKey[str] = web.AppKey("dsn")
 HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
 
 # Per-request values.
-REQUEST_ID = "request_id"
-PRINCIPAL = "principal"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

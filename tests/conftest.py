@@ -19,6 +19,7 @@ import pytest
 
 from service.db.migrations import apply_migrations
 from service.settings import REPO_ROOT
+from tests.helpers import server_dir
 
 MIGRATIONS = REPO_ROOT / "migrations"
 SHARED_DATA = Path(os.environ.get("MODERATION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -30,7 +31,7 @@ def with_database(dsn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """DSN of a PostgreSQL server for this test session."""
     url = os.environ.get("MODERATION_TEST_DATABASE_URL")
     if url:
@@ -38,11 +39,12 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from service.db.embedded import EmbeddedPostgres
 
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
+    with server_dir("tests") as data_dir:
+        embedded = EmbeddedPostgres(data_dir)
+        try:
+            yield embedded.start()
+        finally:
+            embedded.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import server_dir
+
 MODERATION = str(Path(sys.executable).with_name("moderation"))
 
 
@@ -85,9 +87,11 @@ def start_server(data_dir: Path, log_path: Path, timeout: float = 90) -> Server:
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Short paths: the embedded server's data lives here.
-    return tmp_path_factory.mktemp("e2e")
+def data_dir() -> Iterator[Path]:
+    """The service's MODERATION_DATA_DIR: its embedded PostgreSQL lives here."""
+    with server_dir("e2e") as path:
+        path.mkdir()
+        yield path
 
 
 @pytest.fixture

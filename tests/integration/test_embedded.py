@@ -117,7 +117,7 @@ def readline(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
     return result[0].strip() if result else ""
 
 
-def spawn_helper(data_dir: Path) -> subprocess.Popen[str]:
+def spawn_helper(data_dir: Path, extra_groups: list[int] | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen(
         [sys.executable, "-c", HELPER, str(data_dir)],
@@ -126,6 +126,7 @@ def spawn_helper(data_dir: Path) -> subprocess.Popen[str]:
         text=True,
         env=env,
         cwd=REPO,
+        extra_groups=extra_groups,
     )
 
 
@@ -172,6 +173,33 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cluster created once (and stopped), copied by tests that do not test the first start."""
+    if IS_ROOT:
+        base = Path(tempfile.mkdtemp(prefix="emb-seed-", dir="/tmp"))
+        base.chmod(0o711)
+    else:
+        base = tmp_path_factory.mktemp("seed")
+    path = base / "data"
+    try:
+        with EmbeddedPostgres(path):
+            pass
+        yield path
+    finally:
+        force_kill_cluster(path)
+        if IS_ROOT:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def initialized_dir(data_dir: Path, seed_dir: Path) -> Path:
+    """data_dir holding a stopped, existing cluster (a copy of the seed, owners kept)."""
+    subprocess.run(["cp", "-a", str(seed_dir), str(data_dir)], check=True, timeout=60)
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    return data_dir
+
+
 @pytest.fixture
 def servers(data_dir: Path) -> Iterator[list[EmbeddedPostgres]]:
     """Collects EmbeddedPostgres objects and stops them all, whatever the test did."""
@@ -207,9 +235,7 @@ def new(data_dir: Path, servers: list[EmbeddedPostgres]) -> EmbeddedPostgres:
 # -- tests -----------------------------------------------------------------------------
 
 
-def test_first_start_creates_cluster_and_connectable_dsn(
-    data_dir: Path, servers: list[EmbeddedPostgres]
-) -> None:
+def test_first_start_creates_cluster_and_connectable_dsn(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
     dsn = new(data_dir, servers).start()
 
     assert DSN_RE.match(dsn), dsn
@@ -224,7 +250,8 @@ def test_first_start_creates_cluster_and_connectable_dsn(
     assert stat.S_IMODE((data_dir / "pgdata").stat().st_mode) == 0o700
 
 
-def test_password_file_private_and_password_required(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_password_file_private_and_password_required(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     dsn = new(data_dir, servers).start()
     pwfile = data_dir / "password"
     st = pwfile.stat()
@@ -245,7 +272,8 @@ def test_password_file_private_and_password_required(data_dir: Path, servers: li
     assert fetch(dsn, "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method <> 'scram-sha-256'") == 0
 
 
-def test_data_survives_stop_and_start(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_data_survives_stop_and_start(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     with EmbeddedPostgres(data_dir) as pg:
         assert pg.dsn is not None
         execute(pg.dsn, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('hello')")
@@ -288,7 +316,8 @@ def test_two_processes_share_one_postmaster(
     assert "PANIC" not in log and "database system was not properly shut down" not in log
 
 
-def test_second_object_joins_and_last_stop_wins(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_second_object_joins_and_last_stop_wins(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     first, second = new(data_dir, servers), new(data_dir, servers)
     dsn1 = first.start()
     dsn2 = second.start()
@@ -303,8 +332,9 @@ def test_second_object_joins_and_last_stop_wins(data_dir: Path, servers: list[Em
 
 
 def test_killed_postmaster_leaves_stale_pid_and_next_start_recovers(
-    data_dir: Path, servers: list[EmbeddedPostgres]
+    initialized_dir: Path, servers: list[EmbeddedPostgres]
 ) -> None:
+    data_dir = initialized_dir
     victim = new(data_dir, servers)
     dsn = victim.start()
     execute(dsn, "CREATE TABLE durable (n int); INSERT INTO durable VALUES (42)")
@@ -324,8 +354,9 @@ def test_killed_postmaster_leaves_stale_pid_and_next_start_recovers(
 
 
 def test_port_taken_at_start_retries_another(
-    data_dir: Path, servers: list[EmbeddedPostgres], monkeypatch: pytest.MonkeyPatch
+    initialized_dir: Path, servers: list[EmbeddedPostgres], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    data_dir = initialized_dir
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -338,34 +369,70 @@ def test_port_taken_at_start_retries_another(
     assert fetch(dsn, "SELECT 1") == 1
 
 
-def test_failed_start_raises_with_server_log(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
-    new(data_dir, servers).start()
-    servers[0].stop()
+def test_failed_start_raises_with_server_log(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     with open(data_dir / "pgdata" / "postgresql.conf", "a") as fh:
         fh.write("no_such_setting = 1\n")
     with pytest.raises(EmbeddedPostgresError, match="no_such_setting"):
         new(data_dir, servers).start()
     assert postmaster_pid(data_dir) is None
+    # The failed object holds no user lock: a fixed config starts normally.
+    conf = data_dir / "pgdata" / "postgresql.conf"
+    conf.write_text(conf.read_text().replace("no_such_setting = 1\n", ""))
+    fixed = new(data_dir, servers)
+    assert fetch(fixed.start(), "SELECT 1") == 1
+    pid = postmaster_pid(data_dir)
+    assert pid is not None
+    fixed.stop()
+    wait_dead(pid, 5)  # would stay up if the failed start had leaked its user lock
+
+
+def test_stale_pidfile_of_a_dead_process_is_ignored(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
+    pg = new(data_dir, servers)
+    pg.start()
+    pidfile = data_dir / "pgdata" / "postmaster.pid"
+    contents = pidfile.read_text().splitlines(keepends=True)
+    pg.stop()
+    assert not pidfile.exists()
+    # Put back the running server's pid file, naming a process that has exited and been reaped.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    pidfile.write_text("".join([f"{dead.pid}\n", *contents[1:]]))
+    if IS_ROOT:
+        shutil.chown(pidfile, (data_dir / "pgdata").stat().st_uid, (data_dir / "pgdata").stat().st_gid)
+
+    dsn = new(data_dir, servers).start()
+    assert fetch(dsn, "SELECT 1") == 1
+    assert postmaster_pid(data_dir) not in (None, dead.pid)
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="root-only behaviour")
 def test_as_root_postmaster_runs_unprivileged_from_copied_binaries(
-    data_dir: Path, servers: list[EmbeddedPostgres]
+    data_dir: Path, helpers: list[subprocess.Popen[str]]
 ) -> None:
-    new(data_dir, servers).start()
+    # Start from a root process that has supplementary groups (root, adm): the server must not inherit them.
+    proc = spawn_helper(data_dir, extra_groups=[0, 4])
+    helpers.append(proc)
+    assert readline(proc).startswith("READY ")
     pid = postmaster_pid(data_dir)
     assert pid is not None
     status = Path(f"/proc/{pid}/status").read_text()
     uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M)
+    gids = re.search(r"^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M)
     groups = re.search(r"^Groups:(.*)$", status, re.M)
-    assert uids and groups
-    assert {int(u) for u in uids.groups()} == {(data_dir / "pgdata").stat().st_uid}
-    assert int(uids.group(1)) != 0
-    assert pwd.getpwuid(int(uids.group(1))).pw_name in ("moderation-pg", "nobody")
-    assert groups.group(1).split() == [], "supplementary groups (root's) must be dropped"
+    assert uids and gids and groups
+    owner = (data_dir / "pgdata").stat()
+    assert {int(u) for u in uids.groups()} == {owner.st_uid}
+    assert {int(g) for g in gids.groups()} == {owner.st_gid}
+    assert owner.st_uid != 0 and owner.st_gid != 0
+    assert pwd.getpwuid(owner.st_uid).pw_name in ("moderation-pg", "nobody")
+    assert groups.group(1).split() == [], "root's supplementary groups must be dropped"
     exe = Path(os.readlink(f"/proc/{pid}/exe"))
     assert exe.is_relative_to(data_dir / "runtime"), exe
     assert (data_dir / "password").stat().st_uid == 0
+    stop_helper(proc)
+    wait_dead(pid, 5)
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="root-only behaviour")
