@@ -225,14 +225,14 @@ class BulkOut(BaseModel):
     as_of: dt.datetime = Field(description="Database time of the count: send as filter.created_before.")
 
 
-class ArticleRefOut(BaseModel):
+class ContextArticleOut(BaseModel):
     id: str
     title: str | None
     url: str | None
     mode: str | None
 
 
-class ParentOut(BaseModel):
+class ContextParentOut(BaseModel):
     id: uuid.UUID
     author_id: str
     status: Status
@@ -240,7 +240,7 @@ class ParentOut(BaseModel):
     created_at: dt.datetime
 
 
-class AuthorCommentOut(BaseModel):
+class ContextAuthorCommentOut(BaseModel):
     id: uuid.UUID
     article_id: str
     status: Status
@@ -248,7 +248,7 @@ class AuthorCommentOut(BaseModel):
     created_at: dt.datetime
 
 
-class AuthorOut(BaseModel):
+class ContextAuthorOut(BaseModel):
     id: str
     standing: str
     suspended_until: dt.datetime | None
@@ -257,14 +257,14 @@ class AuthorOut(BaseModel):
     approval_rate: float | None
     first_seen: dt.datetime | None
     sanctions: list[str] = Field(description="Current sanctions: banned, suspended, always_review.")
-    recent: list[AuthorCommentOut]
+    recent: list[ContextAuthorCommentOut]
 
 
 class ContextOut(BaseModel):
     comment: QueueItemOut
-    article: ArticleRefOut
-    parent: ParentOut | None
-    author: AuthorOut
+    article: ContextArticleOut
+    parent: ContextParentOut | None
+    author: ContextAuthorOut
 
 
 class QueuePointOut(BaseModel):

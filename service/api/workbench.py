@@ -9,12 +9,13 @@ from aiohttp import web
 from service import workbench
 from service.api.handlers import body, path_uuid, principal, query, queue_item, respond
 from service.api.schemas import (
-    ArticleRefOut,
-    AuthorCommentOut,
-    AuthorOut,
     BulkIn,
     BulkOut,
+    ContextArticleOut,
+    ContextAuthorCommentOut,
+    ContextAuthorOut,
     ContextOut,
+    ContextParentOut,
     DashboardOut,
     DashboardQuery,
     ExtendOut,
@@ -23,7 +24,6 @@ from service.api.schemas import (
     ModeratorDayOut,
     OverturnOut,
     OverturnsOut,
-    ParentOut,
     QueuePointOut,
     ReleaseOut,
     StatsOut,
@@ -114,14 +114,14 @@ async def get_context(request: web.Request) -> web.Response:
     c, author = ctx.comment, ctx.author.author
     out = ContextOut(
         comment=queue_item(c),
-        article=ArticleRefOut(
+        article=ContextArticleOut(
             id=c.article_id,
             title=ctx.article.title if ctx.article else None,
             url=ctx.article.url if ctx.article else None,
             mode=ctx.article.mode if ctx.article else None,
         ),
-        parent=ParentOut.model_validate(ctx.parent, from_attributes=True) if ctx.parent else None,
-        author=AuthorOut(
+        parent=ContextParentOut.model_validate(ctx.parent, from_attributes=True) if ctx.parent else None,
+        author=ContextAuthorOut(
             id=c.author_id,
             standing=author.standing if author else "active",
             suspended_until=author.suspended_until if author else None,
@@ -130,7 +130,7 @@ async def get_context(request: web.Request) -> web.Response:
             approval_rate=ctx.author.approval_rate,
             first_seen=author.created_at if author else None,
             sanctions=[author.standing] if author and author.standing in SANCTIONS else [],
-            recent=[AuthorCommentOut.model_validate(r, from_attributes=True) for r in ctx.author.recent],
+            recent=[ContextAuthorCommentOut.model_validate(r, from_attributes=True) for r in ctx.author.recent],
         ),
     )
     return respond(out)

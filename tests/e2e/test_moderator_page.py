@@ -177,6 +177,7 @@ async def test_reject_with_a_reason_then_undo(
     await page.screenshot(path=shot("03-reject-reason-picker"))
     await page.keyboard.press("4")  # "Spam or advertising"
     await expect(page.locator(f'#list li[data-id="{first.id}"]')).to_have_count(0, timeout=WAIT_MS)
+    await expect(page.locator("#toast")).to_contain_text("Rejected: Spam or advertising", timeout=WAIT_MS)
     await expect(page.locator("#detail .card")).to_have_attribute("data-id", str(second.id), timeout=WAIT_MS)
     detail = await api_get(base_url, mod_keys["alice"], f"/v1/comments/{first.id}")
     assert detail["status"] == "rejected"
