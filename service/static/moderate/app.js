@@ -29,6 +29,7 @@ const state = {
   timers: [],
   stream: null,
   claiming: null,
+  claimAgain: false,
   pendingKey: null, // first key of a two-key sequence (g d)
   busy: false,
 };
@@ -188,7 +189,12 @@ function sortItems() {
 }
 
 async function claim(limit) {
-  if (state.claiming || state.tab === 'dashboard' || limit <= 0) return state.claiming;
+  if (state.tab === 'dashboard' || limit <= 0) return state.claiming;
+  if (state.claiming) {
+    // Comments may have arrived after that claim chose its rows: look again when it is done.
+    state.claimAgain = true;
+    return state.claiming;
+  }
   const body = { ...scopeBody(), limit: Math.min(limit, state.me.claim_max), sort: state.sort };
   state.claiming = (async () => {
     try {
@@ -207,6 +213,10 @@ async function claim(limit) {
       if (!(err instanceof ApiError && err.status === 401)) toast(`Could not fetch comments: ${err.message}`);
     } finally {
       state.claiming = null;
+      if (state.claimAgain) {
+        state.claimAgain = false;
+        topUp();
+      }
     }
   })();
   return state.claiming;
@@ -568,11 +578,17 @@ function connectLive() {
         await state.api.stream('/v1/review/events', (event) => {
           delay = 1000;
           if (event.type === 'hello') setLive(event.data.live ? 'on' : 'poll');
-          else if (event.type === 'queue' || event.type === 'resync') {
+          else if (event.type === 'queue') {
+            setLive('on');
+            refreshStatsSoon();
+            // Only comments that entered the queue or were given back can be claimed.
+            const sites = Object.values(event.data.sites || {});
+            if (sites.some((c) => c.entered || c.released)) topUp();
+          } else if (event.type === 'resync') {
             setLive('on');
             refreshStatsSoon();
             topUp();
-            if (event.type === 'resync') extendLeases();
+            extendLeases();
           }
         }, controller.signal);
       } catch (err) {
