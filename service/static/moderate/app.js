@@ -317,7 +317,6 @@ function renderCounts() {
   if (s) {
     parts.push(el('strong', { text: s.depth.toLocaleString() }), ` ${queueName()}`);
     if (s.depth) parts.push(` · oldest ${duration(s.oldest_age_s)}`);
-    parts.push(` · ${state.items.length} with you`);
   }
   $('queue-summary').replaceChildren(...parts);
 }

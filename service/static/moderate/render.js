@@ -169,11 +169,19 @@ function scoresBlock(scores) {
   }));
 }
 
+function reasonMeta(r) {
+  if (!r.label) return labelName(r.code);
+  const parts = [labelName(r.label)];
+  if (r.score !== undefined && r.score !== null) parts.push(Number(r.score).toFixed(2));
+  if (r.threshold !== undefined && r.threshold !== null) parts.push(`≥ ${Number(r.threshold).toFixed(2)}`);
+  return parts.join(' ');
+}
+
 function reasonsBlock(reasons) {
   if (!reasons || !reasons.length) return el('p', { class: 'muted', text: 'No reasons recorded.' });
   return el('ul', { class: 'reasons' }, reasons.map((r) => el('li', {},
     el('span', { class: 'reason-msg', text: r.message }),
-    r.label ? el('span', { class: 'reason-meta', text: `${labelName(r.label)} ${r.score !== undefined && r.score !== null ? Number(r.score).toFixed(2) : ''} ≥ ${r.threshold ?? ''}` }) : el('span', { class: 'reason-meta', text: r.code }))));
+    el('span', { class: 'reason-meta', text: reasonMeta(r) }))));
 }
 
 function legend(spans) {
