@@ -148,6 +148,8 @@ function markTabs() {
   for (const b of document.querySelectorAll('.tab')) {
     b.setAttribute('aria-selected', String(b.dataset.tab === state.tab));
   }
+  // Deciding "all matching" works on the pending queue; reported comments are decided one by one.
+  $('select-matching').hidden = state.tab === 'reported';
 }
 
 function showPane(name) {
