@@ -11,6 +11,7 @@ const BATCH = 20; // comments held at once: enough to move fast, few enough not 
 const REFILL_BELOW = 10;
 
 const $ = (id) => document.getElementById(id);
+const addedAt = new Map(); // comment id -> when it (re)joined our list
 
 const state = {
   api: null,
@@ -203,6 +204,7 @@ async function claim(limit) {
       const { items } = await state.api.post('/v1/review/claim', body);
       const have = new Set(state.items.map((i) => i.id));
       const fresh = items.filter((i) => !have.has(i.id));
+      for (const item of fresh) addedAt.set(item.id, Date.now());
       if (fresh.length) {
         state.items.push(...fresh);
         sortItems();
@@ -232,10 +234,12 @@ function topUp() {
 async function extendLeases() {
   if (!state.items.length) return;
   const ids = state.items.map((i) => i.id);
+  const asked = Date.now();
   try {
     const { extended } = await state.api.post('/v1/review/leases/extend', { ids });
     const still = new Set(extended.map((e) => e.id));
-    const lost = state.items.filter((i) => !still.has(i.id));
+    // Only comments we held when we asked: one claimed or undone meanwhile is surely ours.
+    const lost = state.items.filter((i) => ids.includes(i.id) && !still.has(i.id) && (addedAt.get(i.id) || 0) < asked);
     if (lost.length) {
       // Decided elsewhere or lease lost while the tab slept: drop them rather than fail later.
       removeItems(new Set(lost.map((i) => i.id)));
@@ -393,6 +397,7 @@ async function undo() {
   if (Date.now() - last.at > state.me.undo_window_s * 1000) { toast('Too late to undo that decision.'); state.last = null; return; }
   try {
     const item = await state.api.post(`/v1/review/${last.id}/undo`, {});
+    addedAt.set(item.id, Date.now());
     state.last = null;
     state.items.splice(state.index, 0, item);
     renderAll();
