@@ -309,7 +309,11 @@ function renderDetail() {
       el('p', { class: 'muted', text: state.stats && state.stats.depth ? 'Every pending comment is being reviewed by someone. Comments come to you as they free up.' : 'Take a breath. New comments appear as soon as they arrive.' })));
     return;
   }
-  detail.replaceChildren(card(item, contextOf(item.id), { banAvailable: state.features.ban, focus: state.focus }));
+  detail.replaceChildren(card(item, contextOf(item.id), {
+    banAvailable: state.features.ban,
+    focus: state.focus,
+    position: `${state.index + 1} of ${state.items.length}`,
+  }));
   loadContext(item.id);
   const next = state.items[state.index + 1];
   if (next) loadContext(next.id);
@@ -494,7 +498,8 @@ function confirmDialog({ title, body, actions, extra }) {
     $('confirm-actions').replaceChildren(...buttons);
     dialog.onclose = () => finish(null);
     dialog.showModal();
-    buttons[buttons.length - 1].focus();
+    // Enter must not settle a bulk action or a ban by accident: the safe choice has the focus.
+    buttons[0].focus();
   });
 }
 

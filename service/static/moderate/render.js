@@ -220,7 +220,7 @@ function authorBlock(author) {
       : el('p', { class: 'muted', text: 'No other comments.' }));
 }
 
-export function card(item, context, { banAvailable, focus }) {
+export function card(item, context, { banAvailable, focus, position }) {
   const article = context ? context.article : { id: item.article_id, title: null, url: null };
   const href = safeUrl(article.url);
   const title = article.title || article.id;
@@ -234,7 +234,8 @@ export function card(item, context, { banAvailable, focus }) {
         el('span', { class: 'site', text: item.site_id })),
       el('div', { class: 'card-meta' },
         el('span', { class: 'author-id', text: item.author_id }),
-        el('span', { class: 'muted', text: ` · ${ago(item.created_at)}` }))),
+        el('span', { class: 'muted', text: ` · ${ago(item.created_at)}` }),
+        focus && position ? el('span', { class: 'position', text: position }) : null)),
     parent ? el('section', { class: 'parent' },
       el('div', { class: 'parent-head' }, el('span', { class: 'muted', text: 'In reply to ' }),
         el('span', { class: 'author-id', text: parent.author_id }), statusDot(parent.status)),
