@@ -12,6 +12,11 @@ from typing import Any
 
 CIVIL = "Thank you for this thoughtful piece on Turkey and Pakistan; the historical context was really useful."
 ABUSIVE = "You are a worthless idiot and a piece of shit, shut up you stupid moron."
+# Markup, a script URL and bidi controls: the moderator page must show all of it as inert text.
+HOSTILE = (
+    'Nice article <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> '
+    "see javascript:window.__pwned='link' and \u202egnp.exe\u202c and \u2066hidden\u2069 \u200fend"
+)
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 

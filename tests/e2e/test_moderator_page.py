@@ -15,19 +15,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
-from pydantic import SecretStr
 
-from service.app import create_app
-from service.domain.types import Role
-from service.keys import create_key
-from service.settings import REPO_ROOT, Settings
 from service.workbench import record_queue_snapshot
-from tests.helpers import auth, insert_pending
+from tests.e2e.conftest import ARTIFACTS
+from tests.helpers import HOSTILE, auth, insert_pending
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
 
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "moderator-page"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,10 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HOSTILE = (
-    'Nice article <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> '
-    "see javascript:window.__pwned='link' and \u202egnp.exe\u202c and \u2066hidden\u2069 \u200fend"
-)
 # Keyboard actions must be visible before the next key; Playwright's expect() waits for that.
 WAIT_MS = 10_000
 
@@ -63,29 +53,6 @@ async def browser() -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
-
-
-@pytest.fixture
-async def base_url(db_dsn: str) -> AsyncIterator[str]:
-    """The whole app (create_app, as in production) served on a real port."""
-    settings = Settings(database_url=SecretStr(db_dsn), review_lease_s=120, queue_snapshot_interval_s=0)
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def mod_keys(conn: asyncpg.Connection) -> dict[str, str]:
-    return {
-        name: (await create_key(conn, name=name, role=role)).secret
-        for name, role in [("alice", Role.MODERATOR), ("bob", Role.MODERATOR), ("ops", Role.ADMIN)]
-    }
 
 
 def shot(name: str) -> str:
