@@ -6,7 +6,6 @@ Transaction boundaries live here; handlers call one function each; nothing here 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from dataclasses import dataclass
 
@@ -17,8 +16,6 @@ from service.domain.review import UNDONE, LastDecision, UndoRefusal, rate, serie
 from service.domain.types import Principal, Status
 from service.errors import Forbidden, NotFound, UndoNotAllowed, UndoWindowPassed
 from service.moderation import resolve_site
-
-log = logging.getLogger(__name__)
 
 # How many of an author's other comments the comment card shows.
 AUTHOR_RECENT_LIMIT = 10
@@ -201,26 +198,3 @@ async def record_queue_snapshot(pool: asyncpg.Pool, *, interval_s: int, keep_day
     async with pool.acquire() as conn:
         await store.record_queue_snapshot(conn, interval_s)
         await store.prune_queue_snapshots(conn, keep_days)
-
-
-@dataclass(frozen=True)
-class Banned:
-    site_id: str
-    author_id: str
-    from_standing: str | None
-
-
-async def ban_author(
-    pool: asyncpg.Pool, principal: Principal, *, site_id: str | None, author_id: str, reason: str | None
-) -> Banned:
-    """Ban an author on a site. The moderator page's ``b`` key calls this before rejecting the comment.
-
-    Deliberately minimal: the standing changes (the comment card shows it as a sanction); author
-    histories and the policy's handling of banned authors belong to the author-actions API.
-    """
-    site = resolve_site(principal, site_id)
-    async with pool.acquire() as conn, conn.transaction():
-        await store.ensure_site(conn, site)
-        before = await store.mark_author_banned(conn, site, author_id)
-    log.info("author %r on site %r banned by %s: %s", author_id, site, principal.name, reason or "(no reason)")
-    return Banned(site, author_id, before)

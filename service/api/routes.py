@@ -223,18 +223,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="review",
     ),
     Endpoint(
-        "POST",
-        "/v1/authors/{author_id}/ban",
-        wb.post_ban,
-        "post_ban",
-        "Ban an author on a site (the moderator page's b key)",
-        MODERATE,
-        body=s.BanIn,
-        responses={200: s.BanOut},
-        errors=(400, 403, 404, 413, 415, 422, 503),
-        tag="authors",
-    ),
-    Endpoint(
         "GET",
         "/healthz",
         h.healthz,

@@ -118,11 +118,6 @@ class BulkIn(Body):
         return self
 
 
-class BanIn(Body):
-    site_id: str | None = SiteId
-    reason: str | None = Field(default=None, max_length=500)
-
-
 class DashboardQuery(Body):
     site_id: str | None = SiteId
     hours: int = Field(default=48, ge=1, le=24 * 90, description="Queue chart span.")
@@ -297,13 +292,6 @@ class OverturnsOut(BaseModel):
     by_label: list[OverturnOut]
     by_model_reason: list[OverturnOut]
     by_moderator_reason: list[OverturnOut]
-
-
-class BanOut(BaseModel):
-    site_id: str
-    author_id: str
-    standing: Literal["banned"]
-    previous_standing: str | None
 
 
 class DashboardOut(BaseModel):

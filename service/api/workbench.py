@@ -8,10 +8,7 @@ from aiohttp import web
 
 from service import workbench
 from service.api.handlers import body, path_uuid, principal, query, queue_item, respond
-from service.api.problems import ApiError
 from service.api.schemas import (
-    BanIn,
-    BanOut,
     BulkIn,
     BulkOut,
     ContextArticleOut,
@@ -209,21 +206,3 @@ async def get_events(request: web.Request) -> web.StreamResponse:
     finally:
         sub.close()
     return response
-
-
-async def post_ban(request: web.Request) -> web.Response:
-    data = await body(request, BanIn)
-    author_id = request.match_info["author_id"]
-    if not 1 <= len(author_id) <= 200:
-        raise ApiError(404, "not_found", "Not found", "no such author")
-    banned = await workbench.ban_author(
-        request.app[POOL], principal(request), site_id=data.site_id, author_id=author_id, reason=data.reason
-    )
-    return respond(
-        BanOut(
-            site_id=banned.site_id,
-            author_id=banned.author_id,
-            standing="banned",
-            previous_standing=banned.from_standing,
-        )
-    )

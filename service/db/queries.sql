@@ -425,18 +425,6 @@ WHERE to_status = 'rejected'
 GROUP BY moderator_reason
 ORDER BY 1, 3 DESC, 2;
 
--- name: mark_author_banned
--- Ban an author on a site (creating the author when unknown); returns the standing it had before.
--- (The snapshot read in "before" sees the row as it was before this statement changed it.)
-WITH before AS (
-    SELECT standing FROM authors WHERE site_id = $1 AND id = $2
-), banned AS (
-    INSERT INTO authors (site_id, id, standing) VALUES ($1, $2, 'banned')
-    ON CONFLICT (site_id, id) DO UPDATE SET standing = 'banned', suspended_until = NULL, updated_at = now()
-    RETURNING site_id, id, standing
-)
-SELECT banned.site_id, banned.id, banned.standing, (SELECT standing FROM before) AS from_standing FROM banned;
-
 -- name: register_model_version
 -- Record a model version (first registration wins); active when no model is active yet.
 INSERT INTO model_versions (version, state, manifest, artifact_sha256, activated_at)

@@ -272,7 +272,9 @@ async def claim_reviews(
     return sorted((StoredComment.from_row(r) for r in rows), key=_CLAIM_ORDER[sort])
 
 
-async def decide_review(conn: Conn, comment_id: uuid.UUID, key_id: int, status: Status) -> StoredComment | None:
+async def decide_review(
+    conn: Conn, comment_id: uuid.UUID, key_id: int, status: Status
+) -> StoredComment | None:
     row = await conn.fetchrow(QUERIES["decide_review"], comment_id, key_id, status.value)
     return StoredComment.from_row(row) if row else None
 
@@ -306,7 +308,9 @@ class LeaseExtended:
     lease_expires_at: dt.datetime
 
 
-async def extend_leases(conn: Conn, ids: list[uuid.UUID], key_id: int, lease_s: float) -> list[LeaseExtended]:
+async def extend_leases(
+    conn: Conn, ids: list[uuid.UUID], key_id: int, lease_s: float
+) -> list[LeaseExtended]:
     rows = await conn.fetch(QUERIES["extend_leases"], ids, key_id, float(lease_s))
     return [LeaseExtended(r["id"], r["lease_expires_at"]) for r in rows]
 
@@ -452,7 +456,9 @@ class QueuePoint:
     oldest_age_s: float
 
 
-async def dashboard_queue_series(conn: Conn, hours: int, bucket_s: float, site_id: str | None) -> list[QueuePoint]:
+async def dashboard_queue_series(
+    conn: Conn, hours: int, bucket_s: float, site_id: str | None
+) -> list[QueuePoint]:
     rows = await conn.fetch(QUERIES["dashboard_queue_series"], hours, float(bucket_s), site_id)
     return [QueuePoint(r["at"], r["depth"], r["oldest_age_s"]) for r in rows]
 
@@ -483,14 +489,9 @@ async def dashboard_overturns(conn: Conn, days: int, site_id: str | None) -> lis
     return [OverturnCount(**dict(r)) for r in rows]
 
 
-async def mark_author_banned(conn: Conn, site_id: str, author_id: str) -> str | None:
-    """Ban the author; the standing it had before (None: the author was unknown)."""
-    row = await conn.fetchrow(QUERIES["mark_author_banned"], site_id, author_id)
-    from_standing: str | None = row["from_standing"]
-    return from_standing
-
-
-async def register_model_version(conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None) -> None:
+async def register_model_version(
+    conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None
+) -> None:
     await conn.execute(QUERIES["register_model_version"], version, manifest, sha256)
 
 

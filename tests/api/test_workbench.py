@@ -319,14 +319,3 @@ async def test_the_page_is_served_with_its_own_strict_policy(client: TestClient)
     assert (await client.get("/moderate/assets/../../app.py")).status == 404
     api = await client.get("/healthz")
     assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
-
-
-async def test_ban_marks_the_author_banned(client: TestClient, keys: Keys, conn: asyncpg.Connection) -> None:
-    c = await insert_pending(conn, author_id="troll")
-    status, out = await post(client, "/v1/authors/troll/ban", keys.moderator, {"reason": "Repeated abuse"})
-    assert status == 200 and out["standing"] == "banned" and out["previous_standing"] == "active"
-    assert await conn.fetchval("SELECT standing FROM authors WHERE id = 'troll'") == "banned"
-    ctx = await (await client.get(f"/v1/review/{c.id}/context", headers=auth(keys.moderator))).json()
-    assert ctx["author"]["sanctions"] == ["banned"]
-    status, out = await post(client, "/v1/authors/troll/ban", keys.submitter, {})
-    assert_problem(status, "application/problem+json", out, 403, "forbidden")

@@ -319,23 +319,3 @@ async def test_focus_help_and_dashboard(
     assert await dashboard.locator(".chart-svg path.line").count() == 2
     await page.screenshot(path=shot("11-dashboard"), full_page=True)
     await assert_clean(page)
-
-
-async def test_ban_the_author_with_b(
-    browser: Any, base_url: str, mod_keys: dict[str, str], conn: asyncpg.Connection
-) -> None:
-    comment = await insert_pending(conn, text="You people are all worthless.", author_id="troll")
-    page = await open_page(browser, base_url, mod_keys["alice"])
-    expect = playwright_api.expect
-    await expect(page.locator("#detail .card")).to_have_attribute("data-id", str(comment.id), timeout=WAIT_MS)
-    await expect(page.locator('[data-action="ban"]')).to_be_enabled(timeout=WAIT_MS)
-    await page.keyboard.press("b")
-    dialog = page.locator("#confirm-dialog")
-    await expect(dialog).to_contain_text("Ban this author?", timeout=WAIT_MS)
-    await page.screenshot(path=shot("12-ban-confirm"))
-    await dialog.get_by_role("button", name="Ban and reject").click()
-    await expect(page.locator("#toast")).to_contain_text("Rejected: Author banned", timeout=WAIT_MS)
-    assert await conn.fetchval("SELECT standing FROM authors WHERE id = 'troll'") == "banned"
-    detail = await api_get(base_url, mod_keys["alice"], f"/v1/comments/{comment.id}")
-    assert detail["status"] == "rejected" and detail["history"][-1]["reasons"][0]["message"] == "Author banned"
-    await assert_clean(page)
