@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service import webhooks
 from service.db import store
 from service.domain.review import UNDONE, LastDecision, UndoRefusal, rate, series_bucket_s, undo_refusal
 from service.domain.types import Principal, Status
+from service.domain.webhooks import status_event
 from service.errors import Forbidden, NotFound, UndoNotAllowed, UndoWindowPassed
 from service.moderation import resolve_site
+from service.sites import load_site
 
 # How many of an author's other comments the comment card shows.
 AUTHOR_RECENT_LIMIT = 10
@@ -52,6 +55,24 @@ class BulkOutcome:
     decided: list[uuid.UUID]
     as_of: dt.datetime  # pass back as created_before to decide exactly what was previewed
     dry_run: bool
+    webhooks_queued: bool = False
+
+
+async def _announce(conn: store.Conn, ids: list[uuid.UUID]) -> bool:
+    """Queue the status-change webhook events of these comments (sites without a webhook get none),
+    in a constant number of statements however many comments there are."""
+    if not ids:
+        return False
+    comments = await store.get_comments_by_ids(conn, ids)
+    policies = {site_id: (await load_site(conn, site_id)).policy for site_id in {c.site_id for c in comments}}
+    events = [
+        event
+        for c in sorted(comments, key=lambda c: (c.created_at, c.id))
+        if (event := webhooks.new_event(policies[c.site_id], c, status_event(c.status))) is not None
+    ]
+    if events:
+        await store.enqueue_webhooks(conn, events)
+    return bool(events)
 
 
 async def bulk_decide(
@@ -90,12 +111,19 @@ async def bulk_decide(
             reasons=reasons,
             reason=reason,
         )
-    return BulkOutcome(matched, decided, as_of, False)
+        queued = await _announce(conn, decided)
+    return BulkOutcome(matched, decided, as_of, False, queued)
+
+
+@dataclass(frozen=True)
+class Reopened:
+    comment: store.StoredComment
+    webhooks_queued: bool
 
 
 async def undo_decision(
     pool: asyncpg.Pool, principal: Principal, comment_id: uuid.UUID, *, window_s: float, lease_s: float
-) -> store.StoredComment:
+) -> Reopened:
     """Put a comment the caller decided moments ago back in the queue, leased to the caller."""
     async with pool.acquire() as conn, conn.transaction():
         target = await store.lock_comment_for_undo(conn, comment_id)
@@ -130,7 +158,8 @@ async def undo_decision(
             details={"key_id": principal.key_id, "undid_event_id": target.event_id},
         )
         await store.uncount_author_decision(conn, target.site_id, target.author_id, target.status)
-    return reopened
+        queued = await _announce(conn, [comment_id])
+    return Reopened(reopened, queued)
 
 
 @dataclass(frozen=True)
@@ -138,6 +167,7 @@ class AuthorHistory:
     author: store.StoredAuthor | None
     recent: list[store.AuthorComment]
     approval_rate: float | None
+    actions: list[store.StoredAuthorEvent]  # moderator actions on the author (bans, suspensions...), newest first
 
 
 @dataclass(frozen=True)
@@ -160,8 +190,10 @@ async def comment_context(pool: asyncpg.Pool, principal: Principal, comment_id: 
         recent = await store.list_author_comments(
             conn, comment.site_id, comment.author_id, comment.id, AUTHOR_RECENT_LIMIT
         )
+        actions = await store.list_author_events(conn, comment.site_id, comment.author_id)
     approval = rate(author.approved_count, author.approved_count + author.rejected_count) if author else None
-    return CommentContext(comment, article, parent, AuthorHistory(author, recent, approval))
+    history = AuthorHistory(author, recent, approval, actions[::-1][:AUTHOR_RECENT_LIMIT])
+    return CommentContext(comment, article, parent, history)
 
 
 @dataclass(frozen=True)

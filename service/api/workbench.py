@@ -12,6 +12,7 @@ from service.api.schemas import (
     BulkIn,
     BulkOut,
     ContextArticleOut,
+    ContextAuthorActionOut,
     ContextAuthorCommentOut,
     ContextAuthorOut,
     ContextOut,
@@ -33,6 +34,7 @@ from service.appkeys import HUB, POOL, SETTINGS
 from service.domain.review import rate
 from service.live import LiveEvent
 from service.moderation import queue_stats
+from service.webhooks import wake_deliverer
 
 # Standings that restrict an author, shown as sanctions on the comment card.
 SANCTIONS = ("banned", "suspended", "always_review")
@@ -84,6 +86,8 @@ async def post_bulk(request: web.Request) -> web.Response:
         limit=request.app[SETTINGS].review_bulk_max,
         dry_run=data.dry_run,
     )
+    if outcome.webhooks_queued:
+        wake_deliverer(request.app)
     return respond(
         BulkOut(
             dry_run=outcome.dry_run,
@@ -106,7 +110,9 @@ async def post_undo(request: web.Request) -> web.Response:
         window_s=settings.review_undo_window_s,
         lease_s=settings.review_lease_s,
     )
-    return respond(queue_item(reopened))
+    if reopened.webhooks_queued:
+        wake_deliverer(request.app)
+    return respond(queue_item(reopened.comment))
 
 
 async def get_context(request: web.Request) -> web.Response:
@@ -131,6 +137,16 @@ async def get_context(request: web.Request) -> web.Response:
             first_seen=author.created_at if author else None,
             sanctions=[author.standing] if author and author.standing in SANCTIONS else [],
             recent=[ContextAuthorCommentOut.model_validate(r, from_attributes=True) for r in ctx.author.recent],
+            actions=[
+                ContextAuthorActionOut(
+                    at=e.at,
+                    actor_name=e.actor_name,
+                    action=e.action,
+                    to_standing=e.to_standing,
+                    reason=(e.details or {}).get("reason"),
+                )
+                for e in ctx.author.actions
+            ],
         ),
     )
     return respond(out)

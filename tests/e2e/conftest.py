@@ -133,5 +133,10 @@ async def base_url(db_dsn: str) -> AsyncIterator[str]:
 async def mod_keys(conn: asyncpg.Connection) -> dict[str, str]:
     return {
         name: (await create_key(conn, name=name, role=role)).secret
-        for name, role in [("alice", Role.MODERATOR), ("bob", Role.MODERATOR), ("ops", Role.ADMIN)]
+        for name, role in [
+            ("alice", Role.MODERATOR),
+            ("bob", Role.MODERATOR),
+            ("ops", Role.ADMIN),
+            ("website", Role.SUBMITTER),
+        ]
     }

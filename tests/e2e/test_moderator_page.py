@@ -319,3 +319,56 @@ async def test_focus_help_and_dashboard(
     assert await dashboard.locator(".chart-svg path.line").count() == 2
     await page.screenshot(path=shot("11-dashboard"), full_page=True)
     await assert_clean(page)
+
+
+async def test_ban_the_author_with_b(
+    browser: Any, base_url: str, mod_keys: dict[str, str], conn: asyncpg.Connection
+) -> None:
+    comment = await insert_pending(conn, text="You people are all worthless.", author_id="troll")
+    page = await open_page(browser, base_url, mod_keys["alice"])
+    expect = playwright_api.expect
+    await expect(page.locator("#detail .card")).to_have_attribute("data-id", str(comment.id), timeout=WAIT_MS)
+    await expect(page.locator('[data-action="ban"]')).to_be_enabled(timeout=WAIT_MS)
+    await page.keyboard.press("b")
+    dialog = page.locator("#confirm-dialog")
+    await expect(dialog).to_contain_text("Ban this author?", timeout=WAIT_MS)
+    await page.screenshot(path=shot("12-ban-confirm"))
+    await dialog.get_by_role("button", name="Ban and reject").click()
+    await expect(page.locator("#toast")).to_contain_text("Rejected: Author banned", timeout=WAIT_MS)
+    assert await conn.fetchval("SELECT standing FROM authors WHERE id = 'troll'") == "banned"
+    detail = await api_get(base_url, mod_keys["alice"], f"/v1/comments/{comment.id}")
+    assert detail["status"] == "rejected" and detail["history"][-1]["reasons"][0]["message"] == "Author banned"
+    author = await api_get(base_url, mod_keys["alice"], "/v1/authors/troll")
+    assert author["history"][-1]["actor_name"] == "alice"
+    await assert_clean(page)
+
+
+async def test_reported_tab_shows_reports_and_rejects(
+    browser: Any, base_url: str, mod_keys: dict[str, str], conn: asyncpg.Connection
+) -> None:
+    published = await insert_pending(conn, text="Published, then reported by readers.", author_id="writer")
+    await conn.execute("UPDATE comments SET status = 'approved', decided_at = now() WHERE id = $1", published.id)
+    async with aiohttp.ClientSession(base_url) as http:
+        for reader in ("r1", "r2"):
+            async with http.post(
+                f"/v1/comments/{published.id}/reports",
+                json={"reason": "spam", "reporter_id": reader},
+                headers=auth(mod_keys["website"]),
+            ) as resp:
+                assert resp.status in (200, 201), await resp.text()
+    page = await open_page(browser, base_url, mod_keys["alice"])
+    expect = playwright_api.expect
+    await expect(page.locator("#count-reported")).to_have_text("1", timeout=WAIT_MS)
+    await page.keyboard.press("g")
+    await page.keyboard.press("r")
+    await expect(page.locator("#detail .card")).to_have_attribute("data-id", str(published.id), timeout=WAIT_MS)
+    await expect(page.locator("#detail .reports")).to_contain_text("2 readers", timeout=WAIT_MS)
+    await page.screenshot(path=shot("13-reported-queue"))
+    await page.keyboard.press("r")
+    await page.keyboard.press("4")
+    await expect(page.locator("#toast")).to_contain_text("Rejected: Spam or advertising", timeout=WAIT_MS)
+    detail = await api_get(base_url, mod_keys["alice"], f"/v1/comments/{published.id}")
+    assert detail["status"] == "rejected"
+    assert await conn.fetchval("SELECT count(*) FROM comment_reports WHERE settled_at IS NULL") == 0
+    await expect(page.locator("#count-reported")).to_have_text("0", timeout=WAIT_MS)
+    await assert_clean(page)

@@ -341,8 +341,13 @@ async function refreshStats() {
   if (!state.api) return;
   try {
     const query = { site_id: state.filter.site, article_id: state.filter.article };
-    if (state.tab === 'reported') query.queue = 'reported';
-    state.stats = await state.api.get('/v1/review/stats', query);
+    const [pending, reported] = await Promise.all([
+      state.api.get('/v1/review/stats', query),
+      state.features.reported ? state.api.get('/v1/review/stats', { ...query, queue: 'reported' }) : null,
+    ]);
+    $('count-pending').textContent = pending.depth.toLocaleString();
+    if (reported) $('count-reported').textContent = reported.depth.toLocaleString();
+    state.stats = state.tab === 'reported' ? reported : pending;
     renderCounts();
     if (!currentItem()) renderDetail(); // the empty state depends on whether others hold comments
   } catch {
@@ -594,7 +599,8 @@ function connectLive() {
             refreshStatsSoon();
             // Only comments that entered the queue or were given back can be claimed.
             const sites = Object.values(event.data.sites || {});
-            if (sites.some((c) => c.entered || c.released)) topUp();
+            const arrived = state.tab === 'reported' ? (c) => c.reported || c.released : (c) => c.entered || c.released;
+            if (sites.some(arrived)) topUp();
           } else if (event.type === 'resync') {
             setLive('on');
             refreshStatsSoon();

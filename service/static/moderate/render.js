@@ -152,6 +152,9 @@ export function listItem(item, { current, selected }) {
   snippet,
   el('div', { class: 'li-foot' },
     el('span', { class: 'li-article', text: item.article_id }),
+    item.open_reports && Object.keys(item.open_reports).length
+      ? el('span', { class: 'chip mid', text: `${Object.values(item.open_reports).reduce((a, b) => a + b, 0)} reports` })
+      : null,
     top ? el('span', { class: `chip ${scoreLevel(top[1])}`, text: `${labelName(top[0])} ${pct(top[1])}` }) : null,
   ));
 }
@@ -184,6 +187,15 @@ function reasonsBlock(reasons) {
     el('span', { class: 'reason-meta', text: reasonMeta(r) }))));
 }
 
+function reportsBlock(reports) {
+  const rows = Object.entries(reports || {}).sort((a, b) => b[1] - a[1]);
+  if (!rows.length) return null;
+  return el('section', { class: 'panel wide reports' }, el('h3', { text: 'Reader reports' }),
+    el('ul', { class: 'reasons' }, rows.map(([reason, n]) => el('li', {},
+      el('span', { class: 'reason-msg', text: labelName(reason) }),
+      el('span', { class: 'reason-meta', text: `${n} reader${n === 1 ? '' : 's'}` })))));
+}
+
 function legend(spans) {
   const labels = [...new Set((spans || []).map((s) => String(s.label)))];
   if (!labels.length) return null;
@@ -210,6 +222,11 @@ function authorBlock(author) {
         : el('div', {}, el('strong', { text: 'New' }), el('span', { class: 'muted', text: ' no decided comments yet' })),
       decided ? el('div', { class: 'muted', text: `${author.approved_count} approved · ${author.rejected_count} rejected` }) : null,
       author.first_seen ? el('div', { class: 'muted', text: `first seen ${ago(author.first_seen)}` }) : null),
+    author.actions && author.actions.length
+      ? el('ul', { class: 'sanctions' }, author.actions.slice(0, 3).map((a) => el('li', {},
+        el('span', { class: 'badge' + (['banned', 'suspended'].includes(a.to_standing) ? ' danger' : ''), text: a.action.replace(/_/g, ' ') }),
+        el('span', { class: 'muted', text: ` by ${a.actor_name} ${ago(a.at)}${a.reason ? ` — ${a.reason}` : ''}` }))))
+      : null,
     author.recent.length
       ? el('ol', { class: 'recent' }, author.recent.map((c) => {
         const t = el('span', { class: 'recent-text', dir: 'auto' });
@@ -247,6 +264,7 @@ export function card(item, context, { banAvailable, focus, position }) {
       el('button', { type: 'button', class: 'reject', 'data-action': 'reject' }, 'Reject… ', el('kbd', { text: 'r' })),
       el('button', { type: 'button', class: 'quiet', 'data-action': 'ban', disabled: banAvailable ? null : true, title: banAvailable ? 'Ban the author and reject this comment' : 'Banning is not available on this server' }, 'Ban author ', el('kbd', { text: 'b' }))),
     el('div', { class: 'card-grid' },
+      reportsBlock(item.open_reports),
       el('section', { class: 'panel' }, el('h3', { text: 'Why it is here' }), reasonsBlock(item.reasons)),
       el('section', { class: 'panel' }, el('h3', { text: 'Scores' }), scoresBlock(item.scores)),
       el('section', { class: 'panel wide' }, el('h3', { text: 'Author' }), authorBlock(context && context.author))));

@@ -1,4 +1,4 @@
--- 0002: the moderator's workbench: queue snapshots for the dashboard, the "most likely rejected"
+-- 0003: the moderator's workbench: queue snapshots for the dashboard, the "most likely rejected"
 -- index, and NOTIFY on every change to the review queue (live updates for the moderator page).
 
 -- Queue depth and oldest age, sampled by every instance into shared buckets (one row per
@@ -18,8 +18,8 @@ CREATE INDEX ix__comments__pending_score ON comments (max_score DESC, id DESC) W
 CREATE INDEX ix__comment_events__action_at ON comment_events (action, at);
 
 -- Live updates. One notification per statement (not per row), so a bulk decision of thousands
--- of comments sends one message: per site, how many comments entered or left the queue and
--- how many were claimed or released. Listeners re-read what they need; the payload stays far
+-- of comments sends one message: per site, how many comments entered or left the pending queue,
+-- were reported or had their reports settled (the reported queue), and were claimed or released. Listeners re-read what they need; the payload stays far
 -- below PostgreSQL's 8000-byte limit because it is cut to the 50 busiest sites.
 CREATE FUNCTION comments_queue_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -40,17 +40,20 @@ BEGIN
                    jsonb_strip_nulls(jsonb_build_object(
                        'entered', NULLIF(count(*) FILTER (WHERE o.status <> 'pending' AND n.status = 'pending'), 0),
                        'left', NULLIF(count(*) FILTER (WHERE o.status = 'pending' AND n.status <> 'pending'), 0),
+                       'reported', NULLIF(count(*) FILTER (
+                           WHERE o.reported_at IS NULL AND n.reported_at IS NOT NULL), 0),
+                       'settled', NULLIF(count(*) FILTER (
+                           WHERE o.reported_at IS NOT NULL AND n.reported_at IS NULL), 0),
                        'claimed', NULLIF(count(*) FILTER (
-                           WHERE o.status = 'pending' AND n.status = 'pending'
-                             AND n.lease_key_id IS NOT NULL
-                             AND o.lease_key_id IS DISTINCT FROM n.lease_key_id), 0),
+                           WHERE n.lease_key_id IS NOT NULL AND o.lease_key_id IS DISTINCT FROM n.lease_key_id
+                             AND (n.status = 'pending' OR n.reported_at IS NOT NULL)), 0),
                        'released', NULLIF(count(*) FILTER (
-                           WHERE o.status = 'pending' AND n.status = 'pending'
-                             AND o.lease_key_id IS NOT NULL AND n.lease_key_id IS NULL), 0)
-                   )) AS counts,
-                   count(*) AS n
+                           WHERE o.lease_key_id IS NOT NULL AND n.lease_key_id IS NULL
+                             AND (n.status = 'pending' OR n.reported_at IS NOT NULL)), 0)
+                   )) AS counts
             FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id
             WHERE o.status = 'pending' OR n.status = 'pending'
+               OR o.reported_at IS NOT NULL OR n.reported_at IS NOT NULL
             GROUP BY n.site_id
             ORDER BY count(*) DESC
             LIMIT 50
