@@ -60,11 +60,7 @@ class PolicyInput:
 
     @property
     def language_unsupported(self) -> bool:
-        return (
-            self.site.language_check
-            and self.language is not None
-            and self.language not in self.supported_languages
-        )
+        return self.site.language_check and self.language is not None and self.language not in self.supported_languages
 
 
 @dataclass(frozen=True)
@@ -161,23 +157,29 @@ def language_phase(inp: PolicyInput) -> Finding:
     return NOTHING
 
 
+# A threshold of 1.0 means "never": the model found no cut-off meeting its error target
+# (a probability rounded up to 1.0 must not trigger it).
+NEVER = 1.0
+
+
+def crossed(score: float, threshold: float) -> bool:
+    """Whether ``score`` reaches ``threshold``; a threshold of 1.0 is never reached."""
+    return threshold < NEVER and score >= threshold
+
+
 def spam_phase(inp: PolicyInput) -> Finding:
     """The classifier's spam label, with spam's own reason codes."""
     limits = inp.thresholds.get(SPAM_LABEL)
     if inp.language_unsupported or limits is None or SPAM_LABEL not in inp.scores:
         return NOTHING
     score = round(float(inp.scores[SPAM_LABEL]), 4)
-    if score >= limits.reject:
+    if crossed(score, limits.reject):
         return Finding(
             Status.REJECTED, (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, limits.reject),)
         )
-    if score >= limits.review:
+    if crossed(score, limits.review):
         return Finding(Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, limits.review),))
     return NOTHING
-
-# A threshold of 1.0 means "never": the model found no cut-off meeting its error target
-# (a probability rounded up to 1.0 must not trigger it).
-NEVER = 1.0
 
 
 def score_phase(inp: PolicyInput) -> Finding:
@@ -192,14 +194,10 @@ def score_phase(inp: PolicyInput) -> Finding:
             continue
         score = float(inp.scores[label])
         words = LABEL_WORDS.get(label, label)
-        if score >= limits.reject and limits.reject < NEVER:
-            rejects.append(
-                Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject)
-            )
-        elif score >= limits.review and limits.review < NEVER:
-            reviews.append(
-                Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review)
-            )
+        if crossed(score, limits.reject):
+            rejects.append(Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject))
+        elif crossed(score, limits.review):
+            reviews.append(Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review))
     if rejects:
         return Finding(Status.REJECTED, tuple(rejects + reviews))
     if reviews:
