@@ -14,6 +14,7 @@ from service.app import create_app
 from service.appkeys import HUB
 from service.settings import Settings
 from service.workbench import record_queue_snapshot
+from tests.api.policy_helpers import configure
 from tests.helpers import Keys, assert_problem, auth, insert_pending
 
 
@@ -319,3 +320,44 @@ async def test_the_page_is_served_with_its_own_strict_policy(client: TestClient)
     assert (await client.get("/moderate/assets/../../app.py")).status == 404
     api = await client.get("/healthz")
     assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+async def test_bulk_settles_reports_and_queues_one_webhook_event_per_comment(
+    client: TestClient, keys: Keys, conn: asyncpg.Connection
+) -> None:
+    await configure(client, keys, webhook_url="http://127.0.0.1:9/hook", webhook_secret="whsec-test-0123456789abcdef")
+    comments = [await insert_pending(conn, author_id=f"w{i}") for i in range(3)]
+    resp = await client.post(
+        f"/v1/comments/{comments[0].id}/reports",
+        json={"reason": "spam", "reporter_id": "x"},
+        headers=auth(keys.submitter),
+    )
+    assert resp.status in (200, 201), await resp.text()
+    ids = [str(c.id) for c in comments]
+    status, out = await post(client, "/v1/review/bulk", keys.moderator, {"ids": ids, "decision": "approve"})
+    assert status == 200 and out["decided"] == 3
+    events = await conn.fetch(
+        "SELECT comment_id::text, event_type FROM webhook_outbox WHERE event_type <> 'comment.reported'"
+    )
+    assert sorted((e["comment_id"], e["event_type"]) for e in events) == sorted((i, "comment.approved") for i in ids)
+    assert await conn.fetchval("SELECT count(*) FROM comment_reports WHERE settled_at IS NULL") == 0
+    assert await conn.fetchval("SELECT count(*) FROM comments WHERE reported_at IS NOT NULL") == 0
+
+    # Undo announces the comment's return to pending as well.
+    resp = await client.post(f"/v1/review/{ids[0]}/undo", json={}, headers=auth(keys.moderator))
+    assert resp.status == 200
+    assert await conn.fetchval("SELECT event_type FROM webhook_outbox ORDER BY created_at DESC LIMIT 1") == (
+        "comment.pending"
+    )
+
+
+async def test_context_lists_moderator_actions_on_the_author(
+    client: TestClient, keys: Keys, conn: asyncpg.Connection
+) -> None:
+    c = await insert_pending(conn, author_id="troll")
+    status, _ = await post(client, "/v1/authors/troll/ban", keys.moderator, {"reason": "Repeated abuse"})
+    assert status == 200
+    ctx = await (await client.get(f"/v1/review/{c.id}/context", headers=auth(keys.moderator))).json()
+    assert ctx["author"]["sanctions"] == ["banned"]
+    (action,) = ctx["author"]["actions"]
+    assert (action["actor_name"], action["to_standing"], action["reason"]) == ("moderator", "banned", "Repeated abuse")

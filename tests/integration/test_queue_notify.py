@@ -43,6 +43,11 @@ async def test_one_notification_per_statement(db_dsn: str, conn: asyncpg.Connect
         assert await drain(received) == []
         await conn.execute("UPDATE comments SET status = 'pending' WHERE site_id = 's2'")
         assert await drain(received) == [{"s2": {"entered": 10}}]
+        # The reported queue: a report marks the comment, a decision settles it.
+        await conn.execute("UPDATE comments SET reported_at = now() WHERE site_id = 's2' AND author_id = 'a0'")
+        assert await drain(received) == [{"s2": {"reported": 1}}]
+        await conn.execute("UPDATE comments SET reported_at = NULL WHERE site_id = 's2' AND author_id = 'a0'")
+        assert await drain(received) == [{"s2": {"settled": 1}}]
         # A rolled-back change notifies nobody.
         with pytest.raises(Rollback):
             async with conn.transaction():
