@@ -330,8 +330,9 @@ class FeatureSpace:
         n_feat = self.n_features
         # Term counts per (document, column): sort one integer key per occurrence and count runs.
         # int32 keys sort about twice as fast, and fit for batches up to ~10k documents.
-        key_type = np.int32 if n_docs * n_feat < 2**31 else np.int64
-        key = doc.astype(key_type) * key_type(n_feat) + col.astype(key_type)
+        key_type = np.dtype(np.int32) if n_docs * n_feat < 2**31 else np.dtype(np.int64)
+        key: NDArray[np.signedinteger[Any]] = doc.astype(key_type) * np.asarray(n_feat, dtype=key_type)
+        key += col.astype(key_type)
         key.sort()
         if key.shape[0]:
             run_start = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
