@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.language import LanguageDetector
+    from service.live import QueueHub
     from service.ml.scorer import Scorer
     from service.settings import Settings
     from service.sites import WordListCache
@@ -21,6 +22,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
 LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
 WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 # Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.

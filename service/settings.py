@@ -47,6 +47,30 @@ class Settings(BaseSettings):
 
     review_lease_s: int = Field(default=300, ge=5, description="How long a claim on a comment holds.")
     review_claim_max: int = Field(default=100, ge=1, description="Most comments one claim may lease.")
+    review_undo_window_s: int = Field(
+        default=120, ge=0, description="How long after deciding a moderator may undo the decision."
+    )
+    review_bulk_max: int = Field(
+        default=10_000, ge=1, description="Most comments one bulk decision settles (one transaction)."
+    )
+    review_reject_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "Abuse or insult",
+            "Hate or identity attack",
+            "Threat or violence",
+            "Spam or advertising",
+            "Off-topic",
+            "Personal information",
+        ],
+        description="Rejection reasons the moderator page offers (JSON list); moderators may also type one.",
+    )
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on the live event stream."
+    )
+    queue_snapshot_interval_s: int = Field(
+        default=60, ge=0, description="Seconds between queue depth samples for the dashboard (0: never sample)."
+    )
+    queue_snapshot_keep_days: int = Field(default=90, ge=1, description="Days of queue samples kept.")
 
     # Policy: per-label thresholds override the model's own (JSON object, e.g.
     # {"toxicity": {"review": 0.4, "reject": 0.9}}); the model's manifest holds defaults.

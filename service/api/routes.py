@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from service.api import handlers as h
 from service.api import policy as p
 from service.api import schemas as s
+from service.api import workbench as wb
 from service.domain.types import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,6 +36,8 @@ class Endpoint:
     responses: dict[int, type[BaseModel]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     tag: str = "comments"
+    # A non-JSON success body (its media type), e.g. a server-sent event stream.
+    stream: str | None = None
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -150,6 +153,96 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=s.StatsQuery,
         responses={200: s.StatsOut},
         errors=(403, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/whoami",
+        wb.get_whoami,
+        "get_whoami",
+        "The caller's key name and role, and the review settings a moderator page needs",
+        MODERATE,
+        responses={200: s.WhoAmIOut},
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/leases/extend",
+        wb.post_extend_leases,
+        "post_extend_leases",
+        "Keep holding comments you still work on (their leases restart)",
+        MODERATE,
+        body=s.LeaseIdsIn,
+        responses={200: s.ExtendOut},
+        errors=(400, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/leases/release",
+        wb.post_release_leases,
+        "post_release_leases",
+        "Give back comments you hold but will not decide",
+        MODERATE,
+        body=s.LeaseIdsIn,
+        responses={200: s.ReleaseOut},
+        errors=(400, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/bulk",
+        wb.post_bulk,
+        "post_bulk",
+        "Approve or reject many pending comments (by ids or by filter) in one transaction",
+        MODERATE,
+        body=s.BulkIn,
+        responses={200: s.BulkOut},
+        errors=(400, 403, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/{id}/undo",
+        wb.post_undo,
+        "post_undo",
+        "Take back your latest decision on a comment, within the undo window; it returns to you",
+        MODERATE,
+        responses={200: s.QueueItemOut},
+        errors=(403, 404, 409, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/{id}/context",
+        wb.get_context,
+        "get_context",
+        "A comment with its article, parent comment and the author's history",
+        MODERATE,
+        responses={200: s.ContextOut},
+        errors=(404, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/dashboard",
+        wb.get_dashboard,
+        "get_dashboard",
+        "Queue depth and age over time, decisions per moderator per day, overturns of the model",
+        MODERATE,
+        query=s.DashboardQuery,
+        responses={200: s.DashboardOut},
+        errors=(403, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/events",
+        wb.get_events,
+        "get_events",
+        "Live queue changes as server-sent events (read with fetch() and the Authorization header)",
+        MODERATE,
+        stream="text/event-stream",
         tag="review",
     ),
     Endpoint(
