@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.ml.scorer import Scorer
+    from service.model_sync import ModelSync
     from service.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -18,6 +19,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+MODEL_SYNC: web.AppKey[ModelSync] = web.AppKey("model_sync")
 
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -42,3 +42,7 @@ class InvalidReference(DomainError):
 
 class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
+
+
+class InvalidModel(DomainError):
+    code, status, title = "invalid_model", 422, "Invalid model artifact"
