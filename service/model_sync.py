@@ -190,4 +190,3 @@ def _thresholds(model: ModelLike, overrides: dict[str, dict[str, float]]) -> dic
         label: LabelThresholds(review=float(t.review), reject=float(t.reject)) for label, t in model.thresholds.items()
     }
     return merge_thresholds(base, overrides)
-

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         default="recipe:default",
         description="Base training data: 'recipe:<name>' (the shared datasets) or a CSV/JSONL table path.",
     )
+    retrain_eval: Path | None = Field(
+        default=None,
+        description="Fixed evaluation table (CSV/JSONL; its test split is used); default: the base data's test split.",
+    )
     retrain_data_dir: Path | None = Field(
         default=None, description="The shared datasets (default: classifier.data.default_data_dir())."
     )
