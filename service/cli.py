@@ -99,7 +99,9 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
             rows = asyncio.run(_with_conn(settings, store.list_api_keys))
             for r in rows:
                 state = "revoked" if r["revoked_at"] else "active"
-                print(f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}")
+                print(
+                    f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}"
+                )
         elif args.keys_command == "revoke":
             ok = asyncio.run(_with_conn(settings, lambda c: store.revoke_api_key(c, args.name)))
             if not ok:

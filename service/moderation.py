@@ -81,7 +81,9 @@ def _visible(principal: Principal, comment: store.StoredComment | None) -> store
     return comment
 
 
-async def submit_comment(pool: asyncpg.Pool, scorer: Scorer, principal: Principal, sub: Submission) -> Submitted:
+async def submit_comment(
+    pool: asyncpg.Pool, scorer: Scorer, principal: Principal, sub: Submission
+) -> Submitted:
     """Score, decide and store a comment; a repeated (site, external id) returns the first result."""
     site_id = resolve_site(principal, sub.site_id)
     if sub.external_id is not None:

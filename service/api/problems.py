@@ -63,7 +63,9 @@ class ApiError(Exception):
 
 def invalid_fields(errors: list[FieldError]) -> ApiError:
     """The 422 for a request whose fields are wrong; each error names its field."""
-    return ApiError(422, "validation_error", "Unprocessable Content", "the request has invalid fields", errors=errors)
+    return ApiError(
+        422, "validation_error", "Unprocessable Content", "the request has invalid fields", errors=errors
+    )
 
 
 def problem_response(
@@ -144,10 +146,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return _unavailable(request)
     except Exception as exc:
         if is_unavailable(exc):
-            log.warning("database unavailable: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID))
+            log.warning(
+                "database unavailable: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID)
+            )
             return _unavailable(request)
         log.exception("unhandled error (request %s)", request.get(REQUEST_ID))
-        return problem_response(request, 500, "internal_error", "Internal Server Error", "an unexpected error occurred")
+        return problem_response(
+            request, 500, "internal_error", "Internal Server Error", "an unexpected error occurred"
+        )
 
 
 def _unavailable(request: web.Request) -> web.Response:

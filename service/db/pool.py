@@ -39,7 +39,9 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, max_size: int, connect_timeout: float, command_timeout: float) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, max_size: int, connect_timeout: float, command_timeout: float
+) -> asyncpg.Pool:
     """A pool that opens connections lazily, so the service starts even while PostgreSQL is down."""
     return await asyncpg.create_pool(
         dsn,

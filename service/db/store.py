@@ -246,7 +246,9 @@ async def claim_reviews(
     return sorted((StoredComment.from_row(r) for r in rows), key=lambda c: (c.created_at, c.id))
 
 
-async def decide_review(conn: Conn, comment_id: uuid.UUID, key_id: int, status: Status) -> StoredComment | None:
+async def decide_review(
+    conn: Conn, comment_id: uuid.UUID, key_id: int, status: Status
+) -> StoredComment | None:
     row = await conn.fetchrow(QUERIES["decide_review"], comment_id, key_id, status.value)
     return StoredComment.from_row(row) if row else None
 
@@ -274,7 +276,9 @@ async def review_stats(conn: Conn, site_id: str | None, article_id: str | None) 
     return await conn.fetchrow(QUERIES["review_stats"], site_id, article_id)
 
 
-async def register_model_version(conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None) -> None:
+async def register_model_version(
+    conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None
+) -> None:
     await conn.execute(QUERIES["register_model_version"], version, manifest, sha256)
 
 

@@ -52,9 +52,13 @@ def score_phase(inp: PolicyInput) -> Finding:
         score = float(inp.scores[label])
         words = LABEL_WORDS.get(label, label)
         if score >= limits.reject:
-            rejects.append(Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject))
+            rejects.append(
+                Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject)
+            )
         elif score >= limits.review:
-            reviews.append(Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review))
+            reviews.append(
+                Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review)
+            )
     if rejects:
         return Finding(Status.REJECTED, tuple(rejects + reviews))
     if reviews:

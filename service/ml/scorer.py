@@ -41,7 +41,9 @@ class ModelLike(Protocol):
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
-    def explain(self, text: str, scores: dict[str, float] | None = None, top_k: int = 8) -> Sequence[SpanLike]: ...
+    def explain(
+        self, text: str, scores: dict[str, float] | None = None, top_k: int = 8
+    ) -> Sequence[SpanLike]: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,10 @@ class Scorer:
             return []
         loop = asyncio.get_running_loop()
         spans = await loop.run_in_executor(self._executor, model.explain, text, scored.scores)
-        return [{"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)} for s in spans]
+        return [
+            {"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)}
+            for s in spans
+        ]
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
