@@ -83,7 +83,7 @@ class ModelSync:
             await self._ensure_listener()
             try:
                 await self.sync_once()
-                await self._score_shadow()
+                await self.score_shadow()
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
                 log.warning("model sync: database unavailable (%s); retrying", exc.__class__.__name__)
             except Exception:  # never let the follower die: the instance would silently stop switching
@@ -151,7 +151,7 @@ class ModelSync:
             log.error("model sync: version %s refused, keeping %s: %s", ref.version, self._scorer.model.version, exc)
             return None
 
-    async def _score_shadow(self) -> None:
+    async def score_shadow(self) -> None:
         shadow, ref = self._shadow, self._shadow_ref
         if shadow is None or ref is None:
             return
