@@ -123,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-retrain-") as tmp:
         model, stats = train_streaming(
             vocab_texts,
-            chunks(pools["train"], args.rows, args.chunk, seed=4),
+            lambda: chunks(pools["train"], args.rows, args.chunk, seed=4),
             calib_texts,
             calib_y,
             Path(tmp) / "model",

@@ -131,17 +131,7 @@ def train_candidate(
     weights[len(base.train) :] *= site_weight
     prep = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in train.texts]
     val = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in base.val.texts]
-    sources = [
-        *base.sources,
-        DataSource(
-            name=SITE_SOURCE,
-            license="this site's moderator decisions",
-            rows=len(site_ds),
-            used_for="train",
-            label_mapping=f"approved → all labels 0; rejected → the label its reason names (else toxicity); "
-            f"weight ×{site_weight}",
-        ),
-    ]
+    sources = [*base.sources, _site_source(len(site_ds), site_weight)]
     log(f"training on {len(base.train)} base rows + {len(site_ds)} site labels (weight ×{site_weight})")
     model = fit_and_save(
         prep,
@@ -156,6 +146,65 @@ def train_candidate(
     )
     log(f"candidate {model.version} trained in {time.perf_counter() - started:.1f}s")
     return model
+
+
+def train_candidate_streaming(
+    base: BaseData,
+    site: Sequence[SiteLabel],
+    site_weight: float,
+    out: Path,
+    *,
+    chunk_rows: int = 10_000,
+    vocab_rows: int = 30_000,
+    log: Log = print,
+) -> Model:
+    """Like :func:`train_candidate`, with the out-of-core trainer (:mod:`classifier.streaming`):
+    for label sets too large to hold as one matrix. Every site label's text joins the vocabulary
+    sample, so a pattern only moderators have seen (a new slur) gets its n-grams."""
+    from classifier.streaming import StreamingRecipe, train_streaming
+
+    started = time.perf_counter()
+    site_ds = site_dataset(site)
+    train = Dataset.concat([base.train, site_ds])
+    weights = sample_weights(train, np.arange(len(train)), base.recipe)
+    weights[len(base.train) :] *= site_weight
+    rng = np.random.default_rng(base.recipe.seed)
+    order = rng.permutation(len(train))  # site labels spread over every chunk, not bunched at the end
+    sample = rng.choice(len(base.train), size=min(vocab_rows, len(base.train)), replace=False)
+    vocab_texts = [base.train.texts[i] for i in sample] + site_ds.texts
+    prevalence = np.nanmean(np.where(np.isnan(train.y), np.nan, train.y), axis=0)
+
+    def chunks() -> Any:
+        for lo in range(0, len(order), chunk_rows):
+            rows = order[lo : lo + chunk_rows]
+            yield [train.texts[i] for i in rows], train.y[rows], weights[rows]
+
+    model, _ = train_streaming(
+        vocab_texts,
+        chunks,
+        base.val.texts,
+        base.val.y,
+        out,
+        recipe=StreamingRecipe(name=f"retrain-streaming:{base.recipe.name}", identity_mask=base.recipe.identity_mask),
+        prevalence=np.nan_to_num(prevalence, nan=0.0),
+        data_sources=[*base.sources, _site_source(len(site_ds), site_weight)],
+        # One pass suffices for millions of rows; a small set needs more for SGD to converge.
+        epochs=min(20, max(1, 200_000 // max(len(train), 1))),
+        log=log,
+    )
+    log(f"candidate {model.version} trained (streaming) in {time.perf_counter() - started:.1f}s")
+    return model
+
+
+def _site_source(rows: int, site_weight: float) -> DataSource:
+    return DataSource(
+        name=SITE_SOURCE,
+        license="this site's moderator decisions",
+        rows=rows,
+        used_for="train",
+        label_mapping=f"approved → all labels 0; rejected → the label its reason names (else toxicity); "
+        f"weight ×{site_weight}",
+    )
 
 
 @dataclass(frozen=True)

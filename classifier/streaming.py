@@ -70,7 +70,7 @@ def _prepare(texts: Sequence[str], recipe: StreamingRecipe) -> list[str]:
 
 def train_streaming(
     vocab_texts: Sequence[str],
-    chunks: Iterable[Chunk],
+    chunks: Callable[[], Iterable[Chunk]],
     calib_texts: Sequence[str],
     calib_y: NDArray[np.float64],
     out: Path,
@@ -78,9 +78,11 @@ def train_streaming(
     recipe: StreamingRecipe = StreamingRecipe(),
     prevalence: NDArray[np.float64] | None = None,
     data_sources: Sequence[DataSource] = (),
+    epochs: int = 1,
     log: Log = print,
 ) -> tuple[Model, StreamStats]:
-    """Fit in one pass over ``chunks``; calibrate on ``calib_*``; save the artifact to ``out``.
+    """Fit in ``epochs`` passes over ``chunks()`` (one for large data; small sets need several for
+    SGD to converge); calibrate on ``calib_*``; save the artifact to ``out``.
 
     ``prevalence`` (share of positives per label, e.g. from the vocabulary sample) sets balanced
     class weights, as the in-memory recipe's ``class_weight`` does; without it rows weigh alike.
@@ -99,7 +101,7 @@ def train_streaming(
     ]
     seen = np.zeros(len(LABELS), dtype=bool)
     t1 = time.perf_counter()
-    for texts, Y, weights in chunks:
+    for texts, Y, weights in (chunk for _ in range(epochs) for chunk in chunks()):
         X = space.transform(_prepare(texts, recipe))
         for j, clf in enumerate(classifiers):
             rows = np.flatnonzero(~np.isnan(Y[:, j]))
@@ -111,7 +113,7 @@ def train_streaming(
                 w = w * np.where(y == 1, 0.5 / prevalence[j], 0.5 / (1 - prevalence[j]))
             clf.partial_fit(X[rows], y, classes=np.array([0, 1]), sample_weight=w)
             seen[j] = True
-            stats.positives[j] += int(y.sum())  # type: ignore[index]
+            stats.positives[j] += int(y.sum())  # type: ignore[index]  (summed over epochs)
         stats.rows += len(texts)
         stats.chunks += 1
         if stats.chunks % 10 == 0:
@@ -155,7 +157,8 @@ def train_streaming(
             "char_ngrams": list(CHAR_NGRAMS),
             "recipe": asdict(recipe),
             "trainer": "classifier.streaming (one pass, SGD log loss, vocabulary from a sample)",
-            "n_train": stats.rows,
+            "n_train": stats.rows // epochs,
+            "epochs": epochs,
             "n_vocabulary_sample": len(vocab_texts),
             "n_val": len(calib_texts),
         },

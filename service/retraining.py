@@ -93,10 +93,18 @@ def train_and_evaluate(
 ) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
     """Blocking part of a run: train the candidate, evaluate it and the active model. Returns
     (candidate model, candidate metrics per set, active metrics per set or None)."""
-    from classifier.retrain import evaluate, load_base, load_fixed_eval, site_dataset, train_candidate
+    from classifier.retrain import (
+        evaluate,
+        load_base,
+        load_fixed_eval,
+        site_dataset,
+        train_candidate,
+        train_candidate_streaming,
+    )
 
     base = load_base(settings.retrain_base, settings.retrain_data_dir, log=log.info)
-    candidate = train_candidate(base, train_labels, settings.retrain_site_weight, workdir / "candidate", log=log.info)
+    trainer = train_candidate_streaming if settings.retrain_trainer == "streaming" else train_candidate
+    candidate = trainer(base, train_labels, settings.retrain_site_weight, workdir / "candidate", log=log.info)
     fixed = load_fixed_eval(settings.retrain_eval) if settings.retrain_eval else base.test
     held = site_dataset(heldout)
     sets = {"fixed_eval": (fixed.texts, fixed.y), "recent_labels": (held.texts, held.y)}

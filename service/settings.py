@@ -7,6 +7,7 @@ configuration reference in the docs can be generated from this model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     )
     retrain_data_dir: Path | None = Field(
         default=None, description="The shared datasets (default: classifier.data.default_data_dir())."
+    )
+    retrain_trainer: Literal["batch", "streaming"] = Field(
+        default="batch",
+        description="'batch' (the classifier's in-memory recipe) or 'streaming' (out of core, for huge label sets).",
     )
     retrain_min_new_labels: int = Field(
         default=20, ge=1, description="Fewest new moderator labels that make a retraining run worthwhile."

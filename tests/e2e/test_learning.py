@@ -133,8 +133,9 @@ def retrain(db_dsn: str, table: Path, **env: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.parametrize("trainer", ["batch", "streaming"])
 async def test_moderators_teach_a_new_slur_and_the_running_service_learns_it(
-    client: TestClient, keys: Keys, base_table: Path, tmp_path: Path, db_dsn: str
+    client: TestClient, keys: Keys, base_table: Path, tmp_path: Path, db_dsn: str, trainer: str
 ) -> None:
     base_version = await activate_base_model(client, keys, tmp_path, base_table)
     # The service does not know the new slur: a fresh comment using it is approved.
@@ -142,7 +143,7 @@ async def test_moderators_teach_a_new_slur_and_the_running_service_learns_it(
     assert (before["status"], before["model_version"]) == ("approved", base_version)
 
     await moderate(client, keys, rejected=slur_comments(36), approved=civil_comments(36))
-    done = await asyncio.to_thread(retrain, db_dsn, base_table)
+    done = await asyncio.to_thread(retrain, db_dsn, base_table, MODERATION_RETRAIN_TRAINER=trainer)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "promoted" in done.stdout and "gate: passed" in done.stderr
 
