@@ -201,7 +201,7 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
         from service.ml.scorer import model_manifest
 
         async with conn.transaction():
-            await store.insert_model_version(
+            registered = await store.insert_model_version(
                 conn,
                 version=candidate.version,
                 state="candidate" if gate.passed else "rejected",
@@ -213,6 +213,9 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
                 created_by=f"retrain run {run_id}",
                 evaluation=report,
             )
+            if not registered:
+                # Same data, same arrays, same version: nothing new to register or promote.
+                raise RuntimeError(f"candidate {candidate.version} is registered already")
             if gate.passed:
                 await registry.activate_in(conn, candidate.version, f"promoted by retrain run {run_id}: gate passed")
             outcome = "promoted" if gate.passed else "not_promoted"
