@@ -149,7 +149,7 @@ def main() -> None:
                 "rows": stats.rows,
                 "chunk": args.chunk,
                 "mean_chars_per_comment": round(mean_chars),
-                "positives_per_label": dict(zip(LABELS, map(int, stats.positives), strict=True)),  # type: ignore[arg-type]
+                "positives_per_label": dict(zip(LABELS, map(int, stats.positives), strict=True)),
                 "seconds": {
                     "total": round(time.perf_counter() - started, 1),
                     "until_artifact_written": round(trained_s, 1),

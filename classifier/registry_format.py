@@ -85,8 +85,8 @@ def unpack_artifact(data: bytes, dest: Path, *, max_total_bytes: int = 300 << 20
     # Decide by the leading magic, not zipfile.is_zipfile: that looks for a zip trailer near the
     # end, and a tar whose member is an .npz (itself a zip) has one.
     if data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            for info in zipped.infolist():
                 if info.is_dir():
                     continue
                 # Unix mode bits in the high word: a symlink stored in a zip is a "file" otherwise.
@@ -97,18 +97,18 @@ def unpack_artifact(data: bytes, dest: Path, *, max_total_bytes: int = 300 << 20
                     raise ArchiveError(f"{name} appears twice")
                 total += info.file_size
                 _check_size(name, info.file_size, total, max_total_bytes)
-                with archive.open(info) as fh:
+                with zipped.open(info) as fh:
                     payload = fh.read(MAX_MEMBER_BYTES[name] + 1)
                 _check_size(name, len(payload), total, max_total_bytes)
                 files[name] = payload
     else:
         try:
-            archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+            tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise ArchiveError("not a tar or zip archive") from exc
-        with archive:
+        with tar:
             try:
-                for member in archive:
+                for member in tar:
                     if member.isdir():
                         continue
                     if not member.isreg():
@@ -118,10 +118,10 @@ def unpack_artifact(data: bytes, dest: Path, *, max_total_bytes: int = 300 << 20
                         raise ArchiveError(f"{name} appears twice")
                     total += member.size
                     _check_size(name, member.size, total, max_total_bytes)
-                    fh = archive.extractfile(member)
-                    if fh is None:
+                    content = tar.extractfile(member)
+                    if content is None:
                         raise ArchiveError(f"member {member.name!r} has no content")
-                    files[name] = fh.read()
+                    files[name] = content.read()
             except (tarfile.TarError, EOFError, OSError) as exc:
                 raise ArchiveError(f"corrupt archive: {exc.__class__.__name__}") from exc
     missing = ARTIFACT_FILES - set(files)

@@ -103,11 +103,14 @@ def load_fixed_eval(path: Path) -> Dataset:
     return table.subset(np.flatnonzero(np.array([split_of(g) for g in table.group]) == "test"))
 
 
+def _target(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
 def site_dataset(labels: Sequence[SiteLabel]) -> Dataset:
     """Site labels as a :class:`Dataset` (NaN where a decision says nothing about a label)."""
     y = np.array(
-        [[np.nan if lab.labels.get(name) is None else float(lab.labels[name]) for name in LABELS] for lab in labels],
-        dtype=np.float64,
+        [[_target(lab.labels.get(name)) for name in LABELS] for lab in labels], dtype=np.float64
     ).reshape(len(labels), len(LABELS))
     return Dataset(
         [lab.text for lab in labels],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ class StreamingRecipe:
 class StreamStats:
     rows: int = 0
     chunks: int = 0
-    positives: NDArray[np.int64] | None = None
+    positives: NDArray[np.int64] = field(default_factory=lambda: np.zeros(len(LABELS), dtype=np.int64))
     seconds_vocabulary: float = 0.0
     seconds_stream: float = 0.0
     seconds_calibrate: float = 0.0
@@ -87,7 +87,7 @@ def train_streaming(
     ``prevalence`` (share of positives per label, e.g. from the vocabulary sample) sets balanced
     class weights, as the in-memory recipe's ``class_weight`` does; without it rows weigh alike.
     """
-    stats = StreamStats(positives=np.zeros(len(LABELS), dtype=np.int64))
+    stats = StreamStats()
     t0 = time.perf_counter()
     vec = NgramTfidf(recipe.max_word_features, recipe.max_char_features, recipe.min_df_word, recipe.min_df_char)
     vec.fit(_prepare(vocab_texts, recipe))
@@ -113,7 +113,7 @@ def train_streaming(
                 w = w * np.where(y == 1, 0.5 / prevalence[j], 0.5 / (1 - prevalence[j]))
             clf.partial_fit(X[rows], y, classes=np.array([0, 1]), sample_weight=w)
             seen[j] = True
-            stats.positives[j] += int(y.sum())  # type: ignore[index]  (summed over epochs)
+            stats.positives[j] += int(y.sum())  # summed over epochs
         stats.rows += len(texts)
         stats.chunks += 1
         if stats.chunks % 10 == 0:
