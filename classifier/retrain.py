@@ -109,9 +109,9 @@ def _target(value: float | None) -> float:
 
 def site_dataset(labels: Sequence[SiteLabel]) -> Dataset:
     """Site labels as a :class:`Dataset` (NaN where a decision says nothing about a label)."""
-    y = np.array(
-        [[_target(lab.labels.get(name)) for name in LABELS] for lab in labels], dtype=np.float64
-    ).reshape(len(labels), len(LABELS))
+    y = np.array([[_target(lab.labels.get(name)) for name in LABELS] for lab in labels], dtype=np.float64).reshape(
+        len(labels), len(LABELS)
+    )
     return Dataset(
         [lab.text for lab in labels],
         y,
@@ -233,13 +233,20 @@ class SetMetrics:
         }
 
 
-def evaluate(model: Model, texts: Sequence[str], Y: NDArray[np.float64]) -> SetMetrics:
+def evaluate(
+    model: Model,
+    texts: Sequence[str],
+    Y: NDArray[np.float64],
+    threshold_overrides: Mapping[str, Mapping[str, float]] | None = None,
+) -> SetMetrics:
     """Per-label ROC AUC and the error rate of the model's automatic decisions on one set.
 
-    Automatic decisions follow the service's post-moderation policy on the model's own
-    thresholds: reject when any label reaches its reject cut-off, approve when every label is
-    below its review cut-off, otherwise a human reviews (not counted). A rejection is an error
-    when the comment is fine (every annotated label 0); an approval when any label is 1.
+    Automatic decisions follow the service's post-moderation policy on the thresholds the service
+    would use (the model's own, overridden per label by ``threshold_overrides`` as the service's
+    ``MODERATION_THRESHOLDS`` does): reject when any label reaches its reject cut-off, approve
+    when every label is below its review cut-off, otherwise a human reviews (not counted). A
+    rejection is an error when the comment is fine (every annotated label 0); an approval when
+    any label is 1.
     """
     if not len(texts):
         return SetMetrics(0, {}, 0, 0)
@@ -250,8 +257,9 @@ def evaluate(model: Model, texts: Sequence[str], Y: NDArray[np.float64]) -> SetM
         y = Y[rows, j]
         if y.size and 0 < y.sum() < y.size:
             aucs[label] = float(roc_auc_score(y, p[rows, j]))
-    review = np.array([model.thresholds[label].review for label in LABELS])
-    reject = np.array([model.thresholds[label].reject for label in LABELS])
+    overrides = threshold_overrides or {}
+    review = np.array([overrides.get(label, {}).get("review", model.thresholds[label].review) for label in LABELS])
+    reject = np.array([overrides.get(label, {}).get("reject", model.thresholds[label].reject) for label in LABELS])
     rejected = (p >= reject).any(axis=1)
     approved = ~rejected & (p < review).all(axis=1)
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5

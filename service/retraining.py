@@ -108,11 +108,16 @@ def train_and_evaluate(
     fixed = load_fixed_eval(settings.retrain_eval) if settings.retrain_eval else base.test
     held = site_dataset(heldout)
     sets = {"fixed_eval": (fixed.texts, fixed.y), "recent_labels": (held.texts, held.y)}
-    cand_metrics = {name: evaluate(candidate, texts, y) for name, (texts, y) in sets.items()}
+    # Automatic decisions are judged on the thresholds the service would apply (its overrides included).
+    overrides = settings.thresholds
+    cand_metrics = {name: evaluate(candidate, texts, y, overrides) for name, (texts, y) in sets.items()}
     active_metrics = None
     if active_artifact is not None:
         active = registry.load_artifact(active_artifact, active_sha).model
-        active_metrics = {name: evaluate(active, texts, y) for name, (texts, y) in sets.items()}  # type: ignore[arg-type]
+        active_metrics = {
+            name: evaluate(active, texts, y, overrides)  # type: ignore[arg-type]
+            for name, (texts, y) in sets.items()
+        }
     return candidate, cand_metrics, active_metrics
 
 

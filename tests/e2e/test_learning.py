@@ -12,7 +12,9 @@ active model stays.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -103,10 +105,13 @@ async def moderate(client: TestClient, keys: Keys, rejected: list[str], approved
     """Moderators see these comments in a premod queue and decide them."""
     await client.put("/v1/articles/a-premod", json={"mode": "premod"}, headers=auth(keys.admin))
     verdict = {}
-    for i, text in enumerate(rejected + approved):
+    # Interleaved, as a real queue is: the newest labels (held out for evaluation) hold both kinds.
+    mixed = [(t, "reject") for t in rejected] + [(t, "approve") for t in approved]
+    random.Random(5).shuffle(mixed)
+    for i, (text, decision) in enumerate(mixed):
         body = await post(client, keys, "a-premod", f"reader-{i % 7}", text)
         if body["status"] == "pending":  # the model may already reject a few itself
-            verdict[body["id"]] = "reject" if i < len(rejected) else "approve"
+            verdict[body["id"]] = decision
     assert len(verdict) >= 0.8 * (len(rejected) + len(approved))
     resp = await client.post("/v1/review/claim", json={"limit": 100}, headers=auth(keys.moderator))
     items = (await resp.json())["items"]
@@ -122,7 +127,15 @@ async def moderate(client: TestClient, keys: Keys, rejected: list[str], approved
 
 def retrain(db_dsn: str, table: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    environment.update({"MODERATION_DATABASE_URL": db_dsn, "MODERATION_RETRAIN_BASE": str(table), **env})
+    environment.update(
+        {
+            "MODERATION_DATABASE_URL": db_dsn,
+            "MODERATION_RETRAIN_BASE": str(table),
+            # The same policy thresholds as the service: the gate judges its automatic decisions.
+            "MODERATION_THRESHOLDS": json.dumps(TEST_THRESHOLDS),
+            **env,
+        }
+    )
     return subprocess.run(
         [sys.executable, "-m", "service", "retrain"],
         env=environment,
@@ -144,6 +157,7 @@ async def test_moderators_teach_a_new_slur_and_the_running_service_learns_it(
 
     await moderate(client, keys, rejected=slur_comments(36), approved=civil_comments(36))
     done = await asyncio.to_thread(retrain, db_dsn, base_table, MODERATION_RETRAIN_TRAINER=trainer)
+    print(done.stderr)  # the run's log, shown with -s or on failure
     assert done.returncode == 0, done.stdout + done.stderr
     assert "promoted" in done.stdout and "gate: passed" in done.stderr
 
@@ -153,6 +167,9 @@ async def test_moderators_teach_a_new_slur_and_the_running_service_learns_it(
     new = models[new_version]
     assert new["state"] == "active" and new["evaluation"]["gate"]["passed"]
     assert new["evaluation"]["active_version"] == base_version
+    # On the held-out recent labels the old model's automatic decisions let the slur through.
+    recent = {who: new["evaluation"][who]["recent_labels"] for who in ("candidate", "active")}
+    assert recent["active"]["auto_error_rate"] > recent["candidate"]["auto_error_rate"]
     assert models[base_version]["state"] == "retired"
     assert any(s["name"] == "site" and s["rows"] > 0 for s in new["data_sources"])
 
