@@ -33,7 +33,7 @@ from sklearn.linear_model import SGDClassifier
 from classifier.features import CHAR_NGRAMS
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, DataSource, Model, save_model
+from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
 from classifier.train import NgramTfidf, calibrate, choose_thresholds, library_versions, raw_logits
 
 Log = Callable[[str], None]
@@ -151,7 +151,7 @@ def train_streaming(
         "data_sources": list(data_sources),
         "library_versions": library_versions(),
         "feature_config": {
-            "normalizer": "classifier.normalize v1",
+            "preprocessing_version": PREPROCESSING_VERSION,
             "identity_mask": recipe.identity_mask,
             "word_ngrams": [1, 2],
             "char_ngrams": list(CHAR_NGRAMS),

@@ -152,7 +152,7 @@ async def test_no_request_fails_while_versions_are_swapped_back_and_forth(
         while not stop.is_set():
             resp = await client.post(
                 "/v1/comments",
-                json={"article_id": "a1", "author_id": f"w{worker}", "text": f"{CIVIL} ({worker}-{i})"},
+                json={"article_id": "a1", "author_id": f"w{worker}-{i}", "text": f"{CIVIL} ({worker}-{i})"},
                 headers=auth(keys.submitter),
             )
             results.append((resp.status, (await resp.json()).get("model_version")))

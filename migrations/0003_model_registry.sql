@@ -1,4 +1,4 @@
--- 0002: the model registry (gate reports, shadow mode), retraining runs and the label stream.
+-- 0003: the model registry (gate reports, shadow mode), retraining runs and the label stream.
 -- Forward-only. Constraint names are explicit so driver errors can be translated by name.
 
 -- Where a version came from, who registered it, and the gate's evaluation (why it was or was
