@@ -79,3 +79,25 @@ async def test_only_trainers_and_admins_read_labels(client: TestClient, keys: Ke
         assert_problem(resp.status, resp.content_type, await resp.json(), 403, "forbidden")
     resp = await client.get("/v1/training-data", params={"since": "-1"}, headers=auth(keys.trainer))
     assert_problem(resp.status, resp.content_type, await resp.json(), 422, "validation_error")
+
+
+async def test_erasure_through_the_api_removes_the_authors_examples(client: TestClient, keys: Keys) -> None:
+    ids = await decided(client, keys, [("stays", "reject", None), ("leaves", "approve", None)])
+    resp = await client.delete("/v1/authors/leaves", headers=auth(keys.admin))
+    assert resp.status == 200, await resp.text()
+    assert [e["comment_id"] for e in await lines(client, keys.trainer)] == ids[:1]
+
+
+async def test_a_bans_bulk_rejection_is_not_a_label(client: TestClient, keys: Keys) -> None:
+    await client.put("/v1/articles/a-premod", json={"mode": "premod"}, headers=auth(keys.admin))
+    resp = await client.post(
+        "/v1/comments",
+        json={"article_id": "a-premod", "author_id": "troll", "text": CIVIL},
+        headers=auth(keys.submitter),
+    )
+    assert (await resp.json())["status"] == "pending"
+    resp = await client.post(
+        "/v1/authors/troll/ban", json={"reject_pending": True, "reason": "sockpuppet"}, headers=auth(keys.moderator)
+    )
+    assert resp.status == 200, await resp.text()
+    assert await lines(client, keys.trainer) == []
