@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import tarfile
 from collections.abc import Awaitable, Callable
 
@@ -216,3 +217,32 @@ async def test_shadow_model_scores_live_traffic_without_changing_decisions(
     assert await serving(client) == bundled
     resp = await client.post(f"/v1/models/{bundled}/shadow", json={"enabled": True}, headers=auth(keys.trainer))
     assert resp.status == 409  # the active version cannot also be the shadow
+
+
+async def test_the_listener_reconnects_after_its_connection_is_killed(
+    client: TestClient, keys: Keys, site_model: tuple[str, bytes], conn: asyncpg.Connection
+) -> None:
+    version, archive = site_model
+    assert (await upload(client, keys.trainer, archive))[0] == 201
+    killed = await conn.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+    )
+    assert killed == 1
+    # Polling is 30 s in these tests: a prompt switch proves the listener came back.
+    assert (await activate(client, keys.trainer, version))[0] == 200
+    await wait_serving(client, version, deadline_s=20.0)
+
+
+async def test_registry_bodies_never_get_a_500(client: TestClient, keys: Keys) -> None:
+    bodies: list[object] = [None, [], "x", 1, {"force": "yes"}, {"reason": 5}, {"enabled": None}, {"extra": 1}]
+    for path in ("/v1/models/v1/activate", "/v1/models/v1/shadow"):
+        for payload in bodies:
+            resp = await client.post(
+                path, data=json.dumps(payload), headers={**auth(keys.trainer), "Content-Type": "application/json"}
+            )
+            assert 400 <= resp.status < 500, (path, payload, resp.status)
+    resp = await client.post("/v1/models", data=b"", headers={**auth(keys.trainer), **TAR})
+    assert resp.status == 400
+    resp = await client.post("/v1/models", data=b"{}", headers={**auth(keys.trainer), "Content-Type": "text/plain"})
+    assert resp.status == 415
