@@ -12,21 +12,22 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 
+from service import registry
 from service.api.auth import auth_middleware
 from service.api.openapi import build_openapi
 from service.api.page import add_page_routes
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.routes import add_routes
-from service.appkeys import HUB, KEYS, LANGUAGE, POOL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import HUB, KEYS, LANGUAGE, MODEL_SYNC, POOL, SCORER, SETTINGS, WORD_LISTS
 from service.authors import retention_context
-from service.db import store
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
 from service.language import LanguageDetector
 from service.live import QueueHub
-from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
+from service.ml.scorer import Scorer
+from service.model_sync import ModelSync
 from service.settings import Settings
 from service.sites import WordListCache
 from service.webhooks import webhook_context
@@ -77,18 +78,23 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _model(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    model = await asyncio.to_thread(load_model_from, settings.model_path)
+    # The registry's active version when there is one; the bundled model (registered) otherwise.
+    model = await registry.serving_model(app[POOL], settings)
     scorer = Scorer(model, threshold_overrides=settings.thresholds)
     app[SCORER] = scorer
     log.info("model %s loaded", model.version)
-    try:
-        async with app[POOL].acquire() as conn:
-            await store.register_model_version(
-                conn, model.version, model_manifest(model), manifest_digest(model)
-            )
-    except Exception as exc:  # the registry is bookkeeping; scoring works without it
-        log.warning("could not record model version %s: %s", model.version, exc.__class__.__name__)
+    sync = ModelSync(
+        app[POOL],
+        database_url(settings),
+        scorer,
+        poll_s=settings.model_poll_s,
+        shadow_batch=settings.shadow_batch,
+        threshold_overrides=settings.thresholds,
+    )
+    app[MODEL_SYNC] = sync
+    sync.start()
     yield
+    await sync.stop()
     scorer.close()
 
 

@@ -70,3 +70,7 @@ class RateLimited(DomainError):
         super().__init__(detail)
         self.retry_after_s = retry_after_s
         self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class InvalidModel(DomainError):
+    code, status, title = "invalid_model", 422, "Invalid model artifact"

@@ -7,6 +7,7 @@ configuration reference in the docs can be generated from this model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,3 +97,44 @@ class Settings(BaseSettings):
         description="If set, an admin API key with this value is ensured at start (for first set-up).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
+
+    # Model registry, hot swap and shadow mode (service/registry.py, service/model_sync.py).
+    model_poll_s: float = Field(
+        default=5.0, gt=0, description="How often each instance checks the registry for a new active model."
+    )
+    model_upload_max_bytes: int = Field(
+        default=64 << 20, ge=1024, description="Largest model archive accepted by POST /v1/models."
+    )
+    shadow_batch: int = Field(default=50, ge=1, description="Comments the shadow model scores per round.")
+
+    # Retraining (moderation retrain, service/retraining.py).
+    retrain_base: str = Field(
+        default="recipe:default",
+        description="Base training data: 'recipe:<name>' (the shared datasets) or a CSV/JSONL table path.",
+    )
+    retrain_eval: Path | None = Field(
+        default=None,
+        description="Fixed evaluation table (CSV/JSONL; its test split is used); default: the base data's test split.",
+    )
+    retrain_data_dir: Path | None = Field(
+        default=None, description="The shared datasets (default: classifier.data.default_data_dir())."
+    )
+    retrain_trainer: Literal["batch", "streaming"] = Field(
+        default="batch",
+        description="'batch' (the classifier's in-memory recipe) or 'streaming' (out of core, for huge label sets).",
+    )
+    retrain_min_new_labels: int = Field(
+        default=20, ge=1, description="Fewest new moderator labels that make a retraining run worthwhile."
+    )
+    retrain_site_weight: float = Field(
+        default=5.0, gt=0, description="Training weight of this site's labels relative to base rows."
+    )
+    retrain_holdout_fraction: float = Field(
+        default=0.2, ge=0.05, le=0.5, description="Share of the newest moderator labels held out for evaluation."
+    )
+    retrain_auc_margin: float = Field(
+        default=0.01, ge=0, le=1, description="Gate: no label's ROC AUC may fall below the active's by more."
+    )
+    retrain_max_auto_error: float = Field(
+        default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
+    )

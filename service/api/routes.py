@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.api import handlers as h
+from service.api import models as mh
 from service.api import policy as p
 from service.api import schemas as s
 from service.api import workbench as wb
@@ -21,6 +22,10 @@ SUBMIT = frozenset({Role.SUBMITTER, Role.ADMIN})
 READ = frozenset({Role.SUBMITTER, Role.MODERATOR, Role.ADMIN})
 MODERATE = frozenset({Role.MODERATOR, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
+# The model registry and the label stream belong to whoever runs the ML pipeline (trainer) and to
+# admins. Activation is included: the retraining job promotes through the same gate-checked path,
+# and a trainer must be able to roll back a bad model at night without waking an admin.
+TRAIN = frozenset({Role.TRAINER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,88 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         MODERATE,
         stream="text/event-stream",
         tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/models",
+        mh.list_models,
+        "list_models",
+        "Every registered model version with its state, manifest summary, gate report and shadow comparison",
+        TRAIN,
+        responses={200: s.ModelListOut},
+        errors=(503,),
+        tag="models",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/models/{version}",
+        mh.get_model,
+        "get_model",
+        "One registered model version",
+        TRAIN,
+        responses={200: s.ModelOut},
+        errors=(404, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models",
+        mh.post_model,
+        "post_model",
+        "Upload a model (tar or zip of the artifact directory, as bytes); validated and smoke-tested, "
+        "then registered as a candidate",
+        TRAIN,
+        responses={201: s.ModelOut},
+        errors=(400, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/{version}/activate",
+        mh.post_activate,
+        "activate_model",
+        "Make a version active on every instance (also the way to roll back to any earlier version)",
+        TRAIN,
+        body=s.ActivateIn,
+        responses={200: s.ModelOut},
+        errors=(400, 404, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/rollback",
+        mh.post_rollback,
+        "rollback_model",
+        "Activate the version that was active before the current one",
+        TRAIN,
+        responses={200: s.ModelOut},
+        errors=(409, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/{version}/shadow",
+        mh.post_shadow,
+        "shadow_model",
+        "Let a version score live traffic beside the active model without affecting decisions, or stop it",
+        TRAIN,
+        body=s.ShadowIn,
+        responses={200: s.ModelOut},
+        errors=(400, 404, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/training-data",
+        mh.get_training_data,
+        "get_training_data",
+        "Moderator decisions as labeled examples with provenance, streamed as JSON lines; "
+        "resume with since=<last cursor>",
+        TRAIN,
+        query=s.TrainingDataQuery,
+        responses={200: s.TrainingExampleOut},
+        errors=(422, 503),
+        tag="models",
     ),
     Endpoint(
         "GET",

@@ -650,3 +650,73 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+
+
+# -- model registry and training data (service/api/models.py) -------------------------------------
+
+
+class ActivateIn(Body):
+    reason: str | None = Field(default=None, max_length=500, description="Why; recorded as the state reason.")
+    force: bool = Field(default=False, description="Activate even a version the gate rejected.")
+
+
+class ShadowIn(Body):
+    enabled: bool = Field(description="Score live traffic beside the active model (true) or stop (false).")
+
+
+class TrainingDataQuery(Body):
+    since: int = Field(default=0, ge=0, description="Resume after this cursor (the last example's cursor).")
+    limit: int | None = Field(default=None, ge=1, le=1_000_000, description="At most this many examples.")
+
+
+class ShadowComparisonOut(BaseModel):
+    compared: int
+    agreed: int
+    agreement: float | None
+    shadow_stricter: int = Field(description="Comments the shadow would have held or rejected more strictly.")
+    shadow_laxer: int
+    mean_max_score_delta: float | None
+
+
+class DataSourceOut(BaseModel):
+    name: str | None
+    rows: int | None
+    files: list[dict[str, str]]
+
+
+class ModelOut(BaseModel):
+    version: str
+    state: Literal["candidate", "active", "retired", "rejected"]
+    state_reason: str | None
+    origin: str
+    created_by: str | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    recipe: str | None
+    data_sources: list[DataSourceOut]
+    library_versions: dict[str, str]
+    thresholds: dict[str, dict[str, float]]
+    metrics: dict[str, object]
+    evaluation: dict[str, object] = Field(description="The retraining gate's report (empty for uploads).")
+    shadow: bool
+    shadow_comparison: ShadowComparisonOut
+
+
+class ModelListOut(BaseModel):
+    items: list[ModelOut]
+    serving: str | None = Field(description="The version this instance is serving right now.")
+
+
+class TrainingExampleOut(BaseModel):
+    """One line of GET /v1/training-data (JSON lines)."""
+
+    cursor: str
+    comment_id: uuid.UUID
+    site_id: str
+    article_id: str
+    text: str
+    outcome: Literal["approved", "rejected"]
+    labels: dict[str, float | None]
+    provenance: dict[str, object]

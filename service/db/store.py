@@ -518,6 +518,259 @@ async def register_model_version(
     await conn.execute(QUERIES["register_model_version"], version, manifest, sha256)
 
 
+# -- model registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered version and its artifact's hash, without the bytes."""
+
+    version: str
+    artifact_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    version: str
+    state: str
+    artifact: bytes | None
+    artifact_sha256: str | None
+
+
+@dataclass(frozen=True)
+class StoredModelVersion:
+    version: str
+    state: str
+    manifest: dict[str, Any]
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    state_reason: str | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    origin: str
+    created_by: str | None
+    evaluation: dict[str, Any]
+    shadow: bool
+    compared: int
+    agreed: int
+    shadow_stricter: int
+    shadow_laxer: int
+    mean_max_delta: float | None
+
+
+@dataclass(frozen=True)
+class LockedModelVersion:
+    version: str
+    state: str
+    has_artifact: bool
+
+
+@dataclass(frozen=True)
+class ShadowFeedComment:
+    id: uuid.UUID
+    text: str
+    status: str
+    scores: dict[str, float]
+    model_version: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One human decision with its comment, as the label stream reads it."""
+
+    cursor: int
+    at: dt.datetime
+    actor_kind: str
+    actor_name: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reasons: list[dict[str, Any]]
+    details: dict[str, Any]
+    comment_id: uuid.UUID
+    site_id: str
+    article_id: str
+    text: str
+    comment_model_version: str | None
+    comment_scores: dict[str, float]
+
+
+async def register_bundled_model_version(
+    conn: Conn, version: str, manifest: dict[str, Any], artifact: bytes, sha256: str
+) -> None:
+    await conn.execute(QUERIES["register_bundled_model_version"], version, manifest, artifact, sha256)
+
+
+async def get_active_model_version(conn: Conn) -> ModelRef | None:
+    row = await conn.fetchrow(QUERIES["get_active_model_version"])
+    return ModelRef(row["version"], row["artifact_sha256"]) if row else None
+
+
+async def get_shadow_model_version(conn: Conn) -> ModelRef | None:
+    row = await conn.fetchrow(QUERIES["get_shadow_model_version"])
+    return ModelRef(row["version"], row["artifact_sha256"]) if row else None
+
+
+async def get_model_artifact(conn: Conn, version: str) -> ModelArtifact | None:
+    row = await conn.fetchrow(QUERIES["get_model_artifact"], version)
+    if row is None:
+        return None
+    artifact = bytes(row["artifact"]) if row["artifact"] is not None else None
+    return ModelArtifact(row["version"], row["state"], artifact, row["artifact_sha256"])
+
+
+async def list_model_versions(conn: Conn, version: str | None = None) -> list[StoredModelVersion]:
+    rows = await conn.fetch(QUERIES["list_model_versions"], version)
+    return [StoredModelVersion(**dict(r)) for r in rows]
+
+
+async def insert_model_version(
+    conn: Conn,
+    *,
+    version: str,
+    state: str,
+    manifest: dict[str, Any],
+    artifact: bytes,
+    sha256: str,
+    state_reason: str | None,
+    origin: str,
+    created_by: str | None,
+    evaluation: dict[str, Any],
+) -> bool:
+    """True when registered; False when the version exists already."""
+    got = await conn.fetchval(
+        QUERIES["insert_model_version"],
+        version,
+        state,
+        manifest,
+        artifact,
+        sha256,
+        state_reason,
+        origin,
+        created_by,
+        evaluation,
+    )
+    return got is not None
+
+
+async def lock_model_version(conn: Conn, version: str) -> LockedModelVersion | None:
+    row = await conn.fetchrow(QUERIES["lock_model_version"], version)
+    return LockedModelVersion(row["version"], row["state"], row["has_artifact"]) if row else None
+
+
+async def retire_active_model_version(conn: Conn, reason: str) -> str | None:
+    return await conn.fetchval(QUERIES["retire_active_model_version"], reason)
+
+
+async def activate_model_version(conn: Conn, version: str, reason: str) -> bool:
+    return await conn.fetchval(QUERIES["activate_model_version"], version, reason) is not None
+
+
+async def set_model_version_state(
+    conn: Conn, version: str, state: str, reason: str, evaluation: dict[str, Any]
+) -> bool:
+    return await conn.fetchval(QUERIES["set_model_version_state"], version, state, reason, evaluation) is not None
+
+
+async def clear_shadow_model_version(conn: Conn) -> None:
+    await conn.execute(QUERIES["clear_shadow_model_version"])
+
+
+async def set_shadow_model_version(conn: Conn, version: str) -> bool:
+    return await conn.fetchval(QUERIES["set_shadow_model_version"], version) is not None
+
+
+async def notify_model_activated(conn: Conn, version: str) -> None:
+    await conn.execute(QUERIES["notify_model_activated"], version)
+
+
+async def list_comments_after(
+    conn: Conn, after: tuple[dt.datetime, uuid.UUID], model_version: str, limit: int
+) -> list[ShadowFeedComment]:
+    rows = await conn.fetch(QUERIES["list_comments_after"], after[0], after[1], model_version, limit)
+    return [ShadowFeedComment(**dict(r)) for r in rows]
+
+
+async def latest_comment_cursor(conn: Conn) -> tuple[dt.datetime, uuid.UUID] | None:
+    row = await conn.fetchrow(QUERIES["latest_comment_cursor"])
+    return (row["created_at"], row["id"]) if row else None
+
+
+async def insert_shadow_score(
+    conn: Conn,
+    *,
+    model_version: str,
+    comment_id: uuid.UUID,
+    active_version: str | None,
+    active_status: str,
+    shadow_status: str,
+    active_scores: dict[str, float],
+    shadow_scores: dict[str, float],
+    max_score_delta: float,
+) -> None:
+    await conn.execute(
+        QUERIES["insert_shadow_score"],
+        model_version,
+        comment_id,
+        active_version,
+        active_status,
+        shadow_status,
+        active_scores,
+        shadow_scores,
+        max_score_delta,
+    )
+
+
+async def list_training_labels(conn: Conn, after: int, limit: int, site_id: str | None) -> list[LabelRow]:
+    rows = await conn.fetch(QUERIES["list_training_labels"], after, limit, site_id)
+    return [LabelRow(**dict(r)) for r in rows]
+
+
+async def try_retrain_lock(conn: Conn, key: int) -> bool:
+    return bool(await conn.fetchval(QUERIES["try_retrain_lock"], key))
+
+
+async def release_retrain_lock(conn: Conn, key: int) -> None:
+    await conn.fetchval(QUERIES["release_retrain_lock"], key)
+
+
+async def insert_retrain_run(conn: Conn, active_version: str | None) -> int:
+    run_id: int = await conn.fetchval(QUERIES["insert_retrain_run"], active_version)
+    return run_id
+
+
+async def finish_retrain_run(
+    conn: Conn,
+    run_id: int,
+    *,
+    outcome: str,
+    labels_cursor: int,
+    labels_used: int,
+    candidate_version: str | None,
+    message: str,
+    report: dict[str, Any],
+) -> None:
+    await conn.execute(
+        QUERIES["finish_retrain_run"],
+        run_id,
+        outcome,
+        labels_cursor,
+        labels_used,
+        candidate_version,
+        message,
+        report,
+    )
+
+
+async def last_retrain_cursor(conn: Conn) -> int:
+    return int(await conn.fetchval(QUERIES["last_retrain_cursor"]))
+
+
+async def count_training_labels_after(conn: Conn, after: int) -> int:
+    return int(await conn.fetchval(QUERIES["count_training_labels_after"], after))
+
+
 async def ping(conn: Conn) -> None:
     await conn.fetchval(QUERIES["ping"])
 
