@@ -226,7 +226,7 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
     assert (await upload(client, keys.trainer, archive))[0] == 201
     killed = await conn.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        " WHERE datname = current_database() AND query LIKE 'LISTEN %model_activated%'"
     )
     assert killed == 1
     # Polling is 30 s in these tests: a prompt switch proves the listener came back.
