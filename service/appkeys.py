@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.ratelimit import RateLimiter
     from service.keys import KeyResolver
     from service.ml.scorer import Scorer
     from service.settings import Settings
@@ -17,7 +18,9 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 
 # Per-request values.
 REQUEST_ID = "request_id"
 PRINCIPAL = "principal"
+RATE_VERDICT = "rate_verdict"
