@@ -237,9 +237,7 @@ class EmbeddedPostgres:
             # Also covers a concurrent useradd from another process winning the race.
             return pwd.getpwnam(SERVICE_USER)
         except KeyError:
-            log.warning(
-                "useradd %s failed (%s); running PostgreSQL as nobody", SERVICE_USER, proc.stderr.strip()
-            )
+            log.warning("useradd %s failed (%s); running PostgreSQL as nobody", SERVICE_USER, proc.stderr.strip())
             return pwd.getpwnam("nobody")
 
     def _check_parents_traversable(self, account: _Account) -> None:
@@ -431,9 +429,7 @@ class EmbeddedPostgres:
         # the next start does crash recovery from WAL, so no committed data is lost.
         code, out2 = self._run([*argv, "-m", "immediate"], timeout=STOP_TIMEOUT_S + 15)
         if code != 0 and _pid_alive(pid):
-            raise EmbeddedPostgresError(
-                f"pg_ctl stop failed: {out.strip()} / {out2.strip()}\n{self._log_tail()}"
-            )
+            raise EmbeddedPostgresError(f"pg_ctl stop failed: {out.strip()} / {out2.strip()}\n{self._log_tail()}")
 
     def _release_user(self) -> None:
         """Drop our shared user lock; stop the postmaster if we were the last user.
@@ -515,8 +511,7 @@ class EmbeddedPostgres:
             except subprocess.TimeoutExpired:
                 out.seek(0)
                 raise EmbeddedPostgresError(
-                    f"{Path(argv[0]).name} timed out after {timeout:.0f}s: {_tail(out.read())}\n"
-                    f"{self._log_tail()}"
+                    f"{Path(argv[0]).name} timed out after {timeout:.0f}s: {_tail(out.read())}\n{self._log_tail()}"
                 ) from None
             except OSError as exc:
                 raise EmbeddedPostgresError(f"cannot run {argv[0]}: {exc}") from exc
@@ -573,9 +568,7 @@ class EmbeddedPostgres:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise EmbeddedPostgresError(
-                        f"timed out after {LOCK_TIMEOUT_S:.0f}s waiting for {path}"
-                    ) from None
+                    raise EmbeddedPostgresError(f"timed out after {LOCK_TIMEOUT_S:.0f}s waiting for {path}") from None
                 time.sleep(0.05)
 
 

@@ -117,7 +117,7 @@ def readline(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
     return result[0].strip() if result else ""
 
 
-def spawn_helper(data_dir: Path) -> subprocess.Popen[str]:
+def spawn_helper(data_dir: Path, extra_groups: list[int] | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen(
         [sys.executable, "-c", HELPER, str(data_dir)],
@@ -126,6 +126,7 @@ def spawn_helper(data_dir: Path) -> subprocess.Popen[str]:
         text=True,
         env=env,
         cwd=REPO,
+        extra_groups=extra_groups,
     )
 
 
@@ -207,9 +208,7 @@ def new(data_dir: Path, servers: list[EmbeddedPostgres]) -> EmbeddedPostgres:
 # -- tests -----------------------------------------------------------------------------
 
 
-def test_first_start_creates_cluster_and_connectable_dsn(
-    data_dir: Path, servers: list[EmbeddedPostgres]
-) -> None:
+def test_first_start_creates_cluster_and_connectable_dsn(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
     dsn = new(data_dir, servers).start()
 
     assert DSN_RE.match(dsn), dsn
@@ -348,24 +347,51 @@ def test_failed_start_raises_with_server_log(data_dir: Path, servers: list[Embed
     assert postmaster_pid(data_dir) is None
 
 
+def test_stale_pidfile_of_a_dead_process_is_ignored(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    pg = new(data_dir, servers)
+    pg.start()
+    pidfile = data_dir / "pgdata" / "postmaster.pid"
+    contents = pidfile.read_text().splitlines(keepends=True)
+    pg.stop()
+    assert not pidfile.exists()
+    # Put back the running server's pid file, naming a process that has exited and been reaped.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    pidfile.write_text("".join([f"{dead.pid}\n", *contents[1:]]))
+    if IS_ROOT:
+        shutil.chown(pidfile, (data_dir / "pgdata").stat().st_uid, (data_dir / "pgdata").stat().st_gid)
+
+    dsn = new(data_dir, servers).start()
+    assert fetch(dsn, "SELECT 1") == 1
+    assert postmaster_pid(data_dir) not in (None, dead.pid)
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="root-only behaviour")
 def test_as_root_postmaster_runs_unprivileged_from_copied_binaries(
-    data_dir: Path, servers: list[EmbeddedPostgres]
+    data_dir: Path, helpers: list[subprocess.Popen[str]]
 ) -> None:
-    new(data_dir, servers).start()
+    # Start from a root process that has supplementary groups (root, adm): the server must not inherit them.
+    proc = spawn_helper(data_dir, extra_groups=[0, 4])
+    helpers.append(proc)
+    assert readline(proc).startswith("READY ")
     pid = postmaster_pid(data_dir)
     assert pid is not None
     status = Path(f"/proc/{pid}/status").read_text()
     uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M)
+    gids = re.search(r"^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M)
     groups = re.search(r"^Groups:(.*)$", status, re.M)
-    assert uids and groups
-    assert {int(u) for u in uids.groups()} == {(data_dir / "pgdata").stat().st_uid}
-    assert int(uids.group(1)) != 0
-    assert pwd.getpwuid(int(uids.group(1))).pw_name in ("moderation-pg", "nobody")
-    assert groups.group(1).split() == [], "supplementary groups (root's) must be dropped"
+    assert uids and gids and groups
+    owner = (data_dir / "pgdata").stat()
+    assert {int(u) for u in uids.groups()} == {owner.st_uid}
+    assert {int(g) for g in gids.groups()} == {owner.st_gid}
+    assert owner.st_uid != 0 and owner.st_gid != 0
+    assert pwd.getpwuid(owner.st_uid).pw_name in ("moderation-pg", "nobody")
+    assert groups.group(1).split() == [], "root's supplementary groups must be dropped"
     exe = Path(os.readlink(f"/proc/{pid}/exe"))
     assert exe.is_relative_to(data_dir / "runtime"), exe
     assert (data_dir / "password").stat().st_uid == 0
+    stop_helper(proc)
+    wait_dead(pid, 5)
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="root-only behaviour")

@@ -1,0 +1,408 @@
+"""The scoring model: a verified, code-free artifact turned into fast numpy scoring.
+
+An artifact is a directory with ``manifest.json`` and the files it lists (``arrays.npz``), each
+checked against its sha256 before anything is parsed. Arrays are loaded with
+``allow_pickle=False``: loading a model cannot execute code. Inference uses the plain arrays
+(vocabulary hashes → column, idf, coefficients, intercepts, Platt calibration) with numpy/scipy;
+no scikit-learn object exists at serving time, so there is no per-call input validation cost and
+no pickle compatibility problem across library upgrades.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classifier.features import FeatureSpace, Vocabulary, extract
+from classifier.labels import LABELS
+from classifier.normalize import normalize, normalize_with_offsets
+
+__all__ = [
+    "ARRAYS_FILE",
+    "DataSource",
+    "LabelThresholds",
+    "Manifest",
+    "Model",
+    "ModelLoadError",
+    "Span",
+    "default_model_path",
+    "load_model",
+    "sha256_file",
+]
+
+MANIFEST_FILE = "manifest.json"
+ARRAYS_FILE = "arrays.npz"
+FORMAT_VERSION = 1
+# Comments longer than this are scored on their first MAX_CHARS characters: it bounds the latency
+# of a single request (cost is linear in length) and toxic comments are rarely that long.
+MAX_CHARS = 10_000
+# Fixed texts scored at load time; the manifest stores what training saw, so a library upgrade
+# that changed the numbers is caught before the model serves.
+SMOKE_TEXTS: tuple[str, ...] = ("Thanks for the thoughtful article, I learned a lot.", "you are a stupid idiot")
+_SMOKE_TOLERANCE = 1e-3
+
+_REQUIRED_ARRAYS = {
+    "vocab_unigram_codes": np.integer,
+    "vocab_unigram_lengths": np.integer,
+    "vocab_bigram_codes": np.integer,
+    "vocab_bigram_lengths": np.integer,
+    "vocab_char_codes": np.integer,
+    "vocab_char_lengths": np.integer,
+    "idf": np.floating,
+    "coef": np.floating,
+    "intercept": np.floating,
+    "calib_slope": np.floating,
+    "calib_bias": np.floating,
+}
+
+
+class ModelLoadError(Exception):
+    """The artifact is missing, altered, malformed or fails its smoke test."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelThresholds:
+    """Per-label policy cut-offs: ``score >= review`` → human review, ``score >= reject`` → reject."""
+
+    review: float
+    reject: float
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Characters ``text[start:end]`` of the original comment that pushed ``label`` up by ``weight``
+    (in log-odds of the calibrated score)."""
+
+    start: int
+    end: int
+    label: str
+    weight: float
+
+
+class FileHash(BaseModel):
+    """One file of a data source and its content hash."""
+
+    model_config = ConfigDict(frozen=True)
+    path: str
+    sha256: str
+
+
+class DataSource(BaseModel):
+    """A dataset the model was trained or evaluated on."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    license: str
+    citation: str = ""
+    files: list[FileHash] = Field(default_factory=list)
+    rows: int = 0
+    used_for: str = "train"  # "train" or "evaluation only"
+    label_mapping: str = ""
+
+
+class ThresholdPair(BaseModel):
+    """Serialised :class:`LabelThresholds`."""
+
+    model_config = ConfigDict(frozen=True)
+    review: float = Field(ge=0.0, le=1.0)
+    reject: float = Field(ge=0.0, le=1.0)
+
+
+class Manifest(BaseModel):
+    """Everything that travels with a model: identity, provenance, metrics and policy thresholds."""
+
+    model_config = ConfigDict(frozen=True)
+    format_version: int = FORMAT_VERSION
+    version: str
+    created_at: datetime
+    recipe: str
+    labels: list[str]
+    files: dict[str, str]  # artifact file name -> sha256
+    data_sources: list[DataSource]
+    library_versions: dict[str, str]
+    feature_config: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    thresholds: dict[str, ThresholdPair]
+    smoke_scores: list[dict[str, float]] = Field(default_factory=list)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_model_path() -> Path:
+    """The committed default artifact (package data ``classifier/models/default``)."""
+    return Path(str(resources.files("classifier") / "models" / "default"))
+
+
+_TOKEN_RE = re.compile(r"\S+")
+
+
+class Model:
+    """A loaded model. Immutable after construction; safe to share between requests."""
+
+    def __init__(self, manifest: Manifest, arrays: dict[str, NDArray[Any]]) -> None:
+        self.manifest = manifest
+        self.labels: tuple[str, ...] = tuple(manifest.labels)
+        self.version: str = manifest.version
+        self.thresholds: dict[str, LabelThresholds] = {
+            label: LabelThresholds(t.review, t.reject) for label, t in manifest.thresholds.items()
+        }
+        vocabulary = Vocabulary(**{name: arrays[f"vocab_{name}"] for name in Vocabulary.__dataclass_fields__})
+        self._features = FeatureSpace(vocabulary, arrays["idf"].astype(np.float32))
+        self._vocab: list[str] | None = None
+        self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
+        self._intercept = arrays["intercept"].astype(np.float64)
+        self._slope = arrays["calib_slope"].astype(np.float64)
+        self._bias = arrays["calib_bias"].astype(np.float64)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
+        """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
+        normalized = [normalize(t[:MAX_CHARS]) for t in texts]
+        matrix = self._features.transform(normalized)
+        raw = np.asarray(matrix @ self._coef, dtype=np.float64) + self._intercept
+        return raw * self._slope + self._bias
+
+    def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
+        """Calibrated probabilities, shape ``(len(texts), len(labels))``."""
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        z = np.clip(self.logits(texts), -50.0, 50.0)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """One dict per text with a calibrated probability for every label."""
+        probs = self.score_array(texts)
+        return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
+
+    # -- explanations --------------------------------------------------------------------------
+
+    def explain(self, text: str, scores: dict[str, float] | None = None, top_k: int = 8) -> list[Span]:
+        """Character spans of ``text`` that pushed each flagged label up most.
+
+        Labels explained: those at or above their review threshold, or the highest-scoring label
+        when none is. Each n-gram's contribution (its TF-IDF value × the label's calibrated
+        coefficient) is spread over its characters, summed per word, and the ``top_k`` words with a
+        positive total become spans; overlapping or adjacent spans are merged.
+        """
+        text = text[:MAX_CHARS]
+        if scores is None:
+            scores = self.score([text])[0]
+        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
+        if not flagged:
+            flagged = [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
+        per_char = self.char_contributions(text)
+        norm = per_char[0]
+        spans: list[Span] = []
+        for label in flagged:
+            contrib = per_char[1][:, self.labels.index(label)]
+            spans.extend(_top_word_spans(text, norm, contrib, label, top_k))
+        return spans
+
+    def char_contributions(self, text: str) -> tuple[Any, NDArray[np.float64]]:
+        """Per normalized character, its share of each label's calibrated log-odds."""
+        norm = normalize_with_offsets(text[:MAX_CHARS])
+        occ = extract([norm.text])
+        matrix, cols = self._features.transform_occurrences(occ, 1)
+        n = len(norm.text)
+        out = np.zeros((n, len(self.labels)))
+        if matrix.nnz == 0 or n == 0:
+            return norm, out
+        row = np.zeros(self._features.n_features, dtype=np.float64)
+        row[matrix.indices] = matrix.data
+        found = cols >= 0
+        col = cols[found]
+        # An n-gram seen k times gets its contribution split over its k occurrences.
+        counts = np.bincount(col, minlength=self._features.n_features)
+        weight = (row[col] / counts[col])[:, None] * self._coef[col].astype(np.float64) * self._slope
+        # Positions in the batch string: document 0 starts with a padding space at offset 0.
+        starts = occ.start[found] - 1
+        ends = occ.end[found] - 1
+        for (s, e), w in zip(zip(starts.tolist(), ends.tolist(), strict=True), weight, strict=True):
+            s2, e2 = max(s, 0), min(e, n)
+            if e2 > s2:
+                out[s2:e2] += w / (e2 - s2)
+        return norm, out
+
+    def vocabulary_entry(self, column: int) -> str:
+        """The n-gram text of a feature column (for reports and debugging)."""
+        if self._vocab is None:
+            self._vocab = self._features.vocabulary.strings()
+        return self._vocab[column]
+
+    @property
+    def n_features(self) -> int:
+        return self._features.n_features
+
+    @property
+    def coefficients(self) -> NDArray[np.float32]:
+        """Read-only view of the (n_features, n_labels) coefficient matrix."""
+        view = self._coef.view()
+        view.flags.writeable = False
+        return view
+
+
+def _top_word_spans(text: str, norm: Any, contrib: NDArray[np.float64], label: str, top_k: int) -> list[Span]:
+    candidates: list[tuple[float, int, int]] = []
+    for m in _TOKEN_RE.finditer(norm.text):
+        a, b = m.span()
+        token = m.group(0)
+        # Trim punctuation at the edges so spans cover the word, not the comma after it.
+        while a < b and not norm.text[a].isalnum():
+            a += 1
+        while b > a and not norm.text[b - 1].isalnum():
+            b -= 1
+        if b <= a:
+            a, b = m.span()
+            if not token:
+                continue
+        total = float(contrib[m.start() : m.end()].sum())
+        if total > 0:
+            start, end = norm.original_span(a, b)
+            candidates.append((total, start, end))
+    candidates.sort(reverse=True)
+    chosen = sorted(candidates[:top_k], key=lambda c: c[1])
+    merged: list[list[float]] = []
+    for weight, start, end in chosen:
+        if merged and start <= merged[-1][1] + 1 and text[int(merged[-1][1]) : start].strip() == "":
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] += weight
+        else:
+            merged.append([start, end, weight])
+    return [Span(int(s), int(e), label, round(float(w), 4)) for s, e, w in merged]
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load_model(path: Path) -> Model:
+    """Load and verify an artifact directory; raise :class:`ModelLoadError` on any problem."""
+    path = Path(path)
+    manifest_path = path / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise ModelLoadError(f"no {MANIFEST_FILE} in {path}")
+    try:
+        manifest = Manifest.model_validate_json(manifest_path.read_bytes())
+    except ValidationError as exc:
+        raise ModelLoadError(f"invalid manifest in {path}: {exc.error_count()} error(s)") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise ModelLoadError(f"unsupported artifact format {manifest.format_version}")
+    if tuple(manifest.labels) != LABELS:
+        raise ModelLoadError(f"artifact labels {manifest.labels} differ from {list(LABELS)}")
+    if set(manifest.files) != {ARRAYS_FILE}:
+        raise ModelLoadError(f"manifest must list exactly {ARRAYS_FILE}, got {sorted(manifest.files)}")
+    if set(manifest.thresholds) != set(LABELS):
+        raise ModelLoadError("manifest thresholds must cover every label")
+    for name, expected in manifest.files.items():
+        file_path = path / name
+        if not file_path.is_file():
+            raise ModelLoadError(f"artifact file {name} is missing")
+        actual = sha256_file(file_path)
+        if actual != expected:
+            raise ModelLoadError(f"sha256 mismatch for {name}: manifest {expected[:12]}…, file {actual[:12]}…")
+    arrays = _read_arrays(path / ARRAYS_FILE, len(LABELS))
+    try:
+        model = Model(manifest, arrays)
+    except ValueError as exc:
+        raise ModelLoadError(f"cannot build the model: {exc}") from exc
+    _smoke_test(model)
+    return model
+
+
+def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError) as exc:  # pickled object arrays raise ValueError here
+        raise ModelLoadError(f"cannot read {path.name}: {exc}") from exc
+    for name, kind in _REQUIRED_ARRAYS.items():
+        if name not in arrays:
+            raise ModelLoadError(f"{path.name} lacks array {name}")
+        if not np.issubdtype(arrays[name].dtype, kind):
+            raise ModelLoadError(f"array {name} has dtype {arrays[name].dtype}")
+    n_feat = (arrays["vocab_unigram_lengths"].shape[0] + arrays["vocab_bigram_lengths"].shape[0]
+              + arrays["vocab_char_lengths"].shape[0])  # fmt: skip
+    lengths = {"unigram": (-1,), "bigram": (-1, 2), "char": (-1,)}
+    for kind, shape in lengths.items():
+        codes, lens = arrays[f"vocab_{kind}_codes"], arrays[f"vocab_{kind}_lengths"]
+        if codes.ndim != 1 or lens.ndim != len(shape) or (lens.ndim == 2 and lens.shape[1] != 2):
+            raise ModelLoadError(f"vocabulary arrays for {kind} have the wrong shape")
+        if int(lens.sum()) != codes.shape[0] or (lens.size and int(lens.min()) < 1):
+            raise ModelLoadError(f"vocabulary lengths for {kind} do not match its code points")
+        if codes.size and int(codes.max()) > 0x10FFFF:
+            raise ModelLoadError(f"vocabulary for {kind} holds invalid code points")
+    shapes = {
+        "idf": (n_feat,),
+        "coef": (n_feat, n_labels),
+        "intercept": (n_labels,),
+        "calib_slope": (n_labels,),
+        "calib_bias": (n_labels,),
+    }
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape:
+            raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")
+        if not np.all(np.isfinite(arrays[name])):
+            raise ModelLoadError(f"array {name} has non-finite values")
+    return arrays
+
+
+def _smoke_test(model: Model) -> None:
+    scores = model.score(list(SMOKE_TEXTS))
+    for row in scores:
+        for label, p in row.items():
+            if not (math.isfinite(p) and 0.0 <= p <= 1.0):
+                raise ModelLoadError(f"smoke test: {label} score {p} is not a probability")
+    expected = model.manifest.smoke_scores
+    if expected:
+        for got, want in zip(scores, expected, strict=True):
+            for label in model.labels:
+                if abs(got[label] - want[label]) > _SMOKE_TOLERANCE:
+                    raise ModelLoadError(
+                        f"smoke test: {label} score {got[label]:.4f} differs from the trained {want[label]:.4f}"
+                    )
+
+
+def save_model(
+    path: Path,
+    *,
+    arrays: dict[str, NDArray[Any]],
+    manifest_fields: dict[str, Any],
+) -> Model:
+    """Write ``arrays.npz`` and ``manifest.json`` to ``path`` and return the reloaded model.
+
+    ``manifest_fields`` holds every manifest field except ``files``, ``version`` (derived from
+    the date and the arrays' hash when absent) and ``smoke_scores`` (computed here).
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    arrays_path = path / ARRAYS_FILE
+    np.savez_compressed(arrays_path, **arrays)
+    digest = sha256_file(arrays_path)
+    fields = dict(manifest_fields)
+    created: datetime = fields["created_at"]
+    fields.setdefault("version", f"{created:%Y.%m.%d}-{digest[:8]}")
+    fields["files"] = {ARRAYS_FILE: digest}
+    provisional = Manifest(**fields, smoke_scores=[])
+    model = Model(provisional, {k: np.asarray(v) for k, v in arrays.items()})
+    smoke = model.score(list(SMOKE_TEXTS))
+    manifest = Manifest(**fields, smoke_scores=smoke)
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    return load_model(path)
