@@ -9,6 +9,8 @@ gets its own database cloned from a migrated template, so tests never see each o
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +31,25 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def embedded_data_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A fresh directory an embedded PostgreSQL can live in.
+
+    As root the server runs as an unprivileged account that cannot enter pytest's
+    /tmp/pytest-of-root (mode 700), so root gets a directory directly under /tmp instead
+    (0711: the server account may pass through, not list). Remove it with ``remove_data_dir``.
+    """
+    if os.geteuid() != 0:
+        return tmp_path_factory.mktemp(name)
+    base = Path(tempfile.mkdtemp(prefix=f"cm-{name}-", dir="/tmp"))
+    base.chmod(0o711)
+    return base
+
+
+def remove_data_dir(path: Path) -> None:
+    if os.geteuid() == 0 and path.parent == Path("/tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """DSN of a PostgreSQL server for this test session."""
@@ -38,11 +59,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from service.db.embedded import EmbeddedPostgres
 
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    data_dir = embedded_data_dir(tmp_path_factory, "pg")
+    embedded = EmbeddedPostgres(data_dir)
     try:
         yield embedded.start()
     finally:
         embedded.stop()
+        remove_data_dir(data_dir)
 
 
 @pytest.fixture(scope="session")

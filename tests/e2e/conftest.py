@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import embedded_data_dir, remove_data_dir
+
 MODERATION = str(Path(sys.executable).with_name("moderation"))
 
 
@@ -85,9 +87,11 @@ def start_server(data_dir: Path, log_path: Path, timeout: float = 90) -> Server:
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Short paths: the embedded server's data lives here.
-    return tmp_path_factory.mktemp("e2e")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # Short paths: the embedded server's data lives here (outside /tmp/pytest-of-root as root).
+    path = embedded_data_dir(tmp_path_factory, "e2e")
+    yield path
+    remove_data_dir(path)
 
 
 @pytest.fixture
