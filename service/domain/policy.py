@@ -53,11 +53,11 @@ def score_phase(inp: PolicyInput) -> Finding:
         words = LABEL_WORDS.get(label, label)
         if score >= limits.reject:
             rejects.append(
-                Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject)
+                Reason("score_above_reject", f"very likely {words}", label, round(score, 4), round(limits.reject, 4))
             )
         elif score >= limits.review:
             reviews.append(
-                Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review)
+                Reason("score_above_review", f"possibly {words}", label, round(score, 4), round(limits.review, 4))
             )
     if rejects:
         return Finding(Status.REJECTED, tuple(rejects + reviews))
