@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationInfo, field_validator
 
 from service.domain.types import ArticleMode, Status
 
-Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+# Identifiers: printable, no control characters (they end up in logs, URLs and exports).
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+# Free text: anything but U+0000, which PostgreSQL text and jsonb cannot hold. Refusing it here
+# answers 422 naming the field, instead of a 500 from the database.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+Id = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+
+
+def OptionalId(**kwargs: Any) -> Any:  # noqa: N802 - reads like the Field it returns
+    return Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN, **kwargs)
+
+
+def OptionalText(max_length: int, **kwargs: Any) -> Any:  # noqa: N802
+    return Field(default=None, max_length=max_length, pattern=NO_NUL_PATTERN, **kwargs)
 
 
 class Body(BaseModel):
@@ -25,6 +39,8 @@ class TextBody(Body):
     def _text(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("text must not be blank")
+        if "\x00" in value:
+            raise ValueError("text must not contain U+0000 (NUL)")
         limit = (info.context or {}).get("max_text_chars")
         if limit is not None and len(value) > limit:
             raise ValueError(f"text is longer than {limit} characters")
@@ -34,16 +50,13 @@ class TextBody(Body):
 class CommentIn(TextBody):
     article_id: str = Id
     author_id: str = Id
-    site_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
-    external_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId()
+    external_id: str | None = OptionalId(
         description="The website's own id for this comment: submitting it again returns the first result.",
     )
     parent_id: uuid.UUID | None = None
     author_ip: IPvAnyAddress | None = None
-    user_agent: str | None = Field(default=None, max_length=1000)
+    user_agent: str | None = OptionalText(1000)
 
 
 class ScoreIn(TextBody):
@@ -52,33 +65,33 @@ class ScoreIn(TextBody):
 
 class ArticleIn(Body):
     mode: ArticleMode
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=1000)
-    url: str | None = Field(default=None, max_length=2000)
+    site_id: str | None = OptionalId()
+    title: str | None = OptionalText(1000)
+    url: str | None = OptionalText(2000)
 
 
 class ClaimIn(Body):
     limit: int = Field(default=10, ge=1, le=1000)
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
 
 
 class DecisionIn(Body):
     decision: Literal["approve", "reject"]
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = OptionalText(500)
 
 
 class QueueQuery(Body):
     sort: Literal["oldest", "newest", "score"] = "oldest"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=500)
 
 
 class StatsQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
 
 
 class ReasonOut(BaseModel):

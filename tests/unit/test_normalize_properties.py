@@ -14,7 +14,9 @@ TRICKY = "aeioufckshtb1!@$*#%.-_ 0\u200b\u00ad\u0430\u043e\u0435\u03bf\t\n\r\x00
 texts = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=TRICKY, max_size=200),
-    st.builds(lambda a, b: f"{a} http://x.example/{b} {a}", st.text(alphabet=TRICKY, max_size=40), st.text(max_size=20)),
+    st.builds(
+        lambda a, b: f"{a} http://x.example/{b} {a}", st.text(alphabet=TRICKY, max_size=40), st.text(max_size=20)
+    ),
 )
 
 
