@@ -64,8 +64,9 @@ async def test_an_exhausted_pool_answers_503_instead_of_queueing_forever(
         await tx.start()
         await blocker.execute("LOCK TABLE comments IN ACCESS EXCLUSIVE MODE")
         stuck = asyncio.create_task(client.post("/v1/comments", json=COMMENT, headers=auth(keys.submitter)))
-        # The stuck request holds the only connection once the lock makes it wait.
-        while not await blocker.fetchval(
+        # The stuck request holds the only connection once the lock makes it wait. (The activity
+        # view is a snapshot inside a transaction: clear it before each look.)
+        while await blocker.execute("SELECT pg_stat_clear_snapshot()") and not await blocker.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         ):
             await asyncio.sleep(0.05)
