@@ -12,6 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from service.api.auth import auth_middleware
+from service.api.log_hygiene import install_log_filters
 from service.api.openapi import build_openapi
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.ratelimit import add_rate_headers, rate_limit_middleware
@@ -106,6 +107,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 def create_app(settings: Settings) -> web.Application:
+    install_log_filters()
     app = web.Application(
         middlewares=[request_id_middleware, problem_middleware, auth_middleware, rate_limit_middleware],
         client_max_size=settings.max_body_bytes,
