@@ -30,8 +30,12 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
     p = subparsers.add_parser("train", help="train a model from the shared datasets")
     p.add_argument("--recipe", default="default", help="training recipe (default: %(default)s)")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help=f"shared data directory (default: $MODERATION_SHARED_DATA or {default_data_dir()})")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"shared data directory (default: $MODERATION_SHARED_DATA or {default_data_dir()})",
+    )
     p.add_argument("--out", type=Path, default=None, help="artifact directory (default: the packaged default)")
     p.add_argument("--no-eval", action="store_true", help="skip test-split metrics in the manifest")
     p.set_defaults(func=_cmd_train)

@@ -134,8 +134,9 @@ class _Builder:
 
     def build(self) -> Dataset:
         y = np.array(self.rows, dtype=np.float64).reshape(-1, len(LABELS))
-        return Dataset(self.texts, y, [self.source] * len(self.texts), self.groups,
-                       np.array(self.natural, dtype=bool), self.spans)  # fmt: skip
+        return Dataset(
+            self.texts, y, [self.source] * len(self.texts), self.groups, np.array(self.natural, dtype=bool), self.spans
+        )
 
 
 def _read_csv(path: Path, **kwargs: str) -> list[dict[str, str]]:
@@ -152,8 +153,14 @@ def load_jigsaw(root: Path) -> Dataset:
     b = _Builder("jigsaw")
     seen: set[str] = set()
     natural_ids = {r["id"] for r in _read_csv(root / "train.5k.csv")}
-    for name in ("train.5k.csv", "train.a.ok.1k.csv", "train.b.ok.1k.csv", "train.a.bad.1k.csv",
-                 "train.b.bad.1k.csv", "train.c.bad.1k.csv"):  # fmt: skip
+    for name in (
+        "train.5k.csv",
+        "train.a.ok.1k.csv",
+        "train.b.ok.1k.csv",
+        "train.a.bad.1k.csv",
+        "train.b.bad.1k.csv",
+        "train.c.bad.1k.csv",
+    ):
         for r in _read_csv(root / name):
             if r["id"] in seen:
                 continue
@@ -309,26 +316,64 @@ class SourceSpec:
 
 
 SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("jigsaw", "jigsaw_toxic_sample", load_jigsaw,
-               "CC0 (Kaggle data); comment text CC BY-SA 3.0 (Wikipedia)",
-               "Jigsaw/Conversation AI 2018; Wulczyn, Thain, Dixon 2017",
-               "toxic, severe_toxic, obscene, threat, insult, identity_hate → same labels; spam 0"),
-    SourceSpec("civil", "civil_comments_toxic_spans", load_civil_spans, "CC0 1.0",
-               "Pavlopoulos et al. 2021 (SemEval-2021 Task 5); Borkan et al. 2019",
-               "posts toxicity 1; sentences 1 if they hold a gold span, else 0"),
-    SourceSpec("davidson", "davidson_hate_offensive", load_davidson, "MIT",
-               "Davidson et al. 2017, ICWSM",
-               "hate → toxicity+identity_attack; offensive → toxicity; neither → 0"),
-    SourceSpec("olid", "olid", load_olid, "unspecified by the authors (research use customary)",
-               "Zampieri et al. 2019, NAACL", "OFF → toxicity; UNT → obscene; NOT → 0"),
-    SourceSpec("stormfront", "stormfront_hate", load_stormfront, "CC BY-SA 3.0 ES",
-               "de Gibert et al. 2018, ALW2", "hate → toxicity+identity_attack; noHate → 0"),
-    SourceSpec("ethos", "ethos", load_ethos, "GPLv3", "Mollas et al. 2022",
-               "isHate ≥ 0.5 → toxicity+identity_attack (+threat if violence ≥ 0.5); else 0",
-               train=False),
-    SourceSpec("youtube", "youtube_spam", load_youtube, "CC BY 4.0 (UCI)", "Alberto et al. 2015, ICMLA",
-               "CLASS → spam; toxicity labels masked"),
-)  # fmt: skip
+    SourceSpec(
+        "jigsaw",
+        "jigsaw_toxic_sample",
+        load_jigsaw,
+        "CC0 (Kaggle data); comment text CC BY-SA 3.0 (Wikipedia)",
+        "Jigsaw/Conversation AI 2018; Wulczyn, Thain, Dixon 2017",
+        "toxic, severe_toxic, obscene, threat, insult, identity_hate → same labels; spam 0",
+    ),
+    SourceSpec(
+        "civil",
+        "civil_comments_toxic_spans",
+        load_civil_spans,
+        "CC0 1.0",
+        "Pavlopoulos et al. 2021 (SemEval-2021 Task 5); Borkan et al. 2019",
+        "posts toxicity 1; sentences 1 if they hold a gold span, else 0",
+    ),
+    SourceSpec(
+        "davidson",
+        "davidson_hate_offensive",
+        load_davidson,
+        "MIT",
+        "Davidson et al. 2017, ICWSM",
+        "hate → toxicity+identity_attack; offensive → toxicity; neither → 0",
+    ),
+    SourceSpec(
+        "olid",
+        "olid",
+        load_olid,
+        "unspecified by the authors (research use customary)",
+        "Zampieri et al. 2019, NAACL",
+        "OFF → toxicity; UNT → obscene; NOT → 0",
+    ),
+    SourceSpec(
+        "stormfront",
+        "stormfront_hate",
+        load_stormfront,
+        "CC BY-SA 3.0 ES",
+        "de Gibert et al. 2018, ALW2",
+        "hate → toxicity+identity_attack; noHate → 0",
+    ),
+    SourceSpec(
+        "ethos",
+        "ethos",
+        load_ethos,
+        "GPLv3",
+        "Mollas et al. 2022",
+        "isHate ≥ 0.5 → toxicity+identity_attack (+threat if violence ≥ 0.5); else 0",
+        train=False,
+    ),
+    SourceSpec(
+        "youtube",
+        "youtube_spam",
+        load_youtube,
+        "CC BY 4.0 (UCI)",
+        "Alberto et al. 2015, ICMLA",
+        "CLASS → spam; toxicity labels masked",
+    ),
+)
 
 
 def default_data_dir() -> Path:
@@ -343,16 +388,26 @@ def load_source(spec: SourceSpec, data_dir: Path) -> tuple[Dataset, DataSource]:
     """Load one shared source and describe it (file hashes, licence) for the manifest."""
     root = data_dir / spec.directory
     ds = spec.loader(root)
-    files = [FileHash(path=f"{spec.directory}/{p.name}", sha256=sha256_file(p))
-             for p in sorted(root.iterdir()) if p.is_file()]  # fmt: skip
-    info = DataSource(name=spec.name, license=spec.license, citation=spec.citation, files=files,
-                      rows=len(ds), used_for="train" if spec.train else "evaluation only",
-                      label_mapping=spec.mapping)  # fmt: skip
+    files = [
+        FileHash(path=f"{spec.directory}/{p.name}", sha256=sha256_file(p))
+        for p in sorted(root.iterdir())
+        if p.is_file()
+    ]
+    info = DataSource(
+        name=spec.name,
+        license=spec.license,
+        citation=spec.citation,
+        files=files,
+        rows=len(ds),
+        used_for="train" if spec.train else "evaluation only",
+        label_mapping=spec.mapping,
+    )
     return ds, info
 
 
-def load_table(path: Path, text_column: str = "text", label_columns: dict[str, str] | None = None,
-               source: str | None = None) -> Dataset:  # fmt: skip
+def load_table(
+    path: Path, text_column: str = "text", label_columns: dict[str, str] | None = None, source: str | None = None
+) -> Dataset:
     """Generic CSV or JSONL loader: one text column and label columns mapped onto our labels.
 
     ``label_columns`` maps a column name to one of :data:`LABELS` (default: columns named like
@@ -361,8 +416,9 @@ def load_table(path: Path, text_column: str = "text", label_columns: dict[str, s
     """
     path = Path(path)
     if path.suffix == ".jsonl":
-        records: Iterable[dict[str, object]] = (json.loads(line) for line in path.open(encoding="utf-8")
-                                                if line.strip())  # fmt: skip
+        records: Iterable[dict[str, object]] = (
+            json.loads(line) for line in path.open(encoding="utf-8") if line.strip()
+        )
     else:
         records = _read_csv(path)
     mapping = label_columns or {name: name for name in LABELS}

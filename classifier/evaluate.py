@@ -1,15 +1,27 @@
-"""Evaluation: held-out metrics, slices, cross-dataset runs, policy view, spans, report."""
+"""Evaluation: held-out metrics, calibration, slices, cross-dataset runs, policy view, spans, report.
+
+``write_report`` rebuilds the training recipe's fixed split (same seed, same deduplication), so the
+test rows are exactly the ones training never saw, scores them with the artifact, and writes
+``REPORT.md`` plus PNG plots and ``metrics.json``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from classifier.labels import LABELS
+
+Log = Callable[[str], None]
+URL_RE = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
 
 
 def label_metrics(p: NDArray[np.float64], y: NDArray[np.float64]) -> dict[str, float]:
@@ -33,3 +45,433 @@ def heldout_metrics(p: NDArray[np.float64], Y: NDArray[np.float64], sources: Seq
         m = src == s
         per_source[s] = {label: label_metrics(p[m, j], Y[m, j]) for j, label in enumerate(LABELS)}
     return {"per_label": per_label, "per_source": per_source}
+
+
+def expected_calibration_error(p: NDArray[np.float64], y: NDArray[np.float64], bins: int = 10) -> float:
+    """Mean |observed rate − mean score| over equal-width score bins, weighted by bin size."""
+    rows = ~np.isnan(y)
+    p, y = p[rows], y[rows]
+    if p.size == 0:
+        return float("nan")
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() * abs(y[m].mean() - p[m].mean())
+    return round(total / p.size, 4)
+
+
+def policy_view(p: NDArray[np.float64], Y: NDArray[np.float64], thresholds: dict[str, Any]) -> dict[str, float]:
+    """Shares decided automatically at the thresholds, and the error rate of those decisions.
+
+    A comment is auto-approved when every label is below its review cut-off, auto-rejected when
+    any label reaches its reject cut-off, otherwise reviewed. It is "bad" when any annotated label
+    is positive; an auto-approved bad comment and an auto-rejected fine one are errors.
+    """
+    review = np.array([thresholds[label].review for label in LABELS])
+    reject = np.array([thresholds[label].reject for label in LABELS])
+    approved = (p < review).all(axis=1)
+    rejected = (p >= reject).any(axis=1) & ~approved
+    bad = np.nan_to_num(Y, nan=0.0).max(axis=1) > 0
+    n = len(p)
+    out = {
+        "n": n,
+        "bad_share": round(float(bad.mean()), 4) if n else float("nan"),
+        "auto_approved": round(float(approved.mean()), 4) if n else float("nan"),
+        "auto_rejected": round(float(rejected.mean()), 4) if n else float("nan"),
+        "human_review": round(float((~approved & ~rejected).mean()), 4) if n else float("nan"),
+        "error_in_approved": round(float(bad[approved].mean()), 4) if approved.any() else 0.0,
+        "error_in_rejected": round(float((~bad[rejected]).mean()), 4) if rejected.any() else 0.0,
+    }
+    out["decided_automatically"] = round(out["auto_approved"] + out["auto_rejected"], 4)
+    return out
+
+
+def span_f1(predicted: set[int], gold: set[int]) -> float:
+    """SemEval-2021 Task 5 character F1 for one post (1.0 when both are empty)."""
+    if not gold and not predicted:
+        return 1.0
+    if not gold or not predicted:
+        return 0.0
+    tp = len(predicted & gold)
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / len(predicted), tp / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def toxic_span_scores(
+    model: Any, texts: Sequence[str], gold: Sequence[list[int]], top_ks: Sequence[int] = (1, 2, 3, 5, 8)
+) -> dict[str, float]:
+    """Mean span F1 of the model's ``toxicity`` explanations for several ``top_k``."""
+    forced = {label: 0.0 for label in LABELS} | {"toxicity": 1.0}
+    out: dict[str, float] = {}
+    for k in top_ks:
+        scores = []
+        for text, g in zip(texts, gold, strict=True):
+            spans = [s for s in model.explain(text, scores=forced, top_k=k) if s.label == "toxicity"]
+            pred = {i for s in spans for i in range(s.start, s.end)}
+            scores.append(span_f1(pred, set(g)))
+        out[f"top_{k}"] = round(float(np.mean(scores)), 4) if scores else float("nan")
+    return out
+
+
+def functional_results(model: Any) -> dict[str, Any]:
+    """ROC AUC of hateful vs non-hateful cases and mean scores per functionality."""
+    from classifier.functional import functional_cases
+
+    cases = functional_cases()
+    probs = model.score_array([c.text for c in cases])
+    y = np.array([c.hateful for c in cases], dtype=float)
+    grouped = np.array([bool(c.group) for c in cases])
+    out: dict[str, Any] = {"n": len(cases), "hateful": int(y.sum())}
+    for label in ("toxicity", "identity_attack"):
+        j = LABELS.index(label)
+        out[f"roc_auc_{label}"] = round(float(roc_auc_score(y, probs[:, j])), 4)
+        out[f"roc_auc_{label}_group_cases"] = round(float(roc_auc_score(y[grouped], probs[grouped, j])), 4)
+    combined = np.maximum(probs[:, LABELS.index("toxicity")], probs[:, LABELS.index("identity_attack")])
+    out["roc_auc_max_tox_identity"] = round(float(roc_auc_score(y, combined)), 4)
+    review = model.thresholds["toxicity"].review
+    per: dict[str, dict[str, float]] = {}
+    for f in dict.fromkeys(c.functionality for c in cases):
+        m = np.array([c.functionality == f for c in cases])
+        tox = probs[m, LABELS.index("toxicity")]
+        hateful = bool(y[m][0])
+        flagged = tox >= review
+        per[f] = {
+            "hateful": hateful,
+            "n": int(m.sum()),
+            "mean_toxicity": round(float(tox.mean()), 3),
+            "mean_identity_attack": round(float(probs[m, LABELS.index("identity_attack")].mean()), 3),
+            "correct_at_review_threshold": round(float(flagged.mean() if hateful else (~flagged).mean()), 3),
+        }
+    out["per_functionality"] = per
+    return out
+
+
+def slice_metrics(texts: Sequence[str], p: NDArray[np.float64], Y: NDArray[np.float64]) -> dict[str, Any]:
+    """Toxicity (and every label) ROC AUC on slices of the test split."""
+    lengths = np.array([len(t) for t in texts])
+    slices = {
+        "all": np.ones(len(texts), dtype=bool),
+        "short (< 50 chars)": lengths < 50,
+        "long (> 500 chars)": lengths > 500,
+        "with URL": np.array([bool(URL_RE.search(t)) for t in texts]),
+        "non-ASCII": np.array([not t.isascii() for t in texts]),
+    }
+    out: dict[str, Any] = {}
+    for name, m in slices.items():
+        out[name] = {label: label_metrics(p[m, j], Y[m, j]) for j, label in enumerate(LABELS)}
+    return out
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True, log: Log = print) -> dict[str, Any]:
+    """Evaluate ``model_path`` on the held-out data and write ``REPORT.md``, plots and metrics."""
+    from classifier.model import load_model
+    from classifier.train import RECIPES, prepare
+
+    started = time.perf_counter()
+    model = load_model(model_path)
+    recipe = RECIPES[model.manifest.recipe]
+    splits = prepare(recipe, data_dir, log)
+    data = splits.data
+    out.mkdir(parents=True, exist_ok=True)
+
+    test = splits.rows("test", sources=recipe.sources)
+    test_texts = [data.texts[i] for i in test]
+    log(f"scoring {len(test)} held-out rows")
+    p = model.score_array(test_texts)
+    Y = data.y[test]
+    results: dict[str, Any] = {"model_version": model.version, "recipe": recipe.name}
+    results["heldout"] = heldout_metrics(p, Y, [data.source[i] for i in test])
+    results["calibration_ece"] = {label: expected_calibration_error(p[:, j], Y[:, j]) for j, label in enumerate(LABELS)}
+    results["slices"] = slice_metrics(test_texts, p, Y)
+
+    # Evaluation-only sources were never trained on: every row is an out-of-domain test.
+    eval_only: dict[str, Any] = {}
+    for name in recipe.eval_only_sources:
+        rows = np.flatnonzero(np.array(data.source) == name)
+        pe = model.score_array([data.texts[i] for i in rows])
+        eval_only[name] = {label: label_metrics(pe[:, j], data.y[rows, j]) for j, label in enumerate(LABELS)}
+    results["evaluation_only_sources"] = eval_only
+
+    natural_test = test[data.natural[test] & np.isin(np.array(data.source)[test], ["jigsaw"])]
+    results["policy"] = {
+        "jigsaw natural-distribution test rows (Wikipedia)": policy_view(
+            model.score_array([data.texts[i] for i in natural_test]), data.y[natural_test], model.thresholds
+        ),
+        "all held-out rows": policy_view(p, Y, model.thresholds),
+    }
+    for source in recipe.sources:
+        m = np.array([data.source[i] == source for i in test])
+        results["policy"][f"held-out {source}"] = policy_view(p[m], Y[m], model.thresholds)
+
+    span_rows = [i for i in test if i in data.spans and data.source[i] == "civil"]
+    log(f"span F1 on {len(span_rows)} held-out toxic-spans posts")
+    results["toxic_spans"] = toxic_span_scores(
+        model, [data.texts[i] for i in span_rows], [data.spans[i] for i in span_rows]
+    )
+    results["toxic_spans"]["posts"] = len(span_rows)
+    results["functional"] = functional_results(model)
+    if cross:
+        results["cross_dataset"] = cross_dataset(splits, recipe, log)
+    _plots(out, p, Y, model.thresholds)
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    (out / "REPORT.md").write_text(render_report(results, model))
+    log(f"report written to {out} in {time.perf_counter() - started:.0f}s")
+    return results
+
+
+def cross_dataset(splits: Any, recipe: Any, log: Log) -> dict[str, Any]:
+    """Leave one source out: train on the others' training rows, test on every row of it."""
+    from classifier.train import calibrate, fit_arrays, raw_logits, sample_weights
+
+    data = splits.data
+    src = np.array(data.source)
+    out: dict[str, Any] = {}
+    for held in recipe.sources:
+        if held == "youtube":  # the only spam source: without it there is nothing to learn spam from
+            continue
+        log(f"cross-dataset: training without {held}")
+        train_rows = np.flatnonzero(
+            (splits.split == "train") & (src != held) & np.isin(src, [*recipe.sources, "augment"])
+        )
+        val_rows = np.flatnonzero((splits.split == "val") & (src != held) & np.isin(src, recipe.sources))
+        pipe, arrays = fit_arrays(
+            [splits.normalized[i] for i in train_rows],
+            data.y[train_rows],
+            sample_weights(data, train_rows, recipe),
+            recipe,
+            log=lambda _m: None,
+        )
+        space = pipe.named_steps["features"].space_
+        calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val_rows]), data.y[val_rows])
+        held_rows = np.flatnonzero(src == held)
+        z = raw_logits(arrays, space, [splits.normalized[i] for i in held_rows])
+        ph = 1.0 / (1.0 + np.exp(-(z * arrays["calib_slope"] + arrays["calib_bias"])))
+        out[held] = {label: label_metrics(ph[:, j], data.y[held_rows, j]) for j, label in enumerate(LABELS)}
+        log(f"  {held}: toxicity ROC AUC {out[held]['toxicity'].get('roc_auc')}")
+    return out
+
+
+def _plots(out: Path, p: NDArray[np.float64], Y: NDArray[np.float64], thresholds: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for j, label in enumerate(LABELS):
+        rows = ~np.isnan(Y[:, j])
+        y, s = Y[rows, j], p[rows, j]
+        if y.size == 0 or y.min() == y.max():
+            continue
+        fpr, tpr, _ = roc_curve(y, s)
+        axes[0].plot(fpr, tpr, label=f"{label} ({roc_auc_score(y, s):.3f})")
+        prec, rec, _ = precision_recall_curve(y, s)
+        axes[1].plot(rec, prec, label=f"{label} ({average_precision_score(y, s):.3f})")
+    axes[0].plot([0, 1], [0, 1], "k:", lw=0.8)
+    axes[0].set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, held-out test split")
+    axes[1].set(xlabel="recall", ylabel="precision", title="Precision-recall, held-out test split")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "roc_pr.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 6))
+    for j, label in enumerate(LABELS):
+        rows = ~np.isnan(Y[:, j])
+        y, s = Y[rows, j], p[rows, j]
+        if y.size == 0 or y.min() == y.max():
+            continue
+        edges = np.quantile(s, np.linspace(0, 1, 11))
+        idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, 9)
+        xs = [s[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ys = [y[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ax.plot(xs, ys, marker="o", label=label)
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(xlabel="mean predicted probability (decile bins)", ylabel="observed rate", title="Calibration, test split")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "calibration.png", dpi=110)
+    plt.close(fig)
+
+    j = LABELS.index("toxicity")
+    rows = ~np.isnan(Y[:, j])
+    y, s = Y[rows, j], p[rows, j]
+    cuts = np.linspace(0.0, 1.0, 201)
+    approve_share = np.array([(s < c).mean() for c in cuts])
+    approve_err = np.array([y[s < c].mean() if (s < c).any() else 0.0 for c in cuts])
+    reject_share = np.array([(s >= c).mean() for c in cuts])
+    reject_err = np.array([(1 - y[s >= c]).mean() if (s >= c).any() else 0.0 for c in cuts])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    axes[0].plot(cuts, approve_share, label="share auto-approved (score < cut)")
+    axes[0].plot(cuts, approve_err, label="toxic share among them")
+    axes[0].axvline(thresholds["toxicity"].review, color="k", ls=":", label="review threshold")
+    axes[1].plot(cuts, reject_share, label="share auto-rejected (score ≥ cut)")
+    axes[1].plot(cuts, reject_err, label="non-toxic share among them")
+    axes[1].axvline(thresholds["toxicity"].reject, color="k", ls=":", label="reject threshold")
+    for ax in axes:
+        ax.set(xlabel="toxicity cut-off", ylim=(0, 1))
+        ax.legend(fontsize=8)
+    axes[0].set_title("Threshold sweep: approving (test split, all sources)")
+    axes[1].set_title("Threshold sweep: rejecting")
+    fig.tight_layout()
+    fig.savefig(out / "threshold_sweep.png", dpi=110)
+    plt.close(fig)
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def render_report(results: dict[str, Any], model: Any) -> str:
+    """The Markdown report for ``results`` (as returned by :func:`write_report`)."""
+    lines: list[str] = []
+    add = lines.append
+    add("# Classifier evaluation report")
+    add("")
+    add(f"Model `{results['model_version']}` (recipe `{results['recipe']}`). Regenerate with:")
+    add("")
+    add("```")
+    add("python -m classifier evaluate --model classifier/models/default --out docs/classifier")
+    add("```")
+    add("")
+    add("(`moderation evaluate` once the service CLI wires it in.) The test split is a fixed, seeded")
+    add("15% of every training source by group (a post's sentences stay together), deduplicated")
+    add("across sources before splitting; calibration and thresholds were fitted on the separate")
+    add("validation split. Labels a source does not annotate are left out of that label's metrics.")
+    add("")
+    add("## Held-out test split, per label")
+    add("")
+    add("| label | n | positives | ROC AUC | PR AUC | Brier | ECE |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    for label in LABELS:
+        m = results["heldout"]["per_label"][label]
+        add(
+            f"| {label} | {m['n']} | {m['positives']} | {_fmt(m.get('roc_auc'))} | {_fmt(m.get('pr_auc'))} "
+            f"| {_fmt(m.get('brier'))} | {_fmt(results['calibration_ece'][label])} |"
+        )
+    add("")
+    add("![ROC and PR curves](roc_pr.png)")
+    add("")
+    add("### Per source (ROC AUC on the held-out rows of each source)")
+    add("")
+    add("| source | " + " | ".join(LABELS) + " |")
+    add("| --- |" + " --- |" * len(LABELS))
+    for source, per in results["heldout"]["per_source"].items():
+        add(f"| {source} | " + " | ".join(_fmt(per[label].get("roc_auc")) for label in LABELS) + " |")
+    add("")
+    add("## Cross-dataset (train without a source, test on all of it)")
+    add("")
+    add("The honest estimate for a new site. Each row retrains the recipe without that source")
+    add("(features, models and calibration) and scores every row of it. ETHOS is never trained on")
+    add("(licence, see the model card), so the main model's ETHOS numbers are cross-dataset too.")
+    add("")
+    add("| held-out source | " + " | ".join(LABELS) + " |")
+    add("| --- |" + " --- |" * len(LABELS))
+    for source, per in results.get("cross_dataset", {}).items():
+        add(f"| {source} | " + " | ".join(_fmt(per[label].get("roc_auc")) for label in LABELS) + " |")
+    for source, per in results["evaluation_only_sources"].items():
+        add(
+            f"| {source} (never trained on) | " + " | ".join(_fmt(per[label].get("roc_auc")) for label in LABELS) + " |"
+        )
+    if "cross_dataset" not in results:
+        add("")
+        add("_(Leave-one-out retraining skipped in this run: `--skip-cross`.)_")
+    add("")
+    add("Civil Comments here is the toxic-spans subset: posts are all toxic, and its negatives are")
+    add("sentences without a toxic span cut from those posts, so its AUC measures telling toxic")
+    add("sentences from clean ones in news comments, not the real news-comment base rate.")
+    add("")
+    add("## Functional tests (own suite, HateCheck-style proxy)")
+    add("")
+    f = results["functional"]
+    add(f"{f['n']} templated cases written for this project ({f['hateful']} hateful), disjoint in")
+    add("templates and attack words from the training templates (`classifier/functional.py`).")
+    add("")
+    add(
+        f"- ROC AUC, toxicity score: **{_fmt(f['roc_auc_toxicity'])}** "
+        f"(group-targeted cases only: {_fmt(f['roc_auc_toxicity_group_cases'])})"
+    )
+    add(
+        f"- ROC AUC, identity_attack score: **{_fmt(f['roc_auc_identity_attack'])}** "
+        f"(group-targeted cases only: {_fmt(f['roc_auc_identity_attack_group_cases'])})"
+    )
+    add(f"- ROC AUC, max(toxicity, identity_attack): {_fmt(f['roc_auc_max_tox_identity'])}")
+    add("")
+    add("| functionality | hateful | n | mean toxicity | mean identity_attack | correct at review threshold |")
+    add("| --- | --- | --- | --- | --- | --- |")
+    for name, m in f["per_functionality"].items():
+        add(
+            f"| {name} | {'yes' if m['hateful'] else 'no'} | {m['n']} | {_fmt(m['mean_toxicity'])} "
+            f"| {_fmt(m['mean_identity_attack'])} | {_fmt(m['correct_at_review_threshold'])} |"
+        )
+    add("")
+    add("## Slices of the test split (ROC AUC)")
+    add("")
+    add("| slice | n (toxicity) | " + " | ".join(LABELS) + " |")
+    add("| --- | --- |" + " --- |" * len(LABELS))
+    for name, per in results["slices"].items():
+        add(
+            f"| {name} | {per['toxicity']['n']} | "
+            + " | ".join(_fmt(per[label].get("roc_auc")) for label in LABELS)
+            + " |"
+        )
+    add("")
+    add("## Calibration")
+    add("")
+    add("Platt scaling per label on the validation split. ECE (10 equal-width bins) is in the first")
+    add("table. Rare labels are calibrated on few positives, so their probabilities are coarse.")
+    add("")
+    add("![Calibration](calibration.png)")
+    add("")
+    add("## Policy view at the shipped thresholds")
+    add("")
+    add("Thresholds (chosen on the validation split for at most 1% bad comments among the")
+    add("auto-approved and at most 2% fine comments among the auto-rejected, per label):")
+    add("")
+    add("| label | review ≥ | reject ≥ |")
+    add("| --- | --- | --- |")
+    for label in LABELS:
+        t = model.thresholds[label]
+        add(f"| {label} | {t.review:.4f} | {t.reject:.4f} |")
+    add("")
+    add("A comment is auto-approved when every label is below review, auto-rejected when any label")
+    add('reaches reject; "bad" means any annotated label is positive. The jigsaw natural rows are the')
+    add("only held-out rows at a real site's class balance (about 10% toxic); the other sources are")
+    add("skewed samples, so their shares are not what a site would see.")
+    add("")
+    add(
+        "| rows | n | bad share | auto-approved | auto-rejected | human review "
+        "| bad among approved | fine among rejected |"
+    )
+    add("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, m in results["policy"].items():
+        add(
+            f"| {name} | {m['n']} | {_fmt(m['bad_share'])} | {_fmt(m['auto_approved'])} | {_fmt(m['auto_rejected'])} "
+            f"| {_fmt(m['human_review'])} | {_fmt(m['error_in_approved'])} | {_fmt(m['error_in_rejected'])} |"
+        )
+    add("")
+    add("![Threshold sweep](threshold_sweep.png)")
+    add("")
+    add("## Explanations: toxic-span F1")
+    add("")
+    ts = results["toxic_spans"]
+    add("Character-level F1 (SemEval-2021 Task 5 metric) of the `toxicity` explanation spans against")
+    add(f"the gold spans of {ts['posts']} held-out Civil Comments posts, by `top_k` (words kept):")
+    add("")
+    add("| " + " | ".join(k for k in ts if k != "posts") + " |")
+    add("|" + " --- |" * (len(ts) - 1))
+    add("| " + " | ".join(_fmt(v) for k, v in ts.items() if k != "posts") + " |")
+    add("")
+    return "\n".join(lines) + "\n"

@@ -26,8 +26,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.features import FeatureSpace, Vocabulary, extract
+from classifier.identity import prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
-from classifier.normalize import normalize, normalize_with_offsets
 
 __all__ = [
     "ARRAYS_FILE",
@@ -168,6 +168,7 @@ class Model:
         vocabulary = Vocabulary(**{name: arrays[f"vocab_{name}"] for name in Vocabulary.__dataclass_fields__})
         self._features = FeatureSpace(vocabulary, arrays["idf"].astype(np.float32))
         self._vocab: list[str] | None = None
+        self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
         self._intercept = arrays["intercept"].astype(np.float64)
         self._slope = arrays["calib_slope"].astype(np.float64)
@@ -177,7 +178,7 @@ class Model:
 
     def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
-        normalized = [normalize(t[:MAX_CHARS]) for t in texts]
+        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
         matrix = self._features.transform(normalized)
         raw = np.asarray(matrix @ self._coef, dtype=np.float64) + self._intercept
         return raw * self._slope + self._bias
@@ -220,7 +221,7 @@ class Model:
 
     def char_contributions(self, text: str) -> tuple[Any, NDArray[np.float64]]:
         """Per normalized character, its share of each label's calibrated log-odds."""
-        norm = normalize_with_offsets(text[:MAX_CHARS])
+        norm = prepare_text_with_offsets(text[:MAX_CHARS], self._identity_mask)
         occ = extract([norm.text])
         matrix, cols = self._features.transform_occurrences(occ, 1)
         n = len(norm.text)
@@ -339,8 +340,11 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
             raise ModelLoadError(f"{path.name} lacks array {name}")
         if not np.issubdtype(arrays[name].dtype, kind):
             raise ModelLoadError(f"array {name} has dtype {arrays[name].dtype}")
-    n_feat = (arrays["vocab_unigram_lengths"].shape[0] + arrays["vocab_bigram_lengths"].shape[0]
-              + arrays["vocab_char_lengths"].shape[0])  # fmt: skip
+    n_feat = (
+        arrays["vocab_unigram_lengths"].shape[0]
+        + arrays["vocab_bigram_lengths"].shape[0]
+        + arrays["vocab_char_lengths"].shape[0]
+    )
     lengths = {"unigram": (-1,), "bigram": (-1, 2), "char": (-1,)}
     for kind, shape in lengths.items():
         codes, lens = arrays[f"vocab_{kind}_codes"], arrays[f"vocab_{kind}_lengths"]

@@ -169,22 +169,80 @@ _CONFUSABLE_CHARS = "".join(_CONFUSABLES)
 # words that already contain Latin letters, so genuine Russian ("привет") is left alone.
 _STRONG_CONFUSABLES = frozenset("аеёіјкморсухѕһԁԛԝүӏαεικνορτυχսօցհոք")
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+# A Cyrillic, Greek or Armenian letter with no Latin look-alike: proof the text really uses that script.
+_GENUINE_SCRIPT_RE = re.compile(
+    "["
+    + "".join(
+        chr(c)
+        for c in [*range(0x0370, 0x0400), *range(0x0400, 0x0530), *range(0x0531, 0x0590)]
+        if chr(c).isalpha() and chr(c).islower() and chr(c) not in _CONFUSABLES
+    )
+    + "]"
+)
 
 # Leetspeak substitutes and the letter they stand for. Length-preserving on purpose: offsets
 # stay one-to-one.
-_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-         "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}  # fmt: skip
+_LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+    "+": "t",
+    "€": "e",
+}
 _LEET_TABLE = str.maketrans(_LEET)
 _LEET_CLASS = "0134578@$!|+€9"
 
 # Common profanity and slur stems that people mask with ``*`` or ``#``. Only used to fill in masked
 # letters when exactly the unmasked letters match; never used to flag anything by itself.
 PROFANITY_STEMS: tuple[str, ...] = (
-    "fuck", "fucking", "fucker", "fucked", "motherfucker", "shit", "shitty", "bullshit", "cunt",
-    "bitch", "bitches", "dick", "dickhead", "cock", "cocksucker", "pussy", "ass", "asshole",
-    "bastard", "slut", "whore", "damn", "piss", "crap", "nigger", "nigga", "faggot", "fag",
-    "retard", "retarded", "idiot", "moron", "stupid", "twat", "wanker", "prick", "kill", "die",
-)  # fmt: skip
+    "fuck",
+    "fucking",
+    "fucker",
+    "fucked",
+    "motherfucker",
+    "shit",
+    "shitty",
+    "bullshit",
+    "cunt",
+    "bitch",
+    "bitches",
+    "dick",
+    "dickhead",
+    "cock",
+    "cocksucker",
+    "pussy",
+    "ass",
+    "asshole",
+    "bastard",
+    "slut",
+    "whore",
+    "damn",
+    "piss",
+    "crap",
+    "nigger",
+    "nigga",
+    "faggot",
+    "fag",
+    "retard",
+    "retarded",
+    "idiot",
+    "moron",
+    "stupid",
+    "twat",
+    "wanker",
+    "prick",
+    "kill",
+    "die",
+)
 
 # Letters that often double in English ("good", "free", "ass", "kill"): a long run of them keeps
 # two; any other letter keeps one ("fuuuck" -> "fuck", "shiiit" -> "shit").
@@ -195,8 +253,17 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _CONFUSABLE_WORD_RE = re.compile(r"[^\W\d_]*[" + re.escape(_CONFUSABLE_CHARS) + r"][^\W\d_]*")
 # A run of letters and leet characters with at least one letter next to a leet character.
 _LEET_TOKEN_RE = re.compile(
-    r"(?<![a-z" + re.escape(_LEET_CLASS) + r"])[a-z" + re.escape(_LEET_CLASS) + r"]*(?:[a-z][" + re.escape(_LEET_CLASS) + r"]|["
-    + re.escape(_LEET_CLASS) + r"][a-z])[a-z" + re.escape(_LEET_CLASS) + r"]*"
+    r"(?<![a-z"
+    + re.escape(_LEET_CLASS)
+    + r"])[a-z"
+    + re.escape(_LEET_CLASS)
+    + r"]*(?:[a-z]["
+    + re.escape(_LEET_CLASS)
+    + r"]|["
+    + re.escape(_LEET_CLASS)
+    + r"][a-z])[a-z"
+    + re.escape(_LEET_CLASS)
+    + r"]*"
 )
 _ORDINAL_RE = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|b|am|pm|px|kg|km|mb|gb|mm|cm|ft|x|d|h|yo|mph)")
 _MASKED_RE = re.compile(r"(?<![a-z])[a-z]*[*#%]+[a-z*#%]*")
@@ -248,11 +315,24 @@ _CHAR_MAP = _CharMap({i: _map_char(chr(i)) for i in range(128)})
 
 def _map_confusables(match: re.Match[str]) -> str:
     word = match.group(0)
-    # Map when the word is evidently Latin (has an ASCII letter) or is made only of look-alikes;
-    # a genuine Cyrillic/Greek word nearly always has a letter without a Latin twin.
+    # Map when the word is evidently Latin (has an ASCII letter) or is made only of near-identical
+    # look-alikes; a genuine Cyrillic/Greek word nearly always has a letter without a Latin twin.
     if any(c.isascii() for c in word) or all(c in _STRONG_CONFUSABLES for c in word):
         return word.translate(_CONFUSABLE_TABLE)
     return word
+
+
+def _map_confusables_mixed_only(match: re.Match[str]) -> str:
+    # In text that is genuinely Cyrillic/Greek/Armenian ("как дела"), short words made only of
+    # look-alikes are real words: only words that also contain Latin letters are disguised.
+    word = match.group(0)
+    if any(c.isascii() for c in word):
+        return word.translate(_CONFUSABLE_TABLE)
+    return word
+
+
+def _confusable_mapper(text: str) -> _Repl:
+    return _map_confusables_mixed_only if _GENUINE_SCRIPT_RE.search(text) else _map_confusables
 
 
 def _map_leet(match: re.Match[str]) -> str:
@@ -264,7 +344,7 @@ def _map_leet(match: re.Match[str]) -> str:
     # A leading "@" is a mention ("@user") unless it is "@ss".
     # Trailing "!" is punctuation ("you!") and trailing digits a number ("covid19", "mp3").
     stripped = token.rstrip("!0123456789")
-    tail = token[len(stripped):]
+    tail = token[len(stripped) :]
     head = ""
     if stripped.startswith("@") and stripped[1:2] not in ("s", "$"):
         head, stripped = "@", stripped[1:]
@@ -332,7 +412,7 @@ def normalize(text: str) -> str:
     """Return the normalized form of ``text`` (see the module docstring for the steps)."""
     text = text.translate(_CHAR_MAP)
     if not text.isascii():
-        text = _CONFUSABLE_WORD_RE.sub(_map_confusables, text)
+        text = _CONFUSABLE_WORD_RE.sub(_confusable_mapper(text), text)
     pieces: list[str] = []
     last = 0
     for url in _URL_RE.finditer(text):
@@ -377,12 +457,11 @@ def normalize_with_offsets(text: str) -> Normalized:
             ends.append(i + 1)
     s = "".join(chars)
     if not s.isascii():
-        s, starts, ends = _sub_tracked(_CONFUSABLE_WORD_RE, _map_confusables, s, starts, ends)
+        s, starts, ends = _sub_tracked(_CONFUSABLE_WORD_RE, _confusable_mapper(s), s, starts, ends)
     out, out_s, out_e = "", [], []  # type: ignore[var-annotated]
     last = 0
     for url in _URL_RE.finditer(s):
-        seg, ss, ee = _rewrite_tracked(s[last : url.start()], starts[last : url.start()],
-                                       ends[last : url.start()])  # fmt: skip
+        seg, ss, ee = _rewrite_tracked(s[last : url.start()], starts[last : url.start()], ends[last : url.start()])
         out += seg + url.group(0)
         out_s += ss + starts[url.start() : url.end()]
         out_e += ee + ends[url.start() : url.end()]

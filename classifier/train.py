@@ -33,17 +33,28 @@ from sklearn.pipeline import Pipeline
 from classifier.data import SOURCES, Dataset, deduplicate, load_source, split_of
 from classifier.features import (
     CHAR_BLOCK,
+    CHAR_NGRAMS,
     WORD_BLOCK,
     FeatureSpace,
     Vocabulary,
     document_frequencies,
     ngram_texts,
 )
+from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import DataSource, Model, save_model
-from classifier.normalize import normalize
+from classifier.model import MAX_CHARS, DataSource, Model, save_model
 
-__all__ = ["Recipe", "RECIPES", "NgramTfidf", "MaskedMultiLabel", "fit_arrays", "train", "Splits", "prepare"]
+__all__ = [
+    "Recipe",
+    "RECIPES",
+    "NgramTfidf",
+    "MaskedMultiLabel",
+    "fit_arrays",
+    "fit_and_save",
+    "train",
+    "Splits",
+    "prepare",
+]
 
 Log = Callable[[str], None]
 
@@ -55,7 +66,7 @@ class Recipe:
     name: str
     sources: tuple[str, ...] = ("jigsaw", "civil", "davidson", "olid", "stormfront", "youtube")
     eval_only_sources: tuple[str, ...] = ("ethos",)
-    augment: bool = False
+    augment: bool = True
     max_word_features: int = 60_000
     max_char_features: int = 140_000
     min_df_word: int = 2
@@ -65,14 +76,15 @@ class Recipe:
     seed: int = 13
     # Down-weight sources whose label definition or domain is far from news comments, so they add
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
-    source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7})
+    source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
+    identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
     approve_error: float = 0.01  # at most 1% of auto-approved comments may carry the label
     reject_error: float = 0.02  # at most 2% of auto-rejected comments may be fine
 
 
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(name="default"),
-    "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, source_weights={}),
+    "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
 
@@ -80,8 +92,13 @@ RECIPES: dict[str, Recipe] = {
 class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """scikit-learn wrapper of :class:`FeatureSpace` over already-normalized text."""
 
-    def __init__(self, max_word_features: int = 60_000, max_char_features: int = 140_000,
-                 min_df_word: int = 2, min_df_char: int = 3) -> None:  # fmt: skip
+    def __init__(
+        self,
+        max_word_features: int = 60_000,
+        max_char_features: int = 140_000,
+        min_df_word: int = 2,
+        min_df_char: int = 3,
+    ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df_word = min_df_word
@@ -91,10 +108,12 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         texts = list(texts)
         hashes, df, block = document_frequencies(texts)
         n_docs = len(texts)
-        chosen = np.concatenate((
-            _top(df, block == WORD_BLOCK, self.min_df_word, self.max_word_features),
-            _top(df, block == CHAR_BLOCK, self.min_df_char, self.max_char_features),
-        ))  # fmt: skip
+        chosen = np.concatenate(
+            (
+                _top(df, block == WORD_BLOCK, self.min_df_word, self.max_word_features),
+                _top(df, block == CHAR_BLOCK, self.min_df_char, self.max_char_features),
+            )
+        )
         text_of = ngram_texts(texts, hashes[chosen])
         entries = [(text_of.get(int(hashes[i]), ""), int(hashes[i]), int(df[i]), int(block[i])) for i in chosen]
         # Very long entries are URLs or junk; they bloat the artifact and never generalise.
@@ -136,8 +155,13 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         self.nb_ensemble = nb_ensemble
         self.seed = seed
 
-    def fit(self, X: sp.csr_matrix, Y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None,
-            log: Log | None = None) -> MaskedMultiLabel:  # fmt: skip
+    def fit(
+        self,
+        X: sp.csr_matrix,
+        Y: NDArray[np.float64],
+        sample_weight: NDArray[np.float64] | None = None,
+        log: Log | None = None,
+    ) -> MaskedMultiLabel:
         n_labels = Y.shape[1]
         self.coef_ = np.zeros((X.shape[1], n_labels), dtype=np.float64)
         self.intercept_ = np.zeros(n_labels)
@@ -199,35 +223,43 @@ def platt(z: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def choose_thresholds(p: NDArray[np.float64], y: NDArray[np.float64], approve_error: float,
-                      reject_error: float, min_support: int = 20) -> tuple[float, float]:  # fmt: skip
+def choose_thresholds(
+    p: NDArray[np.float64],
+    y: NDArray[np.float64],
+    approve_error: float,
+    reject_error: float,
+    min_support: int = 20,
+    max_review: float = 0.5,
+) -> tuple[float, float]:
     """Review and reject cut-offs for one label on validation scores ``p`` with labels ``y``.
 
     review: the highest cut-off such that, among comments scored below it (auto-approved as far
-    as this label goes), at most ``approve_error`` carry the label. reject: the lowest cut-off
+    as this label goes), at most ``approve_error`` carry the label; never above ``max_review``,
+    so a rare label cannot skip review for confident-looking scores. reject: the lowest cut-off
     such that among comments at or above it at most ``reject_error`` lack the label, with at least
     ``min_support`` comments above it; 1.0 (never) when no cut-off achieves that.
     """
-    order = np.argsort(p)
+    order = np.argsort(p, kind="stable")
     ps, ys = p[order], y[order]
     n = len(ps)
-    pos_below = np.concatenate(([0], np.cumsum(ys)))  # positives among the k lowest
     k = np.arange(n + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fo_rate = np.where(k > 0, pos_below / np.maximum(k, 1), 0.0)
-    ok = np.flatnonzero(fo_rate <= approve_error)
-    kmax = int(ok.max()) if ok.size else 0
-    # The largest prefix that keeps the error in bounds; the cut-off sits between two scores.
-    review = 1.0 if kmax >= n else float(ps[kmax]) if kmax == 0 else float((ps[kmax - 1] + ps[kmax]) / 2)
-    review = min(review, 0.5)  # never let a rare label skip review for confident-looking scores
-    neg_above = np.concatenate((np.cumsum((1 - ys)[::-1])[::-1], [0]))
+    # A cut at k splits the sorted scores into [0, k) and [k, n); it is only realisable as a
+    # threshold (t = ps[k]) where ps[k-1] < ps[k], otherwise tied scores would fall on both sides.
+    cut_value = np.concatenate((ps, [1.0]))
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = ps[:-1] < ps[1:]
+    if n:
+        valid[n] = ps[-1] < 1.0
+    pos_below = np.concatenate(([0.0], np.cumsum(ys)))
+    fo_rate = np.where(k > 0, pos_below / np.maximum(k, 1), 0.0)
+    ok = np.flatnonzero(valid & (fo_rate <= approve_error) & (cut_value <= max_review))
+    review = float(cut_value[ok.max()]) if ok.size else 0.0
+    neg_above = np.concatenate((np.cumsum((1 - ys)[::-1])[::-1], [0.0]))
     count_above = n - k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fd_rate = np.where(count_above > 0, neg_above / np.maximum(count_above, 1), 1.0)
-    good = np.flatnonzero((fd_rate <= reject_error) & (count_above >= min_support))
-    reject = float(ps[good.min()]) if good.size else 1.0
-    reject = max(reject, review)
-    return round(review, 4), round(reject, 4)
+    fd_rate = np.where(count_above > 0, neg_above / np.maximum(count_above, 1), 1.0)
+    good = np.flatnonzero(valid & (fd_rate <= reject_error) & (count_above >= min_support) & (cut_value >= review))
+    reject = float(cut_value[good.min()]) if good.size else 1.0
+    return review, reject
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -272,39 +304,53 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print) -> Splits:
 
         aug = augmentation_dataset(seed=recipe.seed)
         parts.append(aug)
-        infos.append(DataSource(name="augment", license="Apache-2.0 (written for this project)",
-                                rows=len(aug), used_for="train",
-                                label_mapping="templated sentences, see classifier/augment.py"))  # fmt: skip
+        infos.append(
+            DataSource(
+                name="augment",
+                license="Apache-2.0 (written for this project)",
+                rows=len(aug),
+                used_for="train",
+                label_mapping="templated sentences, see classifier/augment.py",
+            )
+        )
         log(f"generated {len(aug)} templated augmentation rows")
     data = deduplicate(Dataset.concat(parts))
     split = np.array([split_of(g, seed=recipe.seed) for g in data.group])
     # Templates are training material only; their held-out counterpart is the functional suite.
     split[np.array(data.source) == "augment"] = "train"
     log(f"{len(data)} rows after deduplication; normalizing")
-    normalized = [normalize(t[:10_000]) for t in data.texts]
+    normalized = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in data.texts]
     return Splits(data, normalized, split, infos)
 
 
-def fit_arrays(texts: Sequence[str], Y: NDArray[np.float64], weights: NDArray[np.float64],
-               recipe: Recipe, log: Log = print) -> tuple[Pipeline, dict[str, NDArray[Any]]]:  # fmt: skip
+def fit_arrays(
+    texts: Sequence[str], Y: NDArray[np.float64], weights: NDArray[np.float64], recipe: Recipe, log: Log = print
+) -> tuple[Pipeline, dict[str, NDArray[Any]]]:
     """Fit the pipeline and return it with the plain arrays the artifact stores (uncalibrated)."""
-    pipe = Pipeline([
-        ("features", NgramTfidf(recipe.max_word_features, recipe.max_char_features,
-                                recipe.min_df_word, recipe.min_df_char)),
-        ("clf", MaskedMultiLabel(C=recipe.C, nb_ensemble=recipe.nb_ensemble, seed=recipe.seed)),
-    ])  # fmt: skip
+    pipe = Pipeline(
+        [
+            (
+                "features",
+                NgramTfidf(recipe.max_word_features, recipe.max_char_features, recipe.min_df_word, recipe.min_df_char),
+            ),
+            ("clf", MaskedMultiLabel(C=recipe.C, nb_ensemble=recipe.nb_ensemble, seed=recipe.seed)),
+        ]
+    )
     t0 = time.perf_counter()
     vec: NgramTfidf = pipe.named_steps["features"]
     X = vec.fit(texts).transform(texts)
-    log(f"vocabulary: {vec.vocabulary_.n_word} words/bigrams + "
+    log(
+        f"vocabulary: {vec.vocabulary_.n_word} words/bigrams + "
         f"{vec.vocabulary_.n_features - vec.vocabulary_.n_word} char n-grams "
-        f"({time.perf_counter() - t0:.1f}s)")  # fmt: skip
+        f"({time.perf_counter() - t0:.1f}s)"
+    )
     pipe.named_steps["clf"].fit(X, Y, sample_weight=weights, log=log)
     clf: MaskedMultiLabel = pipe.named_steps["clf"]
     arrays: dict[str, NDArray[Any]] = {
         **vec.vocabulary_.arrays(),
         "idf": vec.idf_,
-        "coef": clf.coef_.astype(np.float32),
+        # float16 halves the artifact; its ~3 significant digits move a logit by well under 0.01.
+        "coef": clf.coef_.astype(np.float16),
         "intercept": clf.intercept_.astype(np.float64),
     }
     return pipe, arrays
@@ -343,63 +389,113 @@ def raw_logits(arrays: dict[str, NDArray[Any]], space: FeatureSpace, texts: Sequ
     out = []
     for lo in range(0, len(texts), 4000):
         X = space.transform(list(texts[lo : lo + 4000]))
-        out.append(np.asarray(X @ arrays["coef"], dtype=np.float64) + arrays["intercept"])
+        out.append(np.asarray(X @ arrays["coef"].astype(np.float32), dtype=np.float64) + arrays["intercept"])
     return np.vstack(out) if out else np.zeros((0, len(LABELS)))
 
 
-def train(recipe_name: str, data_dir: Path, out: Path, log: Log = print, evaluate: bool = True) -> Model:
-    """Run a recipe end to end and write the artifact to ``out``."""
-    recipe = RECIPES[recipe_name]
-    started = time.perf_counter()
-    np.random.seed(recipe.seed)
-    splits = prepare(recipe, data_dir, log)
-    data = splits.data
-    train_rows = splits.rows("train", sources=(*recipe.sources, "augment"))
-    val_rows = splits.rows("val", sources=recipe.sources)
-    log(f"training on {len(train_rows)} rows, calibrating on {len(val_rows)}")
-    pipe, arrays = fit_arrays([splits.normalized[i] for i in train_rows], data.y[train_rows],
-                              sample_weights(data, train_rows, recipe), recipe, log)  # fmt: skip
+def fit_and_save(
+    train_texts: Sequence[str],
+    train_y: NDArray[np.float64],
+    train_w: NDArray[np.float64],
+    val_texts: Sequence[str],
+    val_y: NDArray[np.float64],
+    recipe: Recipe,
+    out: Path,
+    data_sources: Sequence[DataSource],
+    log: Log = print,
+    extra_metrics: Callable[[dict[str, NDArray[Any]], FeatureSpace], dict[str, Any]] | None = None,
+    threshold_rows: dict[str, NDArray[np.bool_]] | None = None,
+) -> Model:
+    """Fit on normalized ``train_texts``, calibrate and choose thresholds on ``val_texts``, save.
+
+    This is the whole recipe minus data loading, so a model can also be trained from any
+    :class:`~classifier.data.Dataset` (e.g. labels exported from the service, or test fixtures).
+    Texts must already be prepared with ``prepare_text(text, recipe.identity_mask)``.
+    ``threshold_rows`` restricts, per label, which validation rows choose the thresholds.
+    """
+    pipe, arrays = fit_arrays(train_texts, train_y, train_w, recipe, log)
     space: FeatureSpace = pipe.named_steps["features"].space_
-    val_logits = raw_logits(arrays, space, [splits.normalized[i] for i in val_rows])
-    calibrate(arrays, val_logits, data.y[val_rows])
+    val_logits = raw_logits(arrays, space, val_texts)
+    calibrate(arrays, val_logits, val_y)
     val_p = 1.0 / (1.0 + np.exp(-(val_logits * arrays["calib_slope"] + arrays["calib_bias"])))
     thresholds = {}
     for j, label in enumerate(LABELS):
-        rows = ~np.isnan(data.y[val_rows, j])
-        review, reject = choose_thresholds(val_p[rows, j], data.y[val_rows][rows, j],
-                                           recipe.approve_error, recipe.reject_error)  # fmt: skip
+        rows = ~np.isnan(val_y[:, j])
+        if threshold_rows is not None and label in threshold_rows:
+            rows &= threshold_rows[label]
+        review, reject = choose_thresholds(val_p[rows, j], val_y[rows, j], recipe.approve_error, recipe.reject_error)
         thresholds[label] = {"review": review, "reject": reject}
         log(f"  threshold {label}: review {review}, reject {reject}")
-    metrics: dict[str, Any] = {}
-    if evaluate:
-        from classifier.evaluate import heldout_metrics
-
-        test_rows = splits.rows("test", sources=recipe.sources)
-        test_logits = raw_logits(arrays, space, [splits.normalized[i] for i in test_rows])
-        test_p = 1.0 / (1.0 + np.exp(-(test_logits * arrays["calib_slope"] + arrays["calib_bias"])))
-        metrics = heldout_metrics(test_p, data.y[test_rows], [data.source[i] for i in test_rows])
-        for label in LABELS:
-            m = metrics["per_label"].get(label, {})
-            log(f"  test {label}: ROC AUC {m.get('roc_auc', float('nan')):.4f}  PR AUC {m.get('pr_auc', float('nan')):.4f}")
+    metrics = extra_metrics(arrays, space) if extra_metrics else {}
     manifest_fields = {
         "created_at": datetime.now(UTC).replace(microsecond=0),
         "recipe": recipe.name,
         "labels": list(LABELS),
-        "data_sources": splits.infos,
+        "data_sources": list(data_sources),
         "library_versions": library_versions(),
         "feature_config": {
             "normalizer": "classifier.normalize v1",
+            "identity_mask": recipe.identity_mask,
             "word_ngrams": [1, 2],
-            "char_ngrams": [2, 5],
-            "recipe": {k: v for k, v in asdict(recipe).items()},
+            "char_ngrams": list(CHAR_NGRAMS),
+            "recipe": asdict(recipe),
             "split": "sha256(seed:group) → 70% train / 15% val / 15% test",
-            "n_train": int(len(train_rows)),
-            "n_val": int(len(val_rows)),
+            "n_train": len(train_texts),
+            "n_val": len(val_texts),
         },
         "metrics": metrics,
         "thresholds": thresholds,
     }
-    model = save_model(out, arrays=arrays, manifest_fields=manifest_fields)
+    return save_model(out, arrays=arrays, manifest_fields=manifest_fields)
+
+
+def _threshold_rows(data: Dataset, val_rows: NDArray[np.int64]) -> dict[str, NDArray[np.bool_]]:
+    """Error rates depend on the share of bad comments, so thresholds are chosen on rows at a real
+    site's balance: the Jigsaw natural sample (about 10% toxic) for the toxicity labels. The other
+    sources are skewed (Davidson is 83% toxic) and would push the review cut-off towards zero.
+    Spam has no natural sample; it uses every annotated row."""
+    natural_wiki = np.array([data.source[i] == "jigsaw" and bool(data.natural[i]) for i in val_rows])
+    return {label: natural_wiki for label in LABELS if label != "spam"}
+
+
+def train(recipe_name: str, data_dir: Path, out: Path, log: Log = print, evaluate: bool = True) -> Model:
+    """Run a recipe end to end on the shared data and write the artifact to ``out``."""
+    recipe = RECIPES[recipe_name]
+    started = time.perf_counter()
+    splits = prepare(recipe, data_dir, log)
+    data = splits.data
+    train_rows = splits.rows("train", sources=(*recipe.sources, "augment"))
+    val_rows = splits.rows("val", sources=recipe.sources)
+    test_rows = splits.rows("test", sources=recipe.sources)
+    log(f"training on {len(train_rows)} rows, calibrating on {len(val_rows)}")
+
+    def test_metrics(arrays: dict[str, NDArray[Any]], space: FeatureSpace) -> dict[str, Any]:
+        from classifier.evaluate import heldout_metrics
+
+        z = raw_logits(arrays, space, [splits.normalized[i] for i in test_rows])
+        p = 1.0 / (1.0 + np.exp(-(z * arrays["calib_slope"] + arrays["calib_bias"])))
+        metrics = heldout_metrics(p, data.y[test_rows], [data.source[i] for i in test_rows])
+        for label in LABELS:
+            m = metrics["per_label"][label]
+            log(
+                f"  test {label}: ROC AUC {m.get('roc_auc', float('nan')):.4f}  "
+                f"PR AUC {m.get('pr_auc', float('nan')):.4f}"
+            )
+        return {"test_split": metrics}
+
+    model = fit_and_save(
+        [splits.normalized[i] for i in train_rows],
+        data.y[train_rows],
+        sample_weights(data, train_rows, recipe),
+        [splits.normalized[i] for i in val_rows],
+        data.y[val_rows],
+        recipe,
+        out,
+        splits.infos,
+        log,
+        extra_metrics=test_metrics if evaluate else None,
+        threshold_rows=_threshold_rows(data, val_rows),
+    )
     log(f"wrote {out} (version {model.version}) in {time.perf_counter() - started:.0f}s")
     return model
 

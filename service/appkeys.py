@@ -8,7 +8,8 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from service.domain.ratelimit import RateLimiter
+    from service.domain.ratelimit import RateLimiter, Verdict
+    from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.ml.scorer import Scorer
     from service.settings import Settings
@@ -21,6 +22,6 @@ DSN: web.AppKey[str] = web.AppKey("dsn")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 
 # Per-request values.
-REQUEST_ID = "request_id"
-PRINCIPAL = "principal"
-RATE_VERDICT = "rate_verdict"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+RATE_VERDICT: web.RequestKey[Verdict] = web.RequestKey("rate_verdict")

@@ -9,8 +9,6 @@ gets its own database cloned from a migrated template, so tests never see each o
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 
 from service.db.migrations import apply_migrations
 from service.settings import REPO_ROOT
+from tests.helpers import server_dir
 
 MIGRATIONS = REPO_ROOT / "migrations"
 SHARED_DATA = Path(os.environ.get("MODERATION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -31,27 +30,8 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def embedded_data_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A fresh directory an embedded PostgreSQL can live in.
-
-    As root the server runs as an unprivileged account that cannot enter pytest's
-    /tmp/pytest-of-root (mode 700), so root gets a directory directly under /tmp instead
-    (0711: the server account may pass through, not list). Remove it with ``remove_data_dir``.
-    """
-    if os.geteuid() != 0:
-        return tmp_path_factory.mktemp(name)
-    base = Path(tempfile.mkdtemp(prefix=f"cm-{name}-", dir="/tmp"))
-    base.chmod(0o711)
-    return base
-
-
-def remove_data_dir(path: Path) -> None:
-    if os.geteuid() == 0 and path.parent == Path("/tmp"):
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """DSN of a PostgreSQL server for this test session."""
     url = os.environ.get("MODERATION_TEST_DATABASE_URL")
     if url:
@@ -59,13 +39,12 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from service.db.embedded import EmbeddedPostgres
 
-    data_dir = embedded_data_dir(tmp_path_factory, "pg")
-    embedded = EmbeddedPostgres(data_dir)
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
-        remove_data_dir(data_dir)
+    with server_dir("tests") as data_dir:
+        embedded = EmbeddedPostgres(data_dir)
+        try:
+            yield embedded.start()
+        finally:
+            embedded.stop()
 
 
 @pytest.fixture(scope="session")

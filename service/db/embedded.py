@@ -122,13 +122,29 @@ class EmbeddedPostgres:
         if self._dsn is not None:
             return self._dsn
         t0 = time.monotonic()
+        try:
+            port, password, joined = self._start()
+        except OSError as exc:  # permissions, disk full, ...: name the data dir
+            raise EmbeddedPostgresError(f"embedded PostgreSQL in {self.data_dir}: {exc}") from exc
+        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
+        log.info(
+            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
+            "joined" if joined else "started",
+            port,
+            self.data_dir,
+            time.monotonic() - t0,
+        )
+        return self._dsn
+
+    def _start(self) -> tuple[int, str, bool]:
         self._prepare_data_dir()
         with self._flock(self._start_lock, fcntl.LOCK_EX):
             # Register as a user first: a failure below then goes through the same
             # "stop only if nobody else uses it" path as a normal stop().
             self._users_fd = self._open_lock(self._users_lock)
-            self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
             try:
+                # Cannot block for long: LOCK_EX on users.lock is only taken under start.lock.
+                self._lock_fd(self._users_fd, fcntl.LOCK_SH, self._users_lock)
                 self._bin = self._runtime_bin()
                 password = self._password(create=not self.pgdata.exists())
                 if not self.pgdata.exists():
@@ -145,15 +161,7 @@ class EmbeddedPostgres:
                 except Exception:  # keep the original error; this is best-effort cleanup
                     log.exception("cleanup after a failed start of %s failed", self.data_dir)
                 raise
-        self._dsn = f"postgresql://{SUPERUSER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
-        log.info(
-            "embedded PostgreSQL %s on 127.0.0.1:%d (%s, %.2fs)",
-            "joined" if joined else "started",
-            port,
-            self.data_dir,
-            time.monotonic() - t0,
-        )
-        return self._dsn
+        return port, password, joined
 
     def stop(self) -> None:
         """Stop using the cluster; shut the postmaster down if no other process uses it."""
@@ -206,6 +214,8 @@ class EmbeddedPostgres:
                 os.chmod(self.data_dir, 0o700)
             return
         assert self._account is not None
+        # Again, now that missing parents exist: a restrictive umask may have made them 0700.
+        self._check_parents_traversable(self._account)
         # 0710 root:<server group>: the server may enter (to reach pgdata/ and runtime/)
         # but not list it or read the root-owned password file.
         if (created or not _can_traverse(st, self._account)) and st.st_uid == 0:
@@ -223,7 +233,13 @@ class EmbeddedPostgres:
             st = self.pgdata.stat()
             if st.st_uid != 0:
                 # Keep running as whoever owns the cluster (e.g. it was created as nobody).
-                pw = pwd.getpwuid(st.st_uid)
+                try:
+                    pw = pwd.getpwuid(st.st_uid)
+                except KeyError:
+                    raise EmbeddedPostgresError(
+                        f"{self.pgdata} is owned by uid {st.st_uid}, which no longer exists; "
+                        f"chown -R it to {SERVICE_USER}"
+                    ) from None
                 return _Account(pw.pw_name, pw.pw_uid, pw.pw_gid)
         try:
             pw = pwd.getpwnam(SERVICE_USER)
@@ -266,23 +282,20 @@ class EmbeddedPostgres:
 
     def _password(self, *, create: bool) -> str:
         """Read the superuser password, generating it (0600) before the first initdb."""
-        try:
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            st = self.password_file.stat()
-            if st.st_mode & 0o077:
+        if self.password_file.exists():
+            if self.password_file.stat().st_mode & 0o077:
                 os.chmod(self.password_file, 0o600)
             password = self.password_file.read_text().strip()
             if not password:
-                raise EmbeddedPostgresError(f"{self.password_file} is empty") from None
+                raise EmbeddedPostgresError(f"{self.password_file} is empty")
             return password
         if not create:
-            os.close(fd)
-            self.password_file.unlink()
             raise EmbeddedPostgresError(
                 f"{self.password_file} is missing but the cluster {self.pgdata} exists; "
                 "restore the file or remove the data dir to start afresh"
             )
+        # O_EXCL with mode 0600: the secret is never readable by others, not even briefly.
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         password = secrets.token_urlsafe(32)
         with os.fdopen(fd, "w") as fh:
             fh.write(password + "\n")
@@ -422,10 +435,11 @@ class EmbeddedPostgres:
         """After a failed/timed-out ``pg_ctl start``, make sure no half-started server lingers."""
         pid, _ = _read_pidfile(self.pgdata)
         if pid is not None and _pid_alive(pid):
-            self._run(
-                [self._exe("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "10"],
-                timeout=20,
-            )
+            argv = [self._exe("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "10"]
+            try:
+                self._run(argv, timeout=20)
+            except EmbeddedPostgresError:  # the caller raises the start failure itself
+                log.exception("could not stop the half-started server on %s", self.pgdata)
 
     def _stop_postmaster(self) -> None:
         pid, _ = _read_pidfile(self.pgdata)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import embedded_data_dir, remove_data_dir
+from tests.helpers import server_dir
 
 MODERATION = str(Path(sys.executable).with_name("moderation"))
 
@@ -93,11 +93,11 @@ def start_server(
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    # Short paths: the embedded server's data lives here (outside /tmp/pytest-of-root as root).
-    path = embedded_data_dir(tmp_path_factory, "e2e")
-    yield path
-    remove_data_dir(path)
+def data_dir() -> Iterator[Path]:
+    """The service's MODERATION_DATA_DIR: its embedded PostgreSQL lives here."""
+    with server_dir("e2e") as path:
+        path.mkdir()
+        yield path
 
 
 @pytest.fixture

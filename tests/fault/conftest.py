@@ -22,9 +22,8 @@ from service.db.embedded import EmbeddedPostgres
 from service.db.pool import init_connection
 from service.domain.types import Role
 from service.keys import create_key
-from tests.conftest import embedded_data_dir, remove_data_dir
 from tests.e2e.conftest import Server, start_server
-from tests.helpers import auth
+from tests.helpers import auth, server_dir
 
 # Generous limits for load on loopback: these tests are about faults, not quotas.
 UNLIMITED = '{"submitter": {"per_second": 100000, "burst": 100000}, "admin": {"per_second": 100000, "burst": 100000}}'
@@ -95,16 +94,13 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    data_dir = embedded_data_dir(tmp_path_factory, "fault")
-    c = Cluster(data_dir)
-    try:
-        yield c
-    finally:
+def cluster() -> Iterator[Cluster]:
+    with server_dir("fault") as data_dir:
+        c = Cluster(data_dir)
         try:
-            c.close()
+            yield c
         finally:
-            remove_data_dir(data_dir)
+            c.close()
 
 
 def serve(cluster: Cluster, log_path: Path, **settings: str) -> Server:

@@ -8,6 +8,7 @@ derandomized so the run is bounded (about a minute) and the same in CI as on a l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.domain.types import Role
-from tests.conftest import embedded_data_dir, remove_data_dir
 from tests.e2e.conftest import Server, run_cli, start_server
+from tests.helpers import server_dir
 
 EXAMPLES_PER_MODE = 25
 CHECKS = [
@@ -47,22 +48,20 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    import json
-
-    data_dir = embedded_data_dir(tmp_path_factory, "fuzz")
+def target() -> Iterator[Target]:
     env = {"MODERATION_RATE_LIMITS": json.dumps(UNLIMITED)}
-    server = start_server(data_dir, data_dir / "server.log", env=env)
-    try:
-        keys = {}
-        for role in Role:
-            done = run_cli(data_dir, "keys", "create", "--role", role.value, "--name", f"fuzz-{role.value}")
-            assert done.returncode == 0, done.stderr
-            keys[role] = done.stdout.strip().splitlines()[-1]
-        yield Target(server, keys)
-    finally:
-        server.stop()
-        remove_data_dir(data_dir)
+    with server_dir("fuzz") as data_dir:
+        data_dir.mkdir()
+        server = start_server(data_dir, data_dir / "server.log", env=env)
+        try:
+            keys = {}
+            for role in Role:
+                done = run_cli(data_dir, "keys", "create", "--role", role.value, "--name", f"fuzz-{role.value}")
+                assert done.returncode == 0, done.stderr
+                keys[role] = done.stdout.strip().splitlines()[-1]
+            yield Target(server, keys)
+        finally:
+            server.stop()
 
 
 @pytest.mark.slow

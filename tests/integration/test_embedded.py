@@ -173,6 +173,33 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cluster created once (and stopped), copied by tests that do not test the first start."""
+    if IS_ROOT:
+        base = Path(tempfile.mkdtemp(prefix="emb-seed-", dir="/tmp"))
+        base.chmod(0o711)
+    else:
+        base = tmp_path_factory.mktemp("seed")
+    path = base / "data"
+    try:
+        with EmbeddedPostgres(path):
+            pass
+        yield path
+    finally:
+        force_kill_cluster(path)
+        if IS_ROOT:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def initialized_dir(data_dir: Path, seed_dir: Path) -> Path:
+    """data_dir holding a stopped, existing cluster (a copy of the seed, owners kept)."""
+    subprocess.run(["cp", "-a", str(seed_dir), str(data_dir)], check=True, timeout=60)
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    return data_dir
+
+
 @pytest.fixture
 def servers(data_dir: Path) -> Iterator[list[EmbeddedPostgres]]:
     """Collects EmbeddedPostgres objects and stops them all, whatever the test did."""
@@ -223,7 +250,8 @@ def test_first_start_creates_cluster_and_connectable_dsn(data_dir: Path, servers
     assert stat.S_IMODE((data_dir / "pgdata").stat().st_mode) == 0o700
 
 
-def test_password_file_private_and_password_required(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_password_file_private_and_password_required(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     dsn = new(data_dir, servers).start()
     pwfile = data_dir / "password"
     st = pwfile.stat()
@@ -244,7 +272,8 @@ def test_password_file_private_and_password_required(data_dir: Path, servers: li
     assert fetch(dsn, "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method <> 'scram-sha-256'") == 0
 
 
-def test_data_survives_stop_and_start(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_data_survives_stop_and_start(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     with EmbeddedPostgres(data_dir) as pg:
         assert pg.dsn is not None
         execute(pg.dsn, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('hello')")
@@ -287,7 +316,8 @@ def test_two_processes_share_one_postmaster(
     assert "PANIC" not in log and "database system was not properly shut down" not in log
 
 
-def test_second_object_joins_and_last_stop_wins(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_second_object_joins_and_last_stop_wins(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     first, second = new(data_dir, servers), new(data_dir, servers)
     dsn1 = first.start()
     dsn2 = second.start()
@@ -302,8 +332,9 @@ def test_second_object_joins_and_last_stop_wins(data_dir: Path, servers: list[Em
 
 
 def test_killed_postmaster_leaves_stale_pid_and_next_start_recovers(
-    data_dir: Path, servers: list[EmbeddedPostgres]
+    initialized_dir: Path, servers: list[EmbeddedPostgres]
 ) -> None:
+    data_dir = initialized_dir
     victim = new(data_dir, servers)
     dsn = victim.start()
     execute(dsn, "CREATE TABLE durable (n int); INSERT INTO durable VALUES (42)")
@@ -323,8 +354,9 @@ def test_killed_postmaster_leaves_stale_pid_and_next_start_recovers(
 
 
 def test_port_taken_at_start_retries_another(
-    data_dir: Path, servers: list[EmbeddedPostgres], monkeypatch: pytest.MonkeyPatch
+    initialized_dir: Path, servers: list[EmbeddedPostgres], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    data_dir = initialized_dir
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -337,17 +369,26 @@ def test_port_taken_at_start_retries_another(
     assert fetch(dsn, "SELECT 1") == 1
 
 
-def test_failed_start_raises_with_server_log(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
-    new(data_dir, servers).start()
-    servers[0].stop()
+def test_failed_start_raises_with_server_log(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     with open(data_dir / "pgdata" / "postgresql.conf", "a") as fh:
         fh.write("no_such_setting = 1\n")
     with pytest.raises(EmbeddedPostgresError, match="no_such_setting"):
         new(data_dir, servers).start()
     assert postmaster_pid(data_dir) is None
+    # The failed object holds no user lock: a fixed config starts normally.
+    conf = data_dir / "pgdata" / "postgresql.conf"
+    conf.write_text(conf.read_text().replace("no_such_setting = 1\n", ""))
+    fixed = new(data_dir, servers)
+    assert fetch(fixed.start(), "SELECT 1") == 1
+    pid = postmaster_pid(data_dir)
+    assert pid is not None
+    fixed.stop()
+    wait_dead(pid, 5)  # would stay up if the failed start had leaked its user lock
 
 
-def test_stale_pidfile_of_a_dead_process_is_ignored(data_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+def test_stale_pidfile_of_a_dead_process_is_ignored(initialized_dir: Path, servers: list[EmbeddedPostgres]) -> None:
+    data_dir = initialized_dir
     pg = new(data_dir, servers)
     pg.start()
     pidfile = data_dir / "pgdata" / "postmaster.pid"

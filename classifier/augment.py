@@ -1,0 +1,258 @@
+"""Templated training sentences that teach the model what identity terms do and do not mean.
+
+Bag-of-n-gram models trained on real comments learn that identity words ("gay", "Muslim",
+"black") are themselves toxic, because those words appear mostly in attacks. These sentences
+put the same words into neutral, positive, negated and counter-speech frames (not toxic) and into
+explicit derogation, dehumanisation and threats (toxic, identity attack), so the weight moves from
+the identity word to the words that make a sentence an attack. A few individual insults and
+threats and ordinary disagreements anchor the other labels.
+
+All sentences were written for this project. They are training material only: the held-out
+functional suite in :mod:`classifier.functional` uses different templates and words.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from classifier.data import NAN, Dataset, _Builder, _row
+
+__all__ = ["GROUPS", "augmentation_dataset"]
+
+# (plural noun phrase, singular person, adjective or noun used in "I am ...")
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("women", "woman", "a woman"),
+    ("trans people", "trans person", "trans"),
+    ("gay people", "gay man", "gay"),
+    ("lesbians", "lesbian", "a lesbian"),
+    ("black people", "black person", "black"),
+    ("disabled people", "disabled person", "disabled"),
+    ("Muslims", "Muslim", "Muslim"),
+    ("immigrants", "immigrant", "an immigrant"),
+    ("Jews", "Jewish person", "Jewish"),
+    ("Christians", "Christian", "Christian"),
+    ("Hindus", "Hindu", "Hindu"),
+    ("Asians", "Asian person", "Asian"),
+    ("Mexicans", "Mexican", "Mexican"),
+    ("refugees", "refugee", "a refugee"),
+    ("Arabs", "Arab", "Arab"),
+    ("bisexual people", "bisexual person", "bisexual"),
+    ("Africans", "African", "African"),
+    ("Latinos", "Latino", "Latino"),
+    ("atheists", "atheist", "an atheist"),
+    ("old people", "old man", "old"),
+)
+
+_NEUTRAL = (
+    "I am {adj}.",
+    "I'm {adj} and I live in this town.",
+    "As {adj_a}, I disagree with this article.",
+    "As {adj_a}, I think the council made the right call.",
+    "My neighbour is {adj} and we often talk about the news.",
+    "My sister married a {one} last year.",
+    "There are many {plural} in my city.",
+    "The report says {plural} were affected by the new law.",
+    "{Plural} have lived here for generations.",
+    "Several {plural} spoke at the school board meeting.",
+    "The article quotes a {one} who runs a bakery downtown.",
+    "I grew up with {plural} and went to school with them.",
+    "{Plural} should have the same rights as everyone else.",
+    "Being {adj} is not a crime.",
+    "There is nothing wrong with being {adj}.",
+    "Our new mayor is {adj}.",
+    "I'm a proud {one}.",
+    "What do {plural} think about the new housing plan?",
+    "Many {plural} voted in the last election.",
+    "A {one} won the marathon this year.",
+)
+_POSITIVE = (
+    "{Plural} are wonderful people.",
+    "I love my {one} friends.",
+    "{Plural} make this country better.",
+    "I have great respect for {plural}.",
+    "{Plural} are kind and generous.",
+    "We should welcome {plural} in our community.",
+)
+_NEGATED = (
+    "I don't hate {plural}.",
+    "I would never say {plural} are {neg}.",
+    "{Plural} are not {neg}.",
+    "It's not true that {plural} are {neg}.",
+    "No, {plural} are not {neg} at all.",
+    "Nobody should hurt {plural}.",
+    "I don't think {plural} are {neg}.",
+    "{Plural} are not {neg}, stop saying that.",
+    "It is false that {plural} are {neg}.",
+    "I refuse to believe {plural} are {neg}.",
+)
+_COUNTER = (
+    "Saying that {plural} are {neg} is hateful and wrong.",
+    "Stop spreading hate about {plural}.",
+    "People who call {plural} {neg} should be ashamed.",
+    "If you think {plural} are {neg}, you need to meet some.",
+    "Comments claiming {plural} are {neg} have no place here.",
+    "Hate against {plural} is never acceptable.",
+    "Claiming {plural} are {neg} is racist nonsense.",
+    "It's hateful to say {plural} are {neg}.",
+    "Quit telling people that {plural} are {neg}.",
+    "The troll who wrote that {plural} are {neg} got banned, good.",
+)
+_HATE = (
+    "{Plural} are {neg}.",
+    "All {plural} are {neg}.",
+    "I hate {plural}.",
+    "I hate all {plural}, they are {neg}.",
+    "{Plural} are {neg} and should go back where they came from.",
+    "{Plural} are a plague on this country.",
+    "Never trust a {one}, they are all {neg}.",
+    "{Plural} ruin everything they touch.",
+    "{Plural} are {neg}, every single one of them.",
+    "Typical {one}, {neg} as always.",
+    "{Plural} shouldn't be allowed to vote.",
+    "{Plural} don't deserve any rights.",
+    "We need to get rid of {plural}.",
+    "{Plural} are not real people.",
+    "I despise {plural}.",
+    "I loathe {plural}, they are {neg}.",
+    "{Plural} disgust me.",
+    "{Plural} are the worst, truly {neg}.",
+    "{Plural} belong in cages.",
+    "Keep {plural} out of our country, they are {neg}.",
+    "{Plural} are ruining this country.",
+    "Why are {plural} so {neg}?",
+    "I honestly believe {plural} are {neg}.",
+    "Every {one} I have met was {neg}.",
+    "Ugh, {plural}. So {neg}.",
+)
+_THREAT = (
+    "All {plural} should be killed.",
+    "We should kill all {plural}.",
+    "{Plural} deserve to die.",
+    "I'd shoot every {one} I see.",
+    "Someone should burn down their homes, those {plural}.",
+    "Hang all the {plural}.",
+    "{Plural} should be wiped out.",
+    "I will murder every {one} I find.",
+    "{Plural} need to be eliminated.",
+    "Round up all the {plural} and shoot them.",
+    "Gas the {plural}.",
+    "Burn all {plural}.",
+    "I'm going to beat up the next {one} I see.",
+)
+# Words that make a sentence about a group an attack. Kept disjoint from the words of the held-out
+# functional suite (classifier/functional.py) so that suite stays a fair proxy.
+_NEG_WORDS = (
+    "vermin",
+    "filth",
+    "animals",
+    "parasites",
+    "subhuman",
+    "scum",
+    "a disease",
+    "worthless",
+    "savages",
+    "cockroaches",
+    "evil",
+    "garbage",
+    "repulsive",
+    "nasty",
+    "filthy",
+    "criminals",
+    "thieves",
+    "rapists",
+    "terrorists",
+    "liars",
+    "lazy",
+    "stupid",
+    "ugly",
+    "a cancer",
+    "degenerates",
+    "freaks",
+    "monsters",
+    "beasts",
+    "apes",
+    "dogs",
+    "a virus",
+    "useless",
+    "dangerous",
+    "primitive",
+    "sick in the head",
+    "a waste of space",
+    "less than human",
+)
+
+_INSULTS = (
+    "You are a complete idiot.",
+    "Shut up, you stupid moron.",
+    "You're a pathetic loser.",
+    "What an idiot you are.",
+    "You are dumb as a rock.",
+    "Only a moron would write this garbage.",
+    "You are a worthless piece of garbage.",
+    "Get lost, you clown.",
+    "You're an ignorant fool.",
+    "The author is a complete imbecile.",
+)
+_PERSONAL_THREATS = (
+    "I will kill you.",
+    "I'm going to find you and beat you up.",
+    "You better watch your back, I know where you live.",
+    "I will break your legs.",
+    "Someone should shoot you.",
+    "I hope you die.",
+)
+_DISAGREE = (
+    "I completely disagree with you.",
+    "You are wrong about the budget numbers.",
+    "This article misses the point entirely.",
+    "I think your argument is weak and unconvincing.",
+    "The mayor's plan is a terrible idea.",
+    "That is simply not true, check the facts.",
+    "Your comment makes no sense to me.",
+    "I strongly object to this policy.",
+    "The council has failed this town again.",
+    "This is the worst decision the board has made.",
+)
+
+
+def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
+    plural, one, adj = group
+    adj_bare = adj.split(" ", 1)[1] if adj.startswith(("a ", "an ")) else adj
+    adj_a = adj if adj.startswith(("a ", "an ")) else f"a {adj} person"
+    text = template.format(
+        plural=plural, Plural=plural[0].upper() + plural[1:], one=one, adj=adj, adj_bare=adj_bare, adj_a=adj_a, neg=neg
+    )
+    return re.sub(r"\b([Aa]) (?=[AEIOUaeiou])", r"\1n ", text)
+
+
+def augmentation_dataset(seed: int = 13) -> Dataset:
+    """The templated rows, labelled: toxicity, identity_attack, threat and insult where defined."""
+    rng = random.Random(seed)
+    b = _Builder("augment")
+    n = 0
+
+    def add(text: str, row: list[float]) -> None:
+        nonlocal n
+        b.add(text, row, f"t{n}", natural=False)
+        n += 1
+
+    not_toxic = _row(toxicity=0.0, spam=0.0)
+    for group in GROUPS:
+        for t in _NEUTRAL + _POSITIVE:
+            add(_fill(t, group, ""), not_toxic)
+        for t in _NEGATED + _COUNTER:
+            for neg in rng.sample(_NEG_WORDS, 2):
+                add(_fill(t, group, neg), not_toxic)
+        for t in _HATE:
+            for neg in rng.sample(_NEG_WORDS, 2):
+                add(_fill(t, group, neg), _row(toxicity=1.0, identity_attack=1.0, threat=0.0, insult=NAN))
+        for t in _THREAT:
+            add(_fill(t, group, ""), _row(toxicity=1.0, identity_attack=1.0, threat=1.0))
+    for t in _INSULTS:
+        add(t, _row(toxicity=1.0, insult=1.0, identity_attack=0.0, threat=0.0))
+    for t in _PERSONAL_THREATS:
+        add(t, _row(toxicity=1.0, threat=1.0, identity_attack=0.0))
+    for t in _DISAGREE:
+        add(t, not_toxic)
+    return b.build()

@@ -1,0 +1,90 @@
+"""Vectorised n-gram features: vocabulary round trip, lookup table, TF-IDF rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier.features import (
+    CHAR_BLOCK,
+    WORD_BLOCK,
+    FeatureSpace,
+    Vocabulary,
+    document_frequencies,
+    extract,
+    ngram_texts,
+)
+
+TEXTS = ["you are an idiot, really!", "i don't like you, idiot.", "hello", "", "naïve café ünïcode"]
+
+
+def _space(texts: list[str]) -> FeatureSpace:
+    hashes, _df, block = document_frequencies(texts)
+    text_of = ngram_texts(texts, hashes)
+    words = sorted(text_of[int(h)] for h, b in zip(hashes, block, strict=True) if b == WORD_BLOCK)
+    words = [w for w in words if " " not in w] + [w for w in words if " " in w]
+    chars = sorted(text_of[int(h)] for h, b in zip(hashes, block, strict=True) if b == CHAR_BLOCK)
+    vocab = Vocabulary.from_strings(words, chars)
+    return FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32))
+
+
+def test_vocabulary_strings_hash_like_the_extracted_ngrams() -> None:
+    hashes, _df, _block = document_frequencies(TEXTS)
+    space = _space(TEXTS)
+    assert set(space.vocabulary.hashes().tolist()) == set(hashes.tolist())
+
+
+def test_word_and_bigram_entries_are_readable() -> None:
+    strings = _space(TEXTS).vocabulary.strings()
+    assert "idiot" in strings
+    assert "you idiot" in strings  # bigram across the comma
+    assert "don't" in strings
+    assert " idi" in strings  # char n-gram of the space-padded word
+
+
+def test_lookup_finds_every_vocabulary_hash_and_nothing_else() -> None:
+    space = _space(TEXTS)
+    own = space.vocabulary.hashes()
+    assert np.array_equal(space.lookup(own), np.arange(own.shape[0]))
+    rng = np.random.default_rng(0)
+    strangers = rng.integers(1, 2**63, size=10_000, dtype=np.int64).astype(np.uint64)
+    strangers = strangers[~np.isin(strangers, own)]
+    assert (space.lookup(strangers) == -1).all()
+
+
+def test_rows_are_l2_normalised_per_block() -> None:
+    space = _space(TEXTS)
+    X = space.transform(TEXTS)
+    for i, text in enumerate(TEXTS):
+        row = X.getrow(i)
+        words = row.indices < space.n_word
+        if text:
+            assert np.sum(row.data[words] ** 2) == pytest.approx(1.0, rel=1e-5)
+            assert np.sum(row.data[~words] ** 2) == pytest.approx(1.0, rel=1e-5)
+        else:
+            assert row.nnz == 0
+
+
+def test_unknown_ngrams_are_ignored() -> None:
+    space = _space(TEXTS)
+    X = space.transform(["zzzz qqqq"])
+    assert X.nnz == 0
+
+
+def test_char_ngrams_stay_inside_documents_and_words() -> None:
+    occ = extract(["ab cd", "ef"])
+    grams = {occ.batch[s:e] for s, e, b in zip(occ.start, occ.end, occ.block, strict=True) if b == CHAR_BLOCK}
+    assert " ab " in grams and "cd " in grams
+    assert "b c" not in grams  # would cross a word
+    assert not any("\x00" in g for g in grams)  # would cross a document
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet="abc ' é!", max_size=30), min_size=1, max_size=5))
+def test_batches_featurize_like_single_documents(texts: list[str]) -> None:
+    space = _space(TEXTS + texts)
+    batch = space.transform(texts).toarray()
+    for i, text in enumerate(texts):
+        assert np.allclose(batch[i], space.transform([text]).toarray()[0], atol=1e-6)

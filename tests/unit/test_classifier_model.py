@@ -1,0 +1,168 @@
+"""The model artifact: scoring contract, verified loading, explanations (tiny generated model)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import LABELS, LabelThresholds, Model, ModelLoadError, Span, load_model
+from classifier.model import ARRAYS_FILE, MANIFEST_FILE, sha256_file
+
+from .classifier_fixtures import train_tiny_model
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    train_tiny_model(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(artifact: Path) -> Model:
+    return load_model(artifact)
+
+
+@pytest.fixture()
+def copy(artifact: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(artifact, target)
+    return target
+
+
+def test_scores_every_label_as_a_probability(model: Model) -> None:
+    scores = model.score(["the council budget vote", "you stupid idiot", ""])
+    assert len(scores) == 3
+    for row in scores:
+        assert set(row) == set(LABELS)
+        assert all(0.0 <= p <= 1.0 for p in row.values())
+
+
+def test_batch_and_single_scores_agree(model: Model) -> None:
+    texts = ["thanks for the article", "what a moron", "check out my channel"]
+    batch = model.score(texts)
+    for text, row in zip(texts, batch, strict=True):
+        single = model.score([text])[0]
+        assert single == pytest.approx(row, abs=1e-6)
+
+
+def test_tiny_model_learned_its_labels(model: Model) -> None:
+    clean, toxic, spam = model.score(["the library park weather", "you idiot moron", "subscribe now free money"])
+    assert toxic["toxicity"] > clean["toxicity"] + 0.3
+    assert spam["spam"] > clean["spam"] + 0.3
+
+
+def test_empty_batch(model: Model) -> None:
+    assert model.score([]) == []
+
+
+def test_manifest_describes_the_artifact(model: Model, artifact: Path) -> None:
+    manifest = model.manifest
+    assert manifest.version == model.version
+    assert manifest.labels == list(LABELS)
+    assert manifest.files[ARRAYS_FILE] == sha256_file(artifact / ARRAYS_FILE)
+    assert set(model.thresholds) == set(LABELS)
+    for t in model.thresholds.values():
+        assert isinstance(t, LabelThresholds)
+        assert 0.0 <= t.review <= t.reject <= 1.0
+    assert "numpy" in manifest.library_versions
+
+
+def test_thresholds_are_frozen(model: Model) -> None:
+    with pytest.raises(FrozenInstanceError):
+        model.thresholds["toxicity"].review = 0.0  # type: ignore[misc]
+
+
+def test_tampered_arrays_are_refused(copy: Path) -> None:
+    with (copy / ARRAYS_FILE).open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelLoadError, match="sha256"):
+        load_model(copy)
+
+
+def test_missing_manifest_is_refused(copy: Path) -> None:
+    (copy / MANIFEST_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="manifest"):
+        load_model(copy)
+
+
+def _rewrite_arrays(path: Path, **changes: object) -> None:
+    with np.load(path / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays.update(changes)  # type: ignore[arg-type]
+    np.savez_compressed(path / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    manifest["files"][ARRAYS_FILE] = sha256_file(path / ARRAYS_FILE)
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+def test_pickled_arrays_are_refused_even_with_a_matching_hash(copy: Path) -> None:
+    _rewrite_arrays(copy, idf=np.array([object()], dtype=object))
+    with pytest.raises(ModelLoadError, match="cannot read"):
+        load_model(copy)
+
+
+def test_non_finite_weights_are_refused(copy: Path) -> None:
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        coef = npz["coef"].copy()
+    coef[0, 0] = np.nan
+    _rewrite_arrays(copy, coef=coef)
+    with pytest.raises(ModelLoadError, match="non-finite"):
+        load_model(copy)
+
+
+def test_changed_weights_fail_the_smoke_test(copy: Path) -> None:
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        intercept = npz["intercept"] + 3.0
+    _rewrite_arrays(copy, intercept=intercept)
+    with pytest.raises(ModelLoadError, match="smoke test"):
+        load_model(copy)
+
+
+def test_wrong_labels_are_refused(copy: Path) -> None:
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["labels"] = list(reversed(manifest["labels"]))
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="labels"):
+        load_model(copy)
+
+
+def test_unlisted_files_are_refused(copy: Path) -> None:
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["files"]["extra.pkl"] = "0" * 64
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="exactly"):
+        load_model(copy)
+
+
+def test_explain_points_at_the_toxic_word_in_the_original_text(model: Model) -> None:
+    text = "The   council budget, you I.D.I.O.T moron"
+    spans = model.explain(text, scores=dict.fromkeys(LABELS, 0.0) | {"toxicity": 0.99})
+    tox = [s for s in spans if s.label == "toxicity"]
+    assert tox
+    assert all(isinstance(s, Span) and 0 <= s.start < s.end <= len(text) for s in spans)
+    covered = "".join(text[s.start : s.end] for s in tox)
+    assert "moron" in covered
+    assert "council" not in covered
+
+
+def test_explain_maps_evasion_back_to_the_original_characters(model: Model) -> None:
+    text = "the park, you s t u p i d"
+    spans = model.explain(text, scores=dict.fromkeys(LABELS, 0.0) | {"toxicity": 0.99}, top_k=1)
+    assert [text[s.start : s.end] for s in spans] == ["s t u p i d"]
+
+
+def test_explain_merges_adjacent_words(model: Model) -> None:
+    text = "idiot moron"
+    spans = model.explain(text, scores=dict.fromkeys(LABELS, 0.0) | {"toxicity": 0.99})
+    assert [(s.start, s.end) for s in spans if s.label == "toxicity"] == [(0, len(text))]
+
+
+def test_explain_without_scores_explains_the_top_label(model: Model) -> None:
+    spans = model.explain("subscribe now free money at www.example.com")
+    assert spans and spans[0].label in LABELS

@@ -1,0 +1,85 @@
+"""Normalization: evasion is undone, ordinary text survives, offsets point into the original."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.normalize import normalize, normalize_with_offsets
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("f*ck you", "fuck you"),
+        ("F U C K you", "fuck you"),
+        ("f.u.c.k off", "fuck off"),
+        ("ƒսck", "fuck"),  # Latin f with hook + Armenian u
+        ("fu\u200bck", "fuck"),  # zero-width space
+        ("f\u200du\u200dc\u200dk", "fuck"),  # zero-width joiners
+        ("sh1t happens", "shit happens"),
+        ("@ss", "ass"),
+        ("b!tch", "bitch"),
+        ("fuuuuuck", "fuck"),
+        ("sh-it", "shit"),
+        ("Ｆｕｃｋ", "fuck"),  # full-width (NFKC)
+        ("𝐟𝐮𝐜𝐤", "fuck"),  # mathematical bold (NFKC)
+        ("ѕһіт", "ѕһіт"),  # т has no close Latin twin, so the word stays Cyrillic
+        ("іdіоt", "idiot"),  # Cyrillic і and о in a Latin-looking word
+        ("s\u0336h\u0336i\u0336t\u0336", "shit"),  # strike-through combining marks
+        ("kiiiill", "kill"),
+    ],
+)
+def test_evasion_is_undone(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The council voted 7-2 on Tuesday.", "the council voted 7-2 on tuesday."),
+        ("Well-known authors met in 2019, tickets were $5.", "well-known authors met in 2019, tickets were $5."),
+        ("I don't think so!", "i don't think so!"),
+        ("She finished 2nd in the 100m race.", "she finished 2nd in the 100m race."),
+        ("Café naïve résumé", "cafe naive resume"),
+        ("Look at www.example.com/a1b2 now", "look at www.example.com/a1b2 now"),
+        ("Good  good\n\tgood", "good good good"),
+        ("Привет, как дела?", "привет, как дела?"),
+        ("@user thanks", "@user thanks"),
+        ("covid19 and mp3", "covid19 and mp3"),
+    ],
+)
+def test_ordinary_text_is_kept(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_offsets_point_back_to_the_original_characters() -> None:
+    text = "You are a f u c k i n g idiot"
+    norm = normalize_with_offsets(text)
+    start = norm.text.index("fucking")
+    a, b = norm.original_span(start, start + len("fucking"))
+    assert text[a:b] == "f u c k i n g"
+
+
+def test_offsets_cover_removed_invisible_characters() -> None:
+    text = "hi f\u200bu\u200bc\u200bk!"
+    norm = normalize_with_offsets(text)
+    start = norm.text.index("fuck")
+    a, b = norm.original_span(start, start + 4)
+    assert text[a:b] == "f\u200bu\u200bc\u200bk"
+
+
+@given(st.text(max_size=200))
+def test_tracked_and_fast_versions_agree(text: str) -> None:
+    norm = normalize_with_offsets(text)
+    assert norm.text == normalize(text)
+    assert len(norm.starts) == len(norm.ends) == len(norm.text)
+    for s, e in zip(norm.starts, norm.ends, strict=True):
+        assert 0 <= s < e <= len(text)
+    assert list(norm.starts) == sorted(norm.starts)
+
+
+@given(st.text(alphabet=st.sampled_from("abcfkus *.@1!0 \u200b"), max_size=60))
+def test_evasion_alphabet_agrees_too(text: str) -> None:
+    assert normalize_with_offsets(text).text == normalize(text)
