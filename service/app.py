@@ -17,15 +17,19 @@ from service.api.openapi import build_openapi
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
-from service.appkeys import KEYS, POOL, RATE_LIMITER, SCORER, SETTINGS
+from service.appkeys import KEYS, LANGUAGE, POOL, RATE_LIMITER, SCORER, SETTINGS, WORD_LISTS
+from service.authors import retention_context
 from service.db import store
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
 from service.domain.ratelimit import RateLimiter
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
+from service.language import LanguageDetector
 from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
 from service.settings import Settings
+from service.sites import WordListCache
+from service.webhooks import webhook_context
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,13 @@ async def _model(app: web.Application) -> AsyncIterator[None]:
     scorer.close()
 
 
+async def _policy_tools(app: web.Application) -> AsyncIterator[None]:
+    """The language detector (loaded once, off the event loop) and the word-list automaton cache."""
+    app[LANGUAGE] = await asyncio.to_thread(LanguageDetector)
+    app[WORD_LISTS] = WordListCache()
+    yield
+
+
 async def migrate(dsn: str, directory: Path) -> list[str]:
     """Apply pending migrations on their own connection; return the names applied."""
     conn = await asyncpg.connect(dsn)
@@ -123,6 +134,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/openapi.json", openapi, name="openapi")
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_model)
+    app.cleanup_ctx.append(_policy_tools)
+    app.cleanup_ctx.append(webhook_context)
+    app.cleanup_ctx.append(retention_context)
     app.on_response_prepare.append(_security_headers)
     app.on_response_prepare.append(add_rate_headers)
     return app
