@@ -161,23 +161,29 @@ def language_phase(inp: PolicyInput) -> Finding:
     return NOTHING
 
 
+# A threshold of 1.0 means "never": the model found no cut-off meeting its error target
+# (a probability rounded up to 1.0 must not trigger it).
+NEVER = 1.0
+
+
 def spam_phase(inp: PolicyInput) -> Finding:
     """The classifier's spam label, with spam's own reason codes."""
     limits = inp.thresholds.get(SPAM_LABEL)
     if inp.language_unsupported or limits is None or SPAM_LABEL not in inp.scores:
         return NOTHING
-    score = round(float(inp.scores[SPAM_LABEL]), 4)
-    if score >= limits.reject:
+    # Compare the raw score, as score_phase does; only the reason shows it rounded.
+    raw = float(inp.scores[SPAM_LABEL])
+    score = round(raw, 4)
+    if raw >= limits.reject and limits.reject < NEVER:
         return Finding(
-            Status.REJECTED, (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, limits.reject),)
+            Status.REJECTED,
+            (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, round(limits.reject, 4)),),
         )
-    if score >= limits.review:
-        return Finding(Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, limits.review),))
+    if raw >= limits.review and limits.review < NEVER:
+        return Finding(
+            Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, round(limits.review, 4)),)
+        )
     return NOTHING
-
-# A threshold of 1.0 means "never": the model found no cut-off meeting its error target
-# (a probability rounded up to 1.0 must not trigger it).
-NEVER = 1.0
 
 
 def score_phase(inp: PolicyInput) -> Finding:

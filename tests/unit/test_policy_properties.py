@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.policy import LABEL_WORDS, PolicyInput, decide, merge_thresholds
+from service.domain.policy import LABEL_WORDS, NEVER, PolicyInput, decide, merge_thresholds
 from service.domain.types import ArticleMode, LabelThresholds, Status
 
 LABELS = sorted(LABEL_WORDS)
@@ -26,8 +26,9 @@ overrides = st.dictionaries(
 @given(scores, thresholds, modes)
 def test_status_follows_the_worst_label_exactly(s: dict[str, float], t: dict, mode: ArticleMode) -> None:
     d = decide(PolicyInput(s, t, mode))
-    rejected = any(label in t and v >= t[label].reject for label, v in s.items())
-    held = any(label in t and v >= t[label].review for label, v in s.items())
+    # A threshold of 1.0 means "never" (policy.NEVER): the model found no usable cut-off.
+    rejected = any(label in t and v >= t[label].reject < NEVER for label, v in s.items())
+    held = any(label in t and v >= t[label].review < NEVER for label, v in s.items())
     if rejected:
         assert d.status is Status.REJECTED
     elif held or mode is ArticleMode.PREMOD:

@@ -29,6 +29,17 @@ def _sql_argument_problems(path: Path, root: Path = REPO_ROOT) -> list[str]:
         for target in node.targets
         if isinstance(target, ast.Name)
     }
+    # Tables of named queries (``_QUEUES = {"oldest": QUERIES["..."], ...}``) indexed at the call.
+    query_tables = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Dict)
+        and node.value.values
+        and all(_is_named_query(v) for v in node.value.values)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
@@ -38,6 +49,8 @@ def _sql_argument_problems(path: Path, root: Path = REPO_ROOT) -> list[str]:
         if isinstance(sql, ast.Constant) and isinstance(sql.value, str):
             continue
         if _is_named_query(sql) or (isinstance(sql, ast.Name) and sql.id in query_names):
+            continue
+        if isinstance(sql, ast.Subscript) and isinstance(sql.value, ast.Name) and sql.value.id in query_tables:
             continue
         if ast.unparse(sql) in ALLOWED_EXPRESSIONS:
             continue
@@ -63,5 +76,7 @@ def test_the_check_catches_formatting(tmp_path: Path) -> None:
         "    await conn.fetchval(QUERIES['ping'])\n"
         "    sql = 'SELECT ' + q\n"
         "    await conn.execute(sql)\n"
+        "    table = {'a': 'SELECT ' + q}\n"
+        "    await conn.execute(table['a'])\n"
     )
-    assert len(_sql_argument_problems(bad, tmp_path)) == 4
+    assert len(_sql_argument_problems(bad, tmp_path)) == 5
