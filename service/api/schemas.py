@@ -38,8 +38,26 @@ def OptionalText(max_length: int, **kwargs: Any) -> Any:  # noqa: N802
     return Field(default=None, max_length=max_length, pattern=NO_NUL_PATTERN, **kwargs)
 
 
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_contains_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """No U+0000 anywhere in a request: PostgreSQL text and jsonb cannot hold it (422, not 500)."""
+        if _contains_nul(value):
+            raise ValueError("must not contain U+0000 (NUL)")
+        return value
 
 
 class TextBody(Body):
@@ -71,10 +89,7 @@ class CommentIn(TextBody):
 
 
 class ScoreIn(TextBody):
-    site_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId(
         description="Apply this site's word lists, link rules, thresholds and language check too.",
     )
 
@@ -91,10 +106,7 @@ ReportReason = Literal["spam", "abuse", "harassment", "hate", "off_topic", "misi
 class ReportIn(Body):
     reason: ReportReason
     detail: str | None = Field(default=None, max_length=500)
-    reporter_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    reporter_id: str | None = OptionalId(
         description="The reporting reader's id on the website: a reader's repeated reports count once.",
     )
 
@@ -298,7 +310,7 @@ class SiteSettingsBase(Body):
 class ArticleSettingsIn(Body):
     """Overrides of the site's settings for one article; an absent field follows the site."""
 
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     thresholds: dict[str, ThresholdPairIn] | None = None
     max_links: int | None = Field(default=None, ge=0, le=100)
     allowed_domains: list[str] | None = Field(default=None, max_length=1000)
@@ -378,11 +390,11 @@ class WordListOut(BaseModel):
 
 
 class SiteQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
 
 
 class StandingIn(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     reason: str | None = Field(default=None, max_length=500, description="Kept in the author's history.")
 
 
@@ -439,7 +451,7 @@ class ErasedOut(BaseModel):
 
 
 class DeliveriesQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     state: Literal["pending", "delivered", "dead"] | None = None
     limit: int = Field(default=50, ge=1, le=500)
 

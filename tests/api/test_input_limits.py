@@ -83,3 +83,42 @@ async def test_nul_in_a_path_parameter_is_not_a_500(client: TestClient, keys: Ke
     assert resp.status in (404, 422), await resp.text()
     resp = await client.put("/v1/articles/" + "x" * 201, json={"mode": "premod"}, headers=auth(keys.admin))
     assert resp.status == 404
+
+
+# U+0000 and control characters in every free-text and id field the newsroom endpoints take
+# (issue 4), in bodies, query strings and paths: never a 500, nothing stored.
+NUL = "a\x00b"
+NEWSROOM_PROBES = [
+    ("POST", "/v1/comments/{cid}/reports", {"reason": "spam", "detail": NUL}, ""),
+    ("POST", "/v1/comments/{cid}/reports", {"reason": "spam", "reporter_id": NUL}, ""),
+    ("POST", "/v1/comments/{cid}/reports", {"reason": "spam", "reporter_id": "r\n1"}, ""),
+    ("PUT", "/v1/comments/{cid}", {"text": NUL}, ""),
+    ("POST", "/v1/authors/u/ban", {"reason": NUL}, ""),
+    ("POST", "/v1/authors/u/ban", {"site_id": NUL}, ""),
+    ("POST", "/v1/authors/u/suspend", {"reason": NUL, "duration_s": 3600}, ""),
+    ("POST", "/v1/authors/u/trust", {"reason": NUL}, ""),
+    ("POST", "/v1/authors/a%00b/always-review", {}, ""),
+    ("GET", "/v1/authors/u", None, "site_id=a%00b"),
+    ("DELETE", "/v1/authors/a%00b", None, ""),
+    ("PUT", "/v1/sites/default/word-lists/banned", {"terms": [NUL]}, ""),
+    ("PATCH", "/v1/sites/default/word-lists/suspect", {"add": [NUL], "remove": []}, ""),
+    ("PUT", "/v1/sites/default/settings", {"allowed_domains": [NUL]}, ""),
+    ("GET", "/v1/sites/a%00b/settings", None, ""),
+    ("PUT", "/v1/articles/a/settings", {"blocked_domains": [NUL]}, ""),
+    ("PUT", "/v1/articles/a/settings", {"site_id": NUL}, ""),
+    ("GET", "/v1/articles/a%00b/settings", None, ""),
+    ("GET", "/v1/webhooks/deliveries", None, "site_id=a%00b"),
+    ("POST", "/v1/score", {"text": "hello", "site_id": NUL}, ""),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "query"), NEWSROOM_PROBES)
+async def test_newsroom_endpoints_refuse_unstorable_characters(
+    client: TestClient, keys: Keys, method: str, path: str, body: dict | None, query: str
+) -> None:
+    created = await client.post("/v1/comments", json=VALID, headers=auth(keys.submitter))
+    cid = (await created.json())["id"]
+    url = path.format(cid=cid) + (f"?{query}" if query else "")
+    resp = await client.request(method, url, json=body, headers=auth(keys.admin))
+    assert resp.status < 500, (resp.status, await resp.text())
+    assert resp.status in (400, 404, 422), (resp.status, await resp.text())
