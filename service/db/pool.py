@@ -41,6 +41,11 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.exceptions.ConnectionDoesNotExistError):
         return True
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        # The connection's protocol state broke when the server went away mid-conversation
+        # ("cannot switch to state …; another operation is in progress", seen when PostgreSQL
+        # shuts down under load). The pool discards the connection; a retry gets a fresh one.
+        return True
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", "") or ""
         return state.startswith(_UNAVAILABLE_PREFIXES)

@@ -138,9 +138,10 @@ class Outcome:
 
 
 def comment(i: int, tag: str) -> dict[str, str]:
+    # One author per comment: the per-author flood rule (10 a minute by default) is not under test here.
     return {
         "article_id": f"fault-{tag}",
-        "author_id": f"reader-{i % 17}",
+        "author_id": f"reader-{tag}-{i}",
         "external_id": f"{tag}-{i}",
         "text": f"Comment {i} of the {tag} run: the council vote was closer than expected.",
     }

@@ -29,7 +29,7 @@ from service.domain.types import Role
 from tests.e2e.conftest import Server, run_cli, start_server
 from tests.helpers import server_dir
 
-EXAMPLES_PER_MODE = 25
+EXAMPLES_PER_MODE = 12
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
