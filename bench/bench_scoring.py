@@ -20,13 +20,15 @@ from classifier import default_model_path, load_model
 
 
 def _texts() -> dict[str, list[str]]:
-    from classifier.data import default_data_dir, load_jigsaw
+    from classifier.data import default_data_dir, load_civil_spans, load_jigsaw
 
     root = default_data_dir() / "jigsaw_toxic_sample"
     if root.is_dir():
         texts = load_jigsaw(root).texts
+        news = load_civil_spans(default_data_dir() / "civil_comments_toxic_spans").texts[::3][:1024]
         return {
             "jigsaw (mean ~410 chars)": texts[:1024],
+            f"news (mean ~{sum(map(len, news)) // len(news)} chars)": news,
             "short (< 120 chars)": [t for t in texts if len(t) < 120][:1024],
         }
     rng = random.Random(0)

@@ -38,6 +38,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     )
     p.add_argument("--out", type=Path, default=None, help="artifact directory (default: the packaged default)")
     p.add_argument("--no-eval", action="store_true", help="skip test-split metrics in the manifest")
+    p.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra labelled CSV/JSONL (a text column, columns named like the labels); repeatable",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = subparsers.add_parser("evaluate", help="write the evaluation report with plots")
@@ -45,6 +52,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--out", type=Path, default=Path("docs/classifier"), help="report directory")
     p.add_argument("--data-dir", type=Path, default=None, help="shared data directory")
     p.add_argument("--skip-cross", action="store_true", help="skip the leave-one-source-out retraining")
+    p.add_argument(
+        "--render-only", action="store_true", help="rewrite REPORT.md from OUT/metrics.json without recomputing"
+    )
     p.set_defaults(func=_cmd_evaluate)
 
     p = subparsers.add_parser("score", help="score a JSONL file of comments offline")
@@ -66,7 +76,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         _log(f"data directory {data_dir} not found (set --data-dir or MODERATION_SHARED_DATA)")
         return 2
-    train(args.recipe, data_dir, args.out or default_model_path(), log=_log, evaluate=not args.no_eval)
+    missing = [p for p in args.extra if not p.is_file()]
+    if missing:
+        _log(f"extra data file(s) not found: {', '.join(map(str, missing))}")
+        return 2
+    train(
+        args.recipe, data_dir, args.out or default_model_path(), log=_log, evaluate=not args.no_eval, extra=args.extra
+    )
     return 0
 
 
@@ -75,6 +91,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier.evaluate import write_report
     from classifier.model import default_model_path
 
+    if args.render_only:
+        from classifier.evaluate import rerender
+
+        rerender(args.model or default_model_path(), args.out)
+        return 0
     data_dir = args.data_dir or default_data_dir()
     if not data_dir.is_dir():
         _log(f"data directory {data_dir} not found (set --data-dir or MODERATION_SHARED_DATA)")

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.language import LanguageDetector
+    from service.live import QueueHub
     from service.ml.scorer import Scorer
+    from service.model_sync import ModelSync
     from service.settings import Settings
     from service.sites import WordListCache
 
@@ -23,6 +25,8 @@ SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
+MODEL_SYNC: web.AppKey[ModelSync] = web.AppKey("model_sync")
 LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
 WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 # Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.

@@ -133,6 +133,27 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit codes: 0 promoted, 3 not promoted by the gate, 4 another run holds the lock,
+    5 not enough new labels, 1 error (see service/retraining.py)."""
+    from service.app import database_url, migrate
+    from service.retraining import EXIT_ERROR, run_retrain
+
+    updates = {k: v for k, v in (("retrain_base", args.base), ("retrain_min_new_labels", args.min_new_labels)) if v}
+    settings = settings.model_copy(update=updates)
+    try:
+        with database(settings) as settings:
+            dsn = database_url(settings)
+            asyncio.run(migrate(dsn, settings.migrations_dir))
+            result = asyncio.run(run_retrain(settings, dsn))
+    except Exception:
+        log.exception("retrain failed before it could start")
+        return EXIT_ERROR
+    candidate = f" (candidate {result.candidate_version})" if result.candidate_version else ""
+    print(f"{result.outcome}: {result.message}{candidate}")
+    return result.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keys.set_defaults(func=cmd_keys)
 
+    retrain = sub.add_parser(
+        "retrain",
+        help="train a candidate on moderator labels, gate it, promote it",
+        description="Exit codes: 0 promoted; 3 not promoted (gate refused, reason recorded); "
+        "4 another run holds the lock; 5 not enough new labels; 1 error.",
+    )
+    retrain.add_argument("--base", help="'recipe:<name>' or a CSV/JSONL table (default: MODERATION_RETRAIN_BASE)")
+    retrain.add_argument("--min-new-labels", type=int, help="override MODERATION_RETRAIN_MIN_NEW_LABELS")
+    retrain.set_defaults(func=cmd_retrain)
+
     try:
         from classifier.cli import add_subcommands
     except ImportError:  # the classifier's commands are optional for the service itself
@@ -185,6 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    if args.func in (cmd_serve, cmd_migrate, cmd_keys):
+    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_retrain):
         return int(args.func(args, settings) or 0)
     return int(args.func(args) or 0)

@@ -25,7 +25,8 @@ class LanguageDetector:
     def __init__(self) -> None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-        self._identifier: Any = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+        # py3langid 0.4 ships its model as npz arrays loaded with allow_pickle=False.
+        self._identifier: Any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
     def detect(self, text: str) -> str | None:
         """The text's language (ISO 639-1), or None when the text is too short or the guess unsure."""

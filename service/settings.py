@@ -7,6 +7,7 @@ configuration reference in the docs can be generated from this model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,30 @@ class Settings(BaseSettings):
 
     review_lease_s: int = Field(default=300, ge=5, description="How long a claim on a comment holds.")
     review_claim_max: int = Field(default=100, ge=1, description="Most comments one claim may lease.")
+    review_undo_window_s: int = Field(
+        default=120, ge=0, description="How long after deciding a moderator may undo the decision."
+    )
+    review_bulk_max: int = Field(
+        default=10_000, ge=1, description="Most comments one bulk decision settles (one transaction)."
+    )
+    review_reject_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "Abuse or insult",
+            "Hate or identity attack",
+            "Threat or violence",
+            "Spam or advertising",
+            "Off-topic",
+            "Personal information",
+        ],
+        description="Rejection reasons the moderator page offers (JSON list); moderators may also type one.",
+    )
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on the live event stream."
+    )
+    queue_snapshot_interval_s: int = Field(
+        default=60, ge=0, description="Seconds between queue depth samples for the dashboard (0: never sample)."
+    )
+    queue_snapshot_keep_days: int = Field(default=90, ge=1, description="Days of queue samples kept.")
 
     # Policy: per-label thresholds override the model's own (JSON object, e.g.
     # {"toxicity": {"review": 0.4, "reject": 0.9}}); the model's manifest holds defaults.
@@ -125,3 +150,44 @@ class Settings(BaseSettings):
         description="If set, an admin API key with this value is ensured at start (for first set-up).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
+
+    # Model registry, hot swap and shadow mode (service/registry.py, service/model_sync.py).
+    model_poll_s: float = Field(
+        default=5.0, gt=0, description="How often each instance checks the registry for a new active model."
+    )
+    model_upload_max_bytes: int = Field(
+        default=64 << 20, ge=1024, description="Largest model archive accepted by POST /v1/models."
+    )
+    shadow_batch: int = Field(default=50, ge=1, description="Comments the shadow model scores per round.")
+
+    # Retraining (moderation retrain, service/retraining.py).
+    retrain_base: str = Field(
+        default="recipe:default",
+        description="Base training data: 'recipe:<name>' (the shared datasets) or a CSV/JSONL table path.",
+    )
+    retrain_eval: Path | None = Field(
+        default=None,
+        description="Fixed evaluation table (CSV/JSONL; its test split is used); default: the base data's test split.",
+    )
+    retrain_data_dir: Path | None = Field(
+        default=None, description="The shared datasets (default: classifier.data.default_data_dir())."
+    )
+    retrain_trainer: Literal["batch", "streaming"] = Field(
+        default="batch",
+        description="'batch' (the classifier's in-memory recipe) or 'streaming' (out of core, for huge label sets).",
+    )
+    retrain_min_new_labels: int = Field(
+        default=20, ge=1, description="Fewest new moderator labels that make a retraining run worthwhile."
+    )
+    retrain_site_weight: float = Field(
+        default=5.0, gt=0, description="Training weight of this site's labels relative to base rows."
+    )
+    retrain_holdout_fraction: float = Field(
+        default=0.2, ge=0.05, le=0.5, description="Share of the newest moderator labels held out for evaluation."
+    )
+    retrain_auc_margin: float = Field(
+        default=0.01, ge=0, le=1, description="Gate: no label's ROC AUC may fall below the active's by more."
+    )
+    retrain_max_auto_error: float = Field(
+        default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
+    )

@@ -214,6 +214,7 @@ async def post_claim(request: web.Request) -> web.Response:
         site_id=data.site_id,
         article_id=data.article_id,
         lease_s=settings.review_lease_s,
+        sort=data.sort,
         queue=data.queue,
     )
     return respond(ClaimOut(items=[queue_item(c) for c in items]))

@@ -67,6 +67,8 @@ def build_openapi() -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
             }
         responses: dict[str, Any] = {}
+        if e.stream:
+            responses["200"] = {"description": "OK", "content": {e.stream: {"schema": {"type": "string"}}}}
         for status, model in e.responses.items():
             responses[str(status)] = {
                 "description": "OK" if status < 300 else "Not ready",

@@ -124,6 +124,10 @@ Queue = Literal["pending", "reported"]
 class ClaimIn(Body):
     limit: int = Field(default=10, ge=1, le=1000)
     queue: Queue = "pending"
+    sort: Literal["oldest", "newest", "score"] = Field(
+        default="oldest",
+        description="Which pending comments to lease first (score: most likely rejected); reported: oldest first.",
+    )
     site_id: str | None = OptionalId()
     article_id: str | None = OptionalId()
 
@@ -146,6 +150,46 @@ class StatsQuery(Body):
     queue: Queue = "pending"
     site_id: str | None = OptionalId()
     article_id: str | None = OptionalId()
+
+
+SiteId = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+# Enough for a generous batch on a page; bounded so one request cannot lock the table.
+MAX_LEASE_IDS = 500
+MAX_BULK_IDS = 1000
+
+
+class LeaseIdsIn(Body):
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_LEASE_IDS)
+
+
+class BulkFilter(Body):
+    site_id: str | None = SiteId
+    article_id: str | None = SiteId
+    created_before: dt.datetime | None = Field(
+        default=None, description="Only comments created at or before this time (pass a preview's as_of)."
+    )
+
+
+class BulkIn(Body):
+    """Exactly one of ``ids`` (comments chosen one by one) or ``filter`` (all pending matching it)."""
+
+    ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
+    filter: BulkFilter | None = None
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=500)
+    dry_run: bool = Field(default=False, description="Only count what would be decided.")
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkIn:
+        if (self.ids is None) == (self.filter is None):
+            raise ValueError("send exactly one of ids or filter")
+        return self
+
+
+class DashboardQuery(Body):
+    site_id: str | None = SiteId
+    hours: int = Field(default=48, ge=1, le=24 * 90, description="Queue chart span.")
+    days: int = Field(default=14, ge=1, le=366, description="Span of the decision and overturn tables.")
 
 
 class ReasonOut(BaseModel):
@@ -243,6 +287,128 @@ class StatsOut(BaseModel):
     depth: int
     leased: int
     oldest_age_s: float
+
+
+class WhoAmIOut(BaseModel):
+    name: str
+    role: str
+    site_id: str | None
+    lease_s: int = Field(description="How long a claim holds; extend before it runs out.")
+    claim_max: int
+    undo_window_s: int
+    bulk_max: int
+    reject_reasons: list[str]
+
+
+class LeaseOut(BaseModel):
+    id: uuid.UUID
+    lease_expires_at: dt.datetime
+
+
+class ExtendOut(BaseModel):
+    extended: list[LeaseOut] = Field(description="The comments still held; any other id is no longer yours.")
+
+
+class ReleaseOut(BaseModel):
+    released: list[uuid.UUID]
+
+
+class BulkOut(BaseModel):
+    dry_run: bool
+    decision: Literal["approve", "reject"]
+    matched: int = Field(description="Pending comments the selection covered (held by you or by no one).")
+    decided: int
+    skipped: int = Field(description="Matched but not decided: being decided concurrently, or past bulk_max.")
+    ids: list[uuid.UUID] = Field(description="The decided comments (only for a selection by ids).")
+    as_of: dt.datetime = Field(description="Database time of the count: send as filter.created_before.")
+
+
+class ContextArticleOut(BaseModel):
+    id: str
+    title: str | None
+    url: str | None
+    mode: str | None
+
+
+class ContextParentOut(BaseModel):
+    id: uuid.UUID
+    author_id: str
+    status: Status
+    text: str
+    created_at: dt.datetime
+
+
+class ContextAuthorCommentOut(BaseModel):
+    id: uuid.UUID
+    article_id: str
+    status: Status
+    text: str
+    created_at: dt.datetime
+
+
+class ContextAuthorActionOut(BaseModel):
+    at: dt.datetime
+    actor_name: str
+    action: str
+    to_standing: str | None
+    reason: str | None
+
+
+class ContextAuthorOut(BaseModel):
+    id: str
+    standing: str
+    suspended_until: dt.datetime | None
+    approved_count: int
+    rejected_count: int
+    approval_rate: float | None
+    first_seen: dt.datetime | None
+    sanctions: list[str] = Field(description="Current sanctions: banned, suspended, always_review.")
+    actions: list[ContextAuthorActionOut] = Field(description="Moderator actions on the author, newest first.")
+    recent: list[ContextAuthorCommentOut]
+
+
+class ContextOut(BaseModel):
+    comment: QueueItemOut
+    article: ContextArticleOut
+    parent: ContextParentOut | None
+    author: ContextAuthorOut
+
+
+class QueuePointOut(BaseModel):
+    at: dt.datetime
+    depth: int
+    oldest_age_s: float
+
+
+class ModeratorDayOut(BaseModel):
+    day: dt.date
+    moderator: str
+    approved: int
+    rejected: int
+
+
+class OverturnOut(BaseModel):
+    key: str
+    decided: int
+    overturned: int
+    rate: float | None
+
+
+class OverturnsOut(BaseModel):
+    overall: OverturnOut
+    by_label: list[OverturnOut]
+    by_model_reason: list[OverturnOut]
+    by_moderator_reason: list[OverturnOut]
+
+
+class DashboardOut(BaseModel):
+    hours: int
+    days: int
+    bucket_s: int
+    now: StatsOut
+    queue: list[QueuePointOut]
+    decisions: list[ModeratorDayOut]
+    overturns: OverturnsOut
 
 
 class ScoreOut(BaseModel):
@@ -509,3 +675,73 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+
+
+# -- model registry and training data (service/api/models.py) -------------------------------------
+
+
+class ActivateIn(Body):
+    reason: str | None = Field(default=None, max_length=500, description="Why; recorded as the state reason.")
+    force: bool = Field(default=False, description="Activate even a version the gate rejected.")
+
+
+class ShadowIn(Body):
+    enabled: bool = Field(description="Score live traffic beside the active model (true) or stop (false).")
+
+
+class TrainingDataQuery(Body):
+    since: int = Field(default=0, ge=0, description="Resume after this cursor (the last example's cursor).")
+    limit: int | None = Field(default=None, ge=1, le=1_000_000, description="At most this many examples.")
+
+
+class ShadowComparisonOut(BaseModel):
+    compared: int
+    agreed: int
+    agreement: float | None
+    shadow_stricter: int = Field(description="Comments the shadow would have held or rejected more strictly.")
+    shadow_laxer: int
+    mean_max_score_delta: float | None
+
+
+class DataSourceOut(BaseModel):
+    name: str | None
+    rows: int | None
+    files: list[dict[str, str]]
+
+
+class ModelOut(BaseModel):
+    version: str
+    state: Literal["candidate", "active", "retired", "rejected"]
+    state_reason: str | None
+    origin: str
+    created_by: str | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    recipe: str | None
+    data_sources: list[DataSourceOut]
+    library_versions: dict[str, str]
+    thresholds: dict[str, dict[str, float]]
+    metrics: dict[str, object]
+    evaluation: dict[str, object] = Field(description="The retraining gate's report (empty for uploads).")
+    shadow: bool
+    shadow_comparison: ShadowComparisonOut
+
+
+class ModelListOut(BaseModel):
+    items: list[ModelOut]
+    serving: str | None = Field(description="The version this instance is serving right now.")
+
+
+class TrainingExampleOut(BaseModel):
+    """One line of GET /v1/training-data (JSON lines)."""
+
+    cursor: str
+    comment_id: uuid.UUID
+    site_id: str
+    article_id: str
+    text: str
+    outcome: Literal["approved", "rejected"]
+    labels: dict[str, float | None]
+    provenance: dict[str, object]

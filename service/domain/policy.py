@@ -60,11 +60,7 @@ class PolicyInput:
 
     @property
     def language_unsupported(self) -> bool:
-        return (
-            self.site.language_check
-            and self.language is not None
-            and self.language not in self.supported_languages
-        )
+        return self.site.language_check and self.language is not None and self.language not in self.supported_languages
 
 
 @dataclass(frozen=True)
@@ -166,20 +162,25 @@ def language_phase(inp: PolicyInput) -> Finding:
 NEVER = 1.0
 
 
+def crossed(score: float, threshold: float) -> bool:
+    """Whether ``score`` reaches ``threshold``; a threshold of 1.0 is never reached."""
+    return threshold < NEVER and score >= threshold
+
+
 def spam_phase(inp: PolicyInput) -> Finding:
     """The classifier's spam label, with spam's own reason codes."""
     limits = inp.thresholds.get(SPAM_LABEL)
     if inp.language_unsupported or limits is None or SPAM_LABEL not in inp.scores:
         return NOTHING
-    # Compare the raw score, as score_phase does; only the reason shows it rounded.
+    # Compare the raw score, as score_phase does; reasons show score and threshold rounded alike.
     raw = float(inp.scores[SPAM_LABEL])
     score = round(raw, 4)
-    if raw >= limits.reject and limits.reject < NEVER:
+    if crossed(raw, limits.reject):
         return Finding(
             Status.REJECTED,
             (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, round(limits.reject, 4)),),
         )
-    if raw >= limits.review and limits.review < NEVER:
+    if crossed(raw, limits.review):
         return Finding(
             Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, round(limits.review, 4)),)
         )
@@ -198,11 +199,11 @@ def score_phase(inp: PolicyInput) -> Finding:
             continue
         score = float(inp.scores[label])
         words = LABEL_WORDS.get(label, label)
-        if score >= limits.reject and limits.reject < NEVER:
+        if crossed(score, limits.reject):
             rejects.append(
                 Reason("score_above_reject", f"very likely {words}", label, round(score, 4), round(limits.reject, 4))
             )
-        elif score >= limits.review and limits.review < NEVER:
+        elif crossed(score, limits.review):
             reviews.append(
                 Reason("score_above_review", f"possibly {words}", label, round(score, 4), round(limits.review, 4))
             )

@@ -9,12 +9,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 
+from service.app import create_app
+from service.domain.types import Role
+from service.keys import create_key
+from service.settings import REPO_ROOT, Settings
 from tests.helpers import server_dir
 
 MODERATION = str(Path(sys.executable).with_name("moderation"))
@@ -107,3 +114,35 @@ def server(data_dir: Path) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+# The moderator page's browser tests (Chromium and Firefox) share these.
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "moderator-page"
+
+
+@pytest.fixture
+async def base_url(db_dsn: str) -> AsyncIterator[str]:
+    """The whole app (create_app, as in production) served on a real port."""
+    settings = Settings(database_url=SecretStr(db_dsn), review_lease_s=120, queue_snapshot_interval_s=0)
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def mod_keys(conn: asyncpg.Connection) -> dict[str, str]:
+    return {
+        name: (await create_key(conn, name=name, role=role)).secret
+        for name, role in [
+            ("alice", Role.MODERATOR),
+            ("bob", Role.MODERATOR),
+            ("ops", Role.ADMIN),
+            ("website", Role.SUBMITTER),
+        ]
+    }
