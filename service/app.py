@@ -14,14 +14,17 @@ from aiohttp import web
 
 from service import registry
 from service.api.auth import auth_middleware
+from service.api.log_hygiene import install_log_filters
 from service.api.openapi import build_openapi
 from service.api.page import add_page_routes
 from service.api.problems import problem_middleware, request_id_middleware
+from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
-from service.appkeys import HUB, KEYS, LANGUAGE, MODEL_SYNC, POOL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import HUB, KEYS, LANGUAGE, MODEL_SYNC, POOL, RATE_LIMITER, SCORER, SETTINGS, WORD_LISTS
 from service.authors import retention_context
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
+from service.domain.ratelimit import RateLimiter
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
 from service.language import LanguageDetector
@@ -62,8 +65,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_max,
         connect_timeout=settings.db_connect_timeout_s,
         command_timeout=settings.db_command_timeout_s,
+        statement_timeout=settings.db_statement_timeout_s,
+        acquire_timeout=settings.db_acquire_timeout_s,
     )
-    app[KEYS] = KeyResolver(app[POOL])
+    app[KEYS] = KeyResolver(app[POOL], ttl_s=settings.key_cache_ttl_s)
     if settings.bootstrap_admin_key is not None:
         async with app[POOL].acquire() as conn:
             await ensure_key(
@@ -161,11 +166,13 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 def create_app(settings: Settings) -> web.Application:
+    install_log_filters()
     app = web.Application(
-        middlewares=[request_id_middleware, problem_middleware, auth_middleware],
+        middlewares=[request_id_middleware, problem_middleware, auth_middleware, rate_limit_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[RATE_LIMITER] = RateLimiter()
     add_routes(app)
     openapi_body = json.dumps(build_openapi()).encode()
 
@@ -183,4 +190,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_queue_sampler)
     app.on_shutdown.append(_end_live_streams)
     app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_rate_headers)
     return app

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.ratelimit import RateLimiter, Verdict
     from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.language import LanguageDetector
@@ -23,6 +24,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
 MODEL_SYNC: web.AppKey[ModelSync] = web.AppKey("model_sync")
 LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
@@ -33,3 +35,4 @@ WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+RATE_VERDICT: web.RequestKey[Verdict] = web.RequestKey("rate_verdict")

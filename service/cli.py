@@ -48,7 +48,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             create_app(settings),
             host=settings.host,
             port=settings.port,
-            shutdown_timeout=15.0,
+            # SIGTERM: stop listening, let in-flight requests finish for up to this long, then
+            # cancel what is left and run the cleanup contexts (model, then the pool).
+            shutdown_timeout=settings.shutdown_timeout_s,
             access_log=None,
             print=lambda msg: log.info("%s", msg),
         )
@@ -98,7 +100,12 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         elif args.keys_command == "list":
             rows = asyncio.run(_with_conn(settings, store.list_api_keys))
             for r in rows:
-                state = "revoked" if r["revoked_at"] else "active"
+                if r["revoked"]:
+                    state = "revoked"
+                elif r["revoked_at"] is not None:
+                    state = f"expires {r['revoked_at'].isoformat(timespec='seconds')}"
+                else:
+                    state = "active"
                 print(
                     f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}"
                 )
@@ -108,6 +115,21 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"no active key named {args.name!r}", file=sys.stderr)
                 return 1
             print(f"revoked {args.name!r}")
+        elif args.keys_command == "rotate":
+            try:
+                rotated = asyncio.run(
+                    _with_conn(settings, lambda c: keys.rotate_key(c, name=args.name, grace_s=args.grace_seconds))
+                )
+            except keys.UnknownKey as exc:
+                print(str(exc), file=sys.stderr)
+                return 1
+            until = rotated.old_valid_until.isoformat(timespec="seconds")
+            print(
+                f"rotated {rotated.new.role.value} key {rotated.new.name!r}: the old key (id {rotated.old_key_id}) "
+                f"works until {until} (plus up to {settings.key_cache_ttl_s:g} s of cache on running services)"
+            )
+            print(f"the new key (id {rotated.new.id}) is shown once, store it now:")
+            print(rotated.new.secret)
     return 0
 
 
@@ -154,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_sub.add_parser("revoke", help="revoke the active key with this name")
     revoke.add_argument("--name", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate", help="replace the active key with this name; the new key is printed alone on the last line"
+    )
+    rotate.add_argument("--name", required=True)
+    rotate.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=0.0,
+        help="keep the old key working this long (default 0: revoke it now)",
+    )
     keys.set_defaults(func=cmd_keys)
 
     retrain = sub.add_parser(

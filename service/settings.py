@@ -9,10 +9,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.domain.types import Role
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RateLimit(BaseModel):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second`` requests a second."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+# Per API key, by role. A website posts every reader's comment through one submitter key, so
+# its budget is the largest; moderators click, and a moderator page polls a few times a second.
+DEFAULT_RATE_LIMITS: dict[Role, RateLimit] = {
+    Role.SUBMITTER: RateLimit(per_second=100, burst=200),
+    Role.MODERATOR: RateLimit(per_second=20, burst=60),
+    Role.ADMIN: RateLimit(per_second=20, burst=60),
+    Role.TRAINER: RateLimit(per_second=10, burst=30),
+}
 
 
 class Settings(BaseSettings):
@@ -38,13 +59,45 @@ class Settings(BaseSettings):
 
     db_pool_max: int = Field(default=10, ge=1, description="Maximum connections in the pool.")
     db_connect_timeout_s: float = Field(default=5.0, gt=0, description="Timeout to open a connection.")
-    db_command_timeout_s: float = Field(default=10.0, gt=0, description="Timeout for one SQL statement.")
+    db_command_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Client-side backstop for one SQL round trip (a server that stopped answering).",
+    )
+    db_statement_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL statement_timeout and lock_timeout: a slow statement is cancelled (504).",
+    )
+    db_acquire_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a free pooled connection before answering 503.",
+    )
     db_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After (seconds) sent with 503 when the database is unreachable."
     )
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest accepted request body.")
     max_text_chars: int = Field(default=20_000, ge=1, description="Longest accepted comment text.")
+    max_json_depth: int = Field(default=16, ge=2, description="Deepest accepted nesting of a JSON body.")
+
+    rate_limits: dict[Role, RateLimit] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="Per-key token bucket by role (JSON, e.g. {\"submitter\": {\"per_second\": 100, "
+        "\"burst\": 200}}); a role left out is not limited. Counted per process.",
+    )
+    key_cache_ttl_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a looked-up API key is trusted without the database: revocation and "
+        "rotation take effect within this many seconds.",
+    )
+    shutdown_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="On SIGTERM, how long in-flight requests may run before they are cancelled.",
+    )
 
     review_lease_s: int = Field(default=300, ge=5, description="How long a claim on a comment holds.")
     review_claim_max: int = Field(default=100, ge=1, description="Most comments one claim may lease.")

@@ -109,7 +109,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ADMIN,
         body=s.ArticleIn,
         responses={200: s.ArticleOut},
-        errors=(400, 403, 413, 415, 422, 503),
+        errors=(400, 403, 404, 413, 415, 422, 503),
         tag="articles",
     ),
     Endpoint(

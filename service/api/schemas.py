@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,11 +21,43 @@ from service.domain.reasons import public_message
 from service.domain.rules import FloodAction, RepeatAction, Standing
 from service.domain.types import ArticleMode, Status
 
-Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+# Identifiers: printable, no control characters (they end up in logs, URLs and exports).
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+# Free text: anything but U+0000, which PostgreSQL text and jsonb cannot hold. Refusing it here
+# answers 422 naming the field, instead of a 500 from the database.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+Id = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+
+
+def OptionalId(**kwargs: Any) -> Any:  # noqa: N802 - reads like the Field it returns
+    return Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN, **kwargs)
+
+
+def OptionalText(max_length: int, **kwargs: Any) -> Any:  # noqa: N802
+    return Field(default=None, max_length=max_length, pattern=NO_NUL_PATTERN, **kwargs)
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_contains_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """No U+0000 anywhere in a request: PostgreSQL text and jsonb cannot hold it (422, not 500)."""
+        if _contains_nul(value):
+            raise ValueError("must not contain U+0000 (NUL)")
+        return value
 
 
 class TextBody(Body):
@@ -36,6 +68,8 @@ class TextBody(Body):
     def _text(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("text must not be blank")
+        if "\x00" in value:
+            raise ValueError("text must not contain U+0000 (NUL)")
         limit = (info.context or {}).get("max_text_chars")
         if limit is not None and len(value) > limit:
             raise ValueError(f"text is longer than {limit} characters")
@@ -45,23 +79,17 @@ class TextBody(Body):
 class CommentIn(TextBody):
     article_id: str = Id
     author_id: str = Id
-    site_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
-    external_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId()
+    external_id: str | None = OptionalId(
         description="The website's own id for this comment: submitting it again returns the first result.",
     )
     parent_id: uuid.UUID | None = None
     author_ip: IPvAnyAddress | None = None
-    user_agent: str | None = Field(default=None, max_length=1000)
+    user_agent: str | None = OptionalText(1000)
 
 
 class ScoreIn(TextBody):
-    site_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId(
         description="Apply this site's word lists, link rules, thresholds and language check too.",
     )
 
@@ -78,19 +106,16 @@ ReportReason = Literal["spam", "abuse", "harassment", "hate", "off_topic", "misi
 class ReportIn(Body):
     reason: ReportReason
     detail: str | None = Field(default=None, max_length=500)
-    reporter_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    reporter_id: str | None = OptionalId(
         description="The reporting reader's id on the website: a reader's repeated reports count once.",
     )
 
 
 class ArticleIn(Body):
     mode: ArticleMode
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=1000)
-    url: str | None = Field(default=None, max_length=2000)
+    site_id: str | None = OptionalId()
+    title: str | None = OptionalText(1000)
+    url: str | None = OptionalText(2000)
 
 
 Queue = Literal["pending", "reported"]
@@ -103,28 +128,28 @@ class ClaimIn(Body):
         default="oldest",
         description="Which pending comments to lease first (score: most likely rejected); reported: oldest first.",
     )
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
 
 
 class DecisionIn(Body):
     decision: Literal["approve", "reject"]
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = OptionalText(500)
 
 
 class QueueQuery(Body):
     sort: Literal["oldest", "newest", "score"] = "oldest"
     queue: Queue = "pending"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=500)
 
 
 class StatsQuery(Body):
     queue: Queue = "pending"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
 
 
 SiteId = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -451,7 +476,7 @@ class SiteSettingsBase(Body):
 class ArticleSettingsIn(Body):
     """Overrides of the site's settings for one article; an absent field follows the site."""
 
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     thresholds: dict[str, ThresholdPairIn] | None = None
     max_links: int | None = Field(default=None, ge=0, le=100)
     allowed_domains: list[str] | None = Field(default=None, max_length=1000)
@@ -531,11 +556,11 @@ class WordListOut(BaseModel):
 
 
 class SiteQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
 
 
 class StandingIn(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     reason: str | None = Field(default=None, max_length=500, description="Kept in the author's history.")
 
 
@@ -592,7 +617,7 @@ class ErasedOut(BaseModel):
 
 
 class DeliveriesQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     state: Literal["pending", "delivered", "dead"] | None = None
     limit: int = Field(default=50, ge=1, le=500)
 

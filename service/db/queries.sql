@@ -2,10 +2,10 @@
 -- "-- name: <query_name>" followed by a one-line description, and uses $n parameters only.
 
 -- name: get_api_key_by_hash
--- The live (not revoked) key with this hash.
+-- The live key with this hash: not revoked, or revoked at a time still to come (a rotation's grace).
 SELECT id, name, role, site_id, key_hash
 FROM api_keys
-WHERE key_hash = $1 AND revoked_at IS NULL;
+WHERE key_hash = $1 AND (revoked_at IS NULL OR revoked_at > now());
 
 -- name: insert_api_key
 -- Create a key; the name must be unique among live keys.
@@ -14,16 +14,23 @@ VALUES ($1, $2, $3, $4, $5)
 RETURNING id, name, role, key_prefix, site_id, created_at;
 
 -- name: list_api_keys
--- Every key, newest first, without hashes.
-SELECT id, name, role, key_prefix, site_id, created_at, revoked_at, last_used_at
+-- Every key, newest first, without hashes; revoked is true once revoked_at has passed.
+SELECT id, name, role, key_prefix, site_id, created_at, revoked_at, last_used_at,
+       (revoked_at IS NOT NULL AND revoked_at <= now()) AS revoked
 FROM api_keys
 ORDER BY id DESC;
 
 -- name: revoke_api_key
--- Revoke the live key with this name.
+-- Revoke now every live key with this name, including one still in a rotation's grace period.
 UPDATE api_keys SET revoked_at = now()
-WHERE name = $1 AND revoked_at IS NULL
+WHERE name = $1 AND (revoked_at IS NULL OR revoked_at > now())
 RETURNING id;
+
+-- name: retire_api_key
+-- Rotation, step one: the current key with this name stops working $2 seconds from now.
+UPDATE api_keys SET revoked_at = now() + make_interval(secs => $2)
+WHERE name = $1 AND revoked_at IS NULL
+RETURNING id, role, site_id, revoked_at;
 
 -- name: touch_api_key
 -- Record that a key was used (at most once a minute per key, to spare writes).

@@ -150,6 +150,11 @@ async def revoke_api_key(conn: Conn, name: str) -> bool:
     return await conn.fetchval(QUERIES["revoke_api_key"], name) is not None
 
 
+async def retire_api_key(conn: Conn, name: str, grace_s: float) -> asyncpg.Record | None:
+    """Schedule the current key named ``name`` to stop working in ``grace_s`` seconds (0: now)."""
+    return await conn.fetchrow(QUERIES["retire_api_key"], name, float(grace_s))
+
+
 async def touch_api_key(conn: Conn, key_id: int) -> None:
     await conn.execute(QUERIES["touch_api_key"], key_id)
 

@@ -33,16 +33,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli_env(data_dir: Path) -> dict[str, str]:
+def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
     env["MODERATION_DATA_DIR"] = str(data_dir)
     env["MODERATION_LOG_LEVEL"] = "INFO"
+    env.update(extra or {})
     return env
 
 
-def run_cli(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [MODERATION, *args], env=cli_env(data_dir), capture_output=True, text=True, timeout=timeout, check=False
+        [MODERATION, *args], env=cli_env(data_dir, env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -67,12 +70,15 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, log_path: Path, timeout: float = 90) -> Server:
+def start_server(
+    data_dir: Path, log_path: Path, timeout: float = 90, env: dict[str, str] | None = None
+) -> Server:
+    """``moderation serve`` on a free port; ``env`` adds MODERATION_* settings (e.g. a DATABASE_URL)."""
     port = free_port()
     log = log_path.open("a")
     process = subprocess.Popen(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(data_dir),
+        env=cli_env(data_dir, env),
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
