@@ -15,12 +15,13 @@ from service.api.auth import auth_middleware
 from service.api.openapi import build_openapi
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.routes import add_routes
-from service.appkeys import KEYS, POOL, SCORER, SETTINGS
+from service.appkeys import KEYS, METRICS, POOL, SCORER, SETTINGS
 from service.db import store
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
+from service.metrics import add_metrics, metrics_middleware
 from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
 from service.settings import Settings
 
@@ -70,7 +71,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _model(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     model = await asyncio.to_thread(load_model_from, settings.model_path)
-    scorer = Scorer(model, threshold_overrides=settings.thresholds)
+    scorer = Scorer(model, threshold_overrides=settings.thresholds, on_batch=app[METRICS].observe_scoring)
     app[SCORER] = scorer
     log.info("model %s loaded", model.version)
     try:
@@ -103,7 +104,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, problem_middleware, auth_middleware],
+        middlewares=[request_id_middleware, metrics_middleware, problem_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> web.Application:
         return web.Response(body=openapi_body, content_type="application/json")
 
     app.router.add_get("/openapi.json", openapi, name="openapi")
+    add_metrics(app, settings.metrics_multiproc_dir)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_model)
     app.on_response_prepare.append(_security_headers)

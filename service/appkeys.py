@@ -10,6 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from service.domain.types import Principal
     from service.keys import KeyResolver
+    from service.metrics import Metrics
     from service.ml.scorer import Scorer
     from service.settings import Settings
 
@@ -18,6 +19,7 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

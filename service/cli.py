@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import SecretStr
 
+from service.logs import configure_logging
 from service.settings import Settings
 
 log = logging.getLogger("moderation")
@@ -39,20 +40,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.app import create_app
 
-    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None}
     if args.no_migrate:
         updates["migrate_on_start"] = False
     settings = settings.model_copy(update=updates)
     with database(settings) as settings:
+        if settings.workers > 1:
+            return _serve_workers(settings)
         web.run_app(
             create_app(settings),
             host=settings.host,
             port=settings.port,
             shutdown_timeout=15.0,
             access_log=None,
+            reuse_port=args.reuse_port or None,
             print=lambda msg: log.info("%s", msg),
         )
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """Migrate once, then supervise N children sharing the port (see service/workers.py)."""
+    from service.app import database_url, migrate
+    from service.workers import serve_workers
+
+    dsn = database_url(settings)
+    if settings.migrate_on_start:
+        asyncio.run(migrate(dsn, settings.migrations_dir))
+    return serve_workers(workers=settings.workers, host=settings.host, port=settings.port, dsn=dsn)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes sharing the port via SO_REUSEPORT (default 1)"
+    )
+    serve.add_argument(
+        "--reuse-port", action="store_true", help="bind with SO_REUSEPORT (set for the workers of --workers N)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
@@ -148,11 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if args.func in (cmd_serve, cmd_migrate, cmd_keys):
         return int(args.func(args, settings) or 0)
     return int(args.func(args) or 0)

@@ -7,6 +7,7 @@ configuration reference in the docs can be generated from this model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,3 +60,29 @@ class Settings(BaseSettings):
         description="If set, an admin API key with this value is ensured at start (for first set-up).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
+
+    # Operations (issue 9): logs, metrics, worker processes.
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log line format: 'text' for people, 'json' (one object per line, with request_id) "
+        "for log collectors.",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="Log one line per request at INFO: method, route name, status, duration (never IP or path).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="If set, GET /metrics requires 'Authorization: Bearer <token>'; unset, /metrics is open.",
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes for 'moderation serve' (SO_REUSEPORT on one port); --workers overrides.",
+    )
+    metrics_multiproc_dir: Path | None = Field(
+        default=None,
+        description="Set by 'serve --workers N' for its children: where prometheus_client's multi-process "
+        "files live, so any worker's /metrics sums all workers. Not set by hand.",
+    )

@@ -33,7 +33,7 @@ from service.api.schemas import (
     StatsOut,
     StatsQuery,
 )
-from service.appkeys import POOL, PRINCIPAL, SCORER, SETTINGS
+from service.appkeys import METRICS, POOL, PRINCIPAL, SCORER, SETTINGS
 from service.db import store
 from service.domain.types import Principal
 
@@ -98,6 +98,8 @@ async def post_comment(request: web.Request) -> web.Response:
             user_agent=data.user_agent,
         ),
     )
+    if submitted.created:
+        request.app[METRICS].record_decision(submitted.comment.status.value, submitted.comment.reasons, source="model")
     return respond(comment_out(submitted.comment), 201 if submitted.created else 200)
 
 
@@ -167,6 +169,7 @@ async def post_decision(request: web.Request) -> web.Response:
         approve=data.decision == "approve",
         reason=data.reason,
     )
+    request.app[METRICS].record_decision(decided.status.value, [{"code": "moderator_decision"}], source="moderator")
     return respond(comment_out(decided))
 
 
