@@ -47,6 +47,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def children_of(pid: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
@@ -81,6 +91,7 @@ class Run:
     cpu_postgres: float
     cpu_wrk: float
     cpu_machine: float
+    rss_mib: float
     seconds: float
 
 
@@ -135,6 +146,8 @@ def measure(
         used["postgres"] / seconds,
         wrk_cpu / seconds,
         (busy_after - busy_before) / max(1, total_after - total_before) * (os.cpu_count() or 1),
+        # Serving processes only: with --workers N the supervisor (no model) is left out.
+        max(rss_mib(p) for p in tree(roots["service"])),
         seconds,
     )
 
@@ -199,13 +212,16 @@ def main() -> None:
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency\n")
     print(
         "| workers | target | req/s | p50 ms | p99 ms | non-2xx "
-        "| CPU service | CPU PostgreSQL | CPU wrk | CPU whole machine |"
+        "| CPU service | CPU PostgreSQL | CPU wrk | CPU whole machine | service CPU ms/req | PostgreSQL CPU ms/req "
+        "| largest worker RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(
             f"| {r.workers} | {r.target} | {r.requests_per_s:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} "
-            f"| {r.cpu_service:.2f} | {r.cpu_postgres:.2f} | {r.cpu_wrk:.2f} | {r.cpu_machine:.2f} |"
+            f"| {r.cpu_service:.2f} | {r.cpu_postgres:.2f} | {r.cpu_wrk:.2f} | {r.cpu_machine:.2f} "
+            f"| {1000 * r.cpu_service / r.requests_per_s:.2f} | {1000 * r.cpu_postgres / r.requests_per_s:.2f} "
+            f"| {r.rss_mib:.0f} |"
         )
     print(
         "\nCPU columns: cores busy on average during the run (1.00 = one core fully used); 'whole machine' "
