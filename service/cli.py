@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -126,6 +127,23 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from service import backup
+    from service.app import database_url
+
+    with database(settings) as settings:
+        dsn = database_url(settings)
+        if args.backup_command == "backup":
+            code = backup.dump(dsn, args.out, args.pg_bin)
+            if code == 0:
+                print(f"wrote {args.out}")
+        else:
+            code = backup.restore(dsn, args.file, args.pg_bin)
+            if code == 0:
+                print(f"restored {args.file}")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--name", required=True)
     keys.set_defaults(func=cmd_keys)
 
+    dump = sub.add_parser("backup", help="pg_dump the database (embedded or not) to a file")
+    dump.add_argument("--out", type=Path, required=True, help="dump file (pg_dump custom format)")
+    restore = sub.add_parser("restore", help="pg_restore a dump made by 'backup' (stop the service first)")
+    restore.add_argument("file", type=Path, help="dump file made by 'moderation backup'")
+    for p, name in ((dump, "backup"), (restore, "restore")):
+        p.add_argument("--pg-bin", type=Path, help="directory with pg_dump/pg_restore (default: the bundled 16.x)")
+        p.set_defaults(func=cmd_backup, backup_command=name)
+
     try:
         from classifier.cli import add_subcommands
     except ImportError:  # the classifier's commands are optional for the service itself
@@ -170,6 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    if args.func in (cmd_serve, cmd_migrate, cmd_keys):
+    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_backup):
         return int(args.func(args, settings) or 0)
     return int(args.func(args) or 0)

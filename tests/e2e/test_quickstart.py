@@ -86,5 +86,6 @@ def test_quickstart_word_for_word() -> None:
         assert re.search(r'^moderation_decisions_total\{source="moderator",status="approved"\} 1\.0$', out, re.M)
         assert re.search(r"^moderation_model_info\{version=", out, re.M)
         assert (checkout / ".moderation-data" / "pgdata").is_dir(), "data lives in the documented directory"
+        assert "wrote moderation.dump" in out and (checkout / "moderation.dump").stat().st_size > 0
     finally:
         shutil.rmtree(base, ignore_errors=True)
