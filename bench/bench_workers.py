@@ -187,8 +187,13 @@ def bench(workers: int, args: argparse.Namespace, base: Path) -> list[Run]:
             print(f"# {runs[-1]}", file=sys.stderr)
         return runs
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
+        # The supervisor (or the single server) stops its workers, then its embedded PostgreSQL.
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
 
 
 def main() -> None:
