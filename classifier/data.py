@@ -33,9 +33,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -139,10 +140,10 @@ class _Builder:
         )
 
 
-def _read_csv(path: Path, **kwargs: str) -> list[dict[str, str]]:
+def _read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        return list(csv.DictReader(fh, **kwargs))  # type: ignore[arg-type]
+        return list(csv.DictReader(fh, delimiter=delimiter))
 
 
 # -- the shared sources -------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def load_table(
     """
     path = Path(path)
     if path.suffix == ".jsonl":
-        records: Iterable[dict[str, object]] = (
+        records: Iterable[Mapping[str, Any]] = (
             json.loads(line) for line in path.open(encoding="utf-8") if line.strip()
         )
     else:

@@ -259,13 +259,16 @@ class FeatureSpace:
     Columns ``[0, n_word)`` are words and bigrams, ``[n_word, n_features)`` character n-grams.
     """
 
-    def __init__(self, vocabulary: Vocabulary, idf: NDArray[np.float32]) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, idf: NDArray[np.float32], char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    ) -> None:
         hashes = vocabulary.hashes()
         if idf.shape[0] != hashes.shape[0]:
             raise ValueError("idf length does not match the vocabulary")
         if np.unique(hashes).shape[0] != hashes.shape[0]:
             raise ValueError("vocabulary hash collision")
         self.vocabulary = vocabulary
+        self.char_ngrams = (int(char_ngrams[0]), int(char_ngrams[1]))
         self.idf = idf.astype(np.float32)
         self.n_word = vocabulary.n_word
         size = 1 << max(4, int(np.ceil(np.log2(max(hashes.shape[0], 1) * 4))))
@@ -315,7 +318,7 @@ class FeatureSpace:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF matrix (sublinear tf, each block L2-normalised) of already-normalized texts."""
-        occ = extract(texts)
+        occ = extract(texts, self.char_ngrams)
         return self.transform_occurrences(occ, len(texts))[0]
 
     def transform_occurrences(self, occ: Occurrences, n_docs: int) -> tuple[sp.csr_matrix, NDArray[np.int32]]:
@@ -335,7 +338,9 @@ class FeatureSpace:
         return matrix, cols
 
 
-def document_frequencies(texts: Sequence[str], chunk: int = 4000) -> tuple[U64, I64, NDArray[np.int8]]:
+def document_frequencies(
+    texts: Sequence[str], chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS
+) -> tuple[U64, I64, NDArray[np.int8]]:
     """Document frequency of every distinct n-gram hash in ``texts`` (normalized), sorted by hash.
 
     Returns ``(hashes, df, block)``. Used to choose the vocabulary.
@@ -344,7 +349,7 @@ def document_frequencies(texts: Sequence[str], chunk: int = 4000) -> tuple[U64, 
     all_df: list[I64] = []
     all_b: list[NDArray[np.int8]] = []
     for lo in range(0, len(texts), chunk):
-        occ = extract(texts[lo : lo + chunk])
+        occ = extract(texts[lo : lo + chunk], char_ngrams)
         # one (doc, hash) pair per document: df counts documents, not occurrences
         pair = np.unique(np.stack((occ.doc.astype(np.uint64), occ.hashes)), axis=1)
         h, df = np.unique(pair[1], return_counts=True)
@@ -366,14 +371,16 @@ def _block_of(occ: Occurrences, hashes: U64) -> NDArray[np.int8]:
     return occ.block[order[pos]]
 
 
-def ngram_texts(texts: Sequence[str], wanted: U64, chunk: int = 4000) -> dict[int, str]:
+def ngram_texts(
+    texts: Sequence[str], wanted: U64, chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS
+) -> dict[int, str]:
     """The text of each n-gram hash in ``wanted`` (first occurrence in ``texts``)."""
     found: dict[int, str] = {}
     remaining = np.unique(wanted)
     for lo in range(0, len(texts), chunk):
         if remaining.size == 0:
             break
-        occ = extract(texts[lo : lo + chunk])
+        occ = extract(texts[lo : lo + chunk], char_ngrams)
         hit = np.isin(occ.hashes, remaining)
         idx = np.flatnonzero(hit)
         _, first = np.unique(occ.hashes[idx], return_index=True)

@@ -2,10 +2,11 @@
 
 Real comment data mentions "gay", "Muslim" or "black" far more often in attacks than otherwise,
 so a bag-of-n-grams model learns the identity word itself as toxic and flags "I am a Muslim
-woman". Replacing every identity term with the same placeholder ``qqid`` removes that per-group
-bias: what is left to learn is the context ("qqid are vermin" vs "I am a qqid"), shared across
-groups, and the templated sentences of :mod:`classifier.augment` teach the placeholder's neutral
-uses. Slurs are not identity terms and stay as they are.
+woman". Replacing every identity term with the same placeholder removes that per-group bias, and the
+training vocabulary leaves out the n-grams made only of the placeholder (see
+:func:`is_placeholder_only`), so an identity term by itself carries exactly zero weight. What is
+left to learn is the context ("<id> are vermin" vs "I am a <id>"), shared across groups; the
+templated sentences of :mod:`classifier.augment` teach it. Slurs are not identity terms and stay.
 
 Applied after :func:`classifier.normalize.normalize` (so the input is lower-case); the
 offset-tracking variant lets explanations still point at the original word.
@@ -17,9 +18,18 @@ import re
 
 from classifier.normalize import Normalized, _sub_tracked, normalize, normalize_with_offsets
 
-__all__ = ["IDENTITY_TERMS", "PLACEHOLDER", "mask_identity", "prepare_text", "prepare_text_with_offsets"]
+__all__ = [
+    "IDENTITY_TERMS",
+    "PLACEHOLDER",
+    "is_placeholder_only",
+    "mask_identity",
+    "prepare_text",
+    "prepare_text_with_offsets",
+]
 
-PLACEHOLDER = "qqid"
+# A private-use character: normalization deletes any the user typed, so it only ever marks a
+# folded identity term, and its own n-grams (" \ue000", "\ue000 ", ...) are unique to it.
+PLACEHOLDER = "\ue000"
 
 IDENTITY_TERMS: tuple[str, ...] = (
     "women",
@@ -70,6 +80,11 @@ IDENTITY_TERMS: tuple[str, ...] = (
 )
 
 _IDENTITY_RE = re.compile(r"(?<![\w'])(?:" + "|".join(IDENTITY_TERMS) + r")(?![\w'])")
+
+
+def is_placeholder_only(ngram: str) -> bool:
+    """True for vocabulary entries made of the placeholder and spaces only (never features)."""
+    return PLACEHOLDER in ngram and not ngram.replace(PLACEHOLDER, "").strip()
 
 
 def _placeholder(_match: re.Match[str]) -> str:

@@ -287,7 +287,7 @@ def _map_char(ch: str) -> str:
     if code in _INVISIBLE:
         return ""
     category = unicodedata.category(ch)
-    if category == "Cf":  # format characters: invisible by definition
+    if category in ("Cf", "Co", "Cs"):  # format (invisible), private-use and lone surrogates
         return ""
     if category in ("Cc", "Zs", "Zl", "Zp"):
         return " "

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -40,9 +41,9 @@ from classifier.features import (
     document_frequencies,
     ngram_texts,
 )
-from classifier.identity import prepare_text
+from classifier.identity import is_placeholder_only, prepare_text
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, DataSource, Model, save_model
+from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
 
 __all__ = [
     "Recipe",
@@ -71,8 +72,10 @@ class Recipe:
     max_char_features: int = 140_000
     min_df_word: int = 2
     min_df_char: int = 3
-    C: float = 4.0
+    char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    C: float = 2.0
     nb_ensemble: bool = True
+    lsa_components: int = 0
     seed: int = 13
     # Down-weight sources whose label definition or domain is far from news comments, so they add
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
@@ -98,15 +101,17 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         max_char_features: int = 140_000,
         min_df_word: int = 2,
         min_df_char: int = 3,
+        char_ngrams: tuple[int, int] = CHAR_NGRAMS,
     ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df_word = min_df_word
         self.min_df_char = min_df_char
+        self.char_ngrams = char_ngrams
 
     def fit(self, texts: Sequence[str], y: object = None) -> NgramTfidf:
         texts = list(texts)
-        hashes, df, block = document_frequencies(texts)
+        hashes, df, block = document_frequencies(texts, char_ngrams=self.char_ngrams)
         n_docs = len(texts)
         chosen = np.concatenate(
             (
@@ -114,10 +119,11 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 _top(df, block == CHAR_BLOCK, self.min_df_char, self.max_char_features),
             )
         )
-        text_of = ngram_texts(texts, hashes[chosen])
+        text_of = ngram_texts(texts, hashes[chosen], char_ngrams=self.char_ngrams)
         entries = [(text_of.get(int(hashes[i]), ""), int(hashes[i]), int(df[i]), int(block[i])) for i in chosen]
-        # Very long entries are URLs or junk; they bloat the artifact and never generalise.
-        entries = [e for e in entries if 0 < len(e[0]) <= 40]
+        # Very long entries are URLs or junk; they bloat the artifact and never generalise. An
+        # identity placeholder on its own must carry no weight, so it never becomes a feature.
+        entries = [e for e in entries if 0 < len(e[0]) <= 40 and not is_placeholder_only(e[0])]
         unigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " not in e[0])
         bigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " in e[0])
         chars = sorted(e for e in entries if e[3] == CHAR_BLOCK)
@@ -133,7 +139,7 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         doc_freq = np.array([e[2] for e in ordered], dtype=np.float64)
         self.vocabulary_ = vocab
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + doc_freq)) + 1.0).astype(np.float32)
-        self.space_ = FeatureSpace(vocab, self.idf_)
+        self.space_ = FeatureSpace(vocab, self.idf_, self.char_ngrams)
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -150,9 +156,10 @@ def _top(df: NDArray[np.int64], mask: NDArray[np.bool_], min_df: int, limit: int
 class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
     """One linear model per label, each fitted on the rows where that label is annotated (not NaN)."""
 
-    def __init__(self, C: float = 4.0, nb_ensemble: bool = True, seed: int = 13) -> None:
+    def __init__(self, C: float = 4.0, nb_ensemble: bool = True, lsa_components: int = 0, seed: int = 13) -> None:
         self.C = C
         self.nb_ensemble = nb_ensemble
+        self.lsa_components = lsa_components
         self.seed = seed
 
     def fit(
@@ -166,6 +173,18 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         self.coef_ = np.zeros((X.shape[1], n_labels), dtype=np.float64)
         self.intercept_ = np.zeros(n_labels)
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        components = None
+        if self.lsa_components:
+            # Latent semantic features: n-grams that occur in similar comments share weight, so a
+            # word seen rarely in attacks borrows from its neighbours. The projection is linear,
+            # so the fitted model folds back into one coefficient per n-gram (no inference cost).
+            t0 = time.perf_counter()
+            svd = TruncatedSVD(self.lsa_components, algorithm="randomized", n_iter=4, random_state=self.seed)
+            Z_all = svd.fit_transform(X)
+            components = svd.components_
+            scale = Z_all.std(axis=0) + 1e-9
+            if log:
+                log(f"  LSA: {self.lsa_components} components in {time.perf_counter() - t0:.1f}s")
         for j in range(n_labels):
             rows = np.flatnonzero(~np.isnan(Y[:, j]))
             y = Y[rows, j].astype(int)
@@ -177,11 +196,18 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
             t0 = time.perf_counter()
             Xj, wj = X[rows], weights[rows]
             coef, intercept = self._fit_one(Xj, y, wj)
+            members = [(coef, intercept)]
             if self.nb_ensemble:
                 r = _nb_ratio(Xj, y)
                 nb_coef, nb_intercept = self._fit_one(Xj @ sp.diags(r), y, wj)
-                coef = 0.5 * (coef + nb_coef * r)
-                intercept = 0.5 * (intercept + nb_intercept)
+                members.append((nb_coef * r, nb_intercept))
+            if components is not None:
+                lsa = LogisticRegression(C=1.0, max_iter=500)
+                lsa.fit(Z_all[rows] / scale, y, sample_weight=wj * _balanced(y))
+                members.append((components.T @ (lsa.coef_[0] / scale), float(lsa.intercept_[0])))
+            # Averaging logits of linear models is itself linear: one coefficient vector.
+            coef = np.mean([m[0] for m in members], axis=0)
+            intercept = float(np.mean([m[1] for m in members]))
             self.coef_[:, j] = coef
             self.intercept_[j] = intercept
             if log:
@@ -189,17 +215,20 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         return self
 
     def _fit_one(self, X: sp.csr_matrix, y: NDArray[np.int64], w: NDArray[np.float64]) -> tuple[Any, float]:
-        # Balanced class weights: rare labels (threat) would otherwise get almost no signal;
-        # Platt calibration afterwards restores honest probabilities.
-        pos = max(int(y.sum()), 1)
-        neg = max(int((1 - y).sum()), 1)
-        cw = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
         clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=200, random_state=self.seed)
-        clf.fit(X, y, sample_weight=w * cw)
+        clf.fit(X, y, sample_weight=w * _balanced(y))
         return clf.coef_[0], float(clf.intercept_[0])
 
     def decision_function(self, X: sp.csr_matrix) -> NDArray[np.float64]:
         return np.asarray(X @ self.coef_) + self.intercept_
+
+
+def _balanced(y: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Balanced class weights: rare labels (threat) would otherwise get almost no signal;
+    Platt calibration afterwards restores honest probabilities."""
+    pos = max(int(y.sum()), 1)
+    neg = max(int((1 - y).sum()), 1)
+    return np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
 
 
 def _nb_ratio(X: sp.csr_matrix, y: NDArray[np.int64], alpha: float = 1.0) -> NDArray[np.float64]:
@@ -230,6 +259,7 @@ def choose_thresholds(
     reject_error: float,
     min_support: int = 20,
     max_review: float = 0.5,
+    weights: NDArray[np.float64] | None = None,
 ) -> tuple[float, float]:
     """Review and reject cut-offs for one label on validation scores ``p`` with labels ``y``.
 
@@ -237,10 +267,12 @@ def choose_thresholds(
     as this label goes), at most ``approve_error`` carry the label; never above ``max_review``,
     so a rare label cannot skip review for confident-looking scores. reject: the lowest cut-off
     such that among comments at or above it at most ``reject_error`` lack the label, with at least
-    ``min_support`` comments above it; 1.0 (never) when no cut-off achieves that.
+    ``min_support`` comments above it; 1.0 (never) when no cut-off achieves that. ``weights``
+    reweight rows (e.g. to a site's class balance) in both error rates.
     """
     order = np.argsort(p, kind="stable")
     ps, ys = p[order], y[order]
+    w = np.ones_like(ps) if weights is None else weights[order]
     n = len(ps)
     k = np.arange(n + 1)
     # A cut at k splits the sorted scores into [0, k) and [k, n); it is only realisable as a
@@ -250,13 +282,15 @@ def choose_thresholds(
     valid[1:n] = ps[:-1] < ps[1:]
     if n:
         valid[n] = ps[-1] < 1.0
-    pos_below = np.concatenate(([0.0], np.cumsum(ys)))
-    fo_rate = np.where(k > 0, pos_below / np.maximum(k, 1), 0.0)
+    w_below = np.concatenate(([0.0], np.cumsum(w)))
+    pos_below = np.concatenate(([0.0], np.cumsum(w * ys)))
+    fo_rate = np.where(k > 0, pos_below / np.maximum(w_below, 1e-12), 0.0)
     ok = np.flatnonzero(valid & (fo_rate <= approve_error) & (cut_value <= max_review))
     review = float(cut_value[ok.max()]) if ok.size else 0.0
-    neg_above = np.concatenate((np.cumsum((1 - ys)[::-1])[::-1], [0.0]))
+    w_above = w_below[-1] - w_below
+    neg_above = w_above - (pos_below[-1] - pos_below)
     count_above = n - k
-    fd_rate = np.where(count_above > 0, neg_above / np.maximum(count_above, 1), 1.0)
+    fd_rate = np.where(count_above > 0, neg_above / np.maximum(w_above, 1e-12), 1.0)
     good = np.flatnonzero(valid & (fd_rate <= reject_error) & (count_above >= min_support) & (cut_value >= review))
     reject = float(cut_value[good.min()]) if good.size else 1.0
     return review, reject
@@ -331,9 +365,20 @@ def fit_arrays(
         [
             (
                 "features",
-                NgramTfidf(recipe.max_word_features, recipe.max_char_features, recipe.min_df_word, recipe.min_df_char),
+                NgramTfidf(
+                    recipe.max_word_features,
+                    recipe.max_char_features,
+                    recipe.min_df_word,
+                    recipe.min_df_char,
+                    recipe.char_ngrams,
+                ),
             ),
-            ("clf", MaskedMultiLabel(C=recipe.C, nb_ensemble=recipe.nb_ensemble, seed=recipe.seed)),
+            (
+                "clf",
+                MaskedMultiLabel(
+                    C=recipe.C, nb_ensemble=recipe.nb_ensemble, lsa_components=recipe.lsa_components, seed=recipe.seed
+                ),
+            ),
         ]
     )
     t0 = time.perf_counter()
@@ -404,14 +449,15 @@ def fit_and_save(
     data_sources: Sequence[DataSource],
     log: Log = print,
     extra_metrics: Callable[[dict[str, NDArray[Any]], FeatureSpace], dict[str, Any]] | None = None,
-    threshold_rows: dict[str, NDArray[np.bool_]] | None = None,
+    threshold_weights: dict[str, NDArray[np.float64]] | None = None,
 ) -> Model:
     """Fit on normalized ``train_texts``, calibrate and choose thresholds on ``val_texts``, save.
 
     This is the whole recipe minus data loading, so a model can also be trained from any
     :class:`~classifier.data.Dataset` (e.g. labels exported from the service, or test fixtures).
     Texts must already be prepared with ``prepare_text(text, recipe.identity_mask)``.
-    ``threshold_rows`` restricts, per label, which validation rows choose the thresholds.
+    ``threshold_weights`` gives, per label, a weight for every validation row in the threshold
+    choice (0 leaves a row out); by default every annotated row counts once.
     """
     pipe, arrays = fit_arrays(train_texts, train_y, train_w, recipe, log)
     space: FeatureSpace = pipe.named_steps["features"].space_
@@ -421,9 +467,13 @@ def fit_and_save(
     thresholds = {}
     for j, label in enumerate(LABELS):
         rows = ~np.isnan(val_y[:, j])
-        if threshold_rows is not None and label in threshold_rows:
-            rows &= threshold_rows[label]
-        review, reject = choose_thresholds(val_p[rows, j], val_y[rows, j], recipe.approve_error, recipe.reject_error)
+        w = np.ones(len(val_y))
+        if threshold_weights is not None and label in threshold_weights:
+            w = threshold_weights[label]
+            rows &= w > 0
+        review, reject = choose_thresholds(
+            val_p[rows, j], val_y[rows, j], recipe.approve_error, recipe.reject_error, weights=w[rows]
+        )
         thresholds[label] = {"review": review, "reject": reject}
         log(f"  threshold {label}: review {review}, reject {reject}")
     metrics = extra_metrics(arrays, space) if extra_metrics else {}
@@ -434,10 +484,10 @@ def fit_and_save(
         "data_sources": list(data_sources),
         "library_versions": library_versions(),
         "feature_config": {
-            "normalizer": "classifier.normalize v1",
+            "preprocessing_version": PREPROCESSING_VERSION,
             "identity_mask": recipe.identity_mask,
             "word_ngrams": [1, 2],
-            "char_ngrams": list(CHAR_NGRAMS),
+            "char_ngrams": list(recipe.char_ngrams),
             "recipe": asdict(recipe),
             "split": "sha256(seed:group) → 70% train / 15% val / 15% test",
             "n_train": len(train_texts),
@@ -449,13 +499,31 @@ def fit_and_save(
     return save_model(out, arrays=arrays, manifest_fields=manifest_fields)
 
 
-def _threshold_rows(data: Dataset, val_rows: NDArray[np.int64]) -> dict[str, NDArray[np.bool_]]:
-    """Error rates depend on the share of bad comments, so thresholds are chosen on rows at a real
-    site's balance: the Jigsaw natural sample (about 10% toxic) for the toxicity labels. The other
-    sources are skewed (Davidson is 83% toxic) and would push the review cut-off towards zero.
-    Spam has no natural sample; it uses every annotated row."""
-    natural_wiki = np.array([data.source[i] == "jigsaw" and bool(data.natural[i]) for i in val_rows])
-    return {label: natural_wiki for label in LABELS if label != "spam"}
+def _threshold_weights(data: Dataset, val_rows: NDArray[np.int64], fit_rows: NDArray[np.int64]) -> dict[str, Any]:
+    """Per-label row weights that make the validation rows look like a real site.
+
+    Error rates among auto-decided comments depend on the share of bad comments, and most
+    sources are skewed samples (Davidson is 83% toxic, the Jigsaw pools are a third toxic).
+    The toxicity labels use the Jigsaw validation rows reweighted to the label's prevalence in
+    the natural Jigsaw sample (about 10% toxic, measured on non-test rows); spam, with no
+    natural sample, uses every annotated row as is.
+    """
+    src = np.array(data.source)
+    natural = fit_rows[(src[fit_rows] == "jigsaw") & data.natural[fit_rows]]
+    wiki = src[val_rows] == "jigsaw"
+    out: dict[str, Any] = {}
+    for j, label in enumerate(LABELS):
+        if label == "spam":
+            continue
+        target = float(np.nanmean(data.y[natural, j]))
+        y = data.y[val_rows, j]
+        sample = float(np.nanmean(y[wiki])) if wiki.any() else 0.0
+        w = np.zeros(len(val_rows))
+        if 0 < sample < 1:
+            w[wiki & (y == 1)] = target / sample
+            w[wiki & (y == 0)] = (1 - target) / (1 - sample)
+        out[label] = w
+    return out
 
 
 def train(recipe_name: str, data_dir: Path, out: Path, log: Log = print, evaluate: bool = True) -> Model:
@@ -494,7 +562,7 @@ def train(recipe_name: str, data_dir: Path, out: Path, log: Log = print, evaluat
         splits.infos,
         log,
         extra_metrics=test_metrics if evaluate else None,
-        threshold_rows=_threshold_rows(data, val_rows),
+        threshold_weights=_threshold_weights(data, val_rows, np.concatenate((train_rows, val_rows))),
     )
     log(f"wrote {out} (version {model.version}) in {time.perf_counter() - started:.0f}s")
     return model

@@ -40,6 +40,10 @@ class Finding:
 
 Phase = Callable[[PolicyInput], Finding]
 
+# A threshold of 1.0 means "never": the model found no cut-off meeting its error target
+# (a probability rounded up to 1.0 must not trigger it).
+NEVER = 1.0
+
 
 def score_phase(inp: PolicyInput) -> Finding:
     """Compare every label's score with its thresholds; labels without thresholds are ignored."""
@@ -51,11 +55,11 @@ def score_phase(inp: PolicyInput) -> Finding:
             continue
         score = float(inp.scores[label])
         words = LABEL_WORDS.get(label, label)
-        if score >= limits.reject:
+        if score >= limits.reject and limits.reject < NEVER:
             rejects.append(
                 Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject)
             )
-        elif score >= limits.review:
+        elif score >= limits.review and limits.review < NEVER:
             reviews.append(
                 Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review)
             )

@@ -166,3 +166,11 @@ def test_explain_merges_adjacent_words(model: Model) -> None:
 def test_explain_without_scores_explains_the_top_label(model: Model) -> None:
     spans = model.explain("subscribe now free money at www.example.com")
     assert spans and spans[0].label in LABELS
+
+
+def test_artifacts_from_other_preprocessing_are_refused(copy: Path) -> None:
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["feature_config"]["preprocessing_version"] = 1
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="preprocessing version"):
+        load_model(copy)

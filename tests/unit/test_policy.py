@@ -45,6 +45,13 @@ def test_thresholds_are_inclusive() -> None:
     assert decide(PolicyInput({**ZERO, "toxicity": 0.9}, T)).status is Status.REJECTED
 
 
+def test_a_threshold_of_one_never_fires() -> None:
+    never = {"insult": LabelThresholds(review=0.5, reject=1.0), "spam": LabelThresholds(review=1.0, reject=1.0)}
+    d = decide(PolicyInput({"insult": 1.0, "spam": 1.0}, never))
+    assert d.status is Status.PENDING
+    assert [(r.code, r.label) for r in d.reasons] == [("score_above_review", "insult")]
+
+
 def test_premod_holds_what_would_be_approved() -> None:
     d = decide(PolicyInput(ZERO, T, ArticleMode.PREMOD))
     assert d.status is Status.PENDING

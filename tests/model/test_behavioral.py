@@ -1,0 +1,192 @@
+"""Behavioural tests of the committed default model (no shared data needed).
+
+Minimum functionality, invariance, direction and evasion, in the style of CheckList
+(Ribeiro et al. 2020). They assert behaviour with margins, not exact scores, so a retrained model
+passes when it behaves, and fails when it regresses.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier import Model, default_model_path, load_model
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return load_model(default_model_path())
+
+
+def tox(model: Model, texts: list[str], label: str = "toxicity") -> list[float]:
+    return [row[label] for row in model.score(texts)]
+
+
+# -- minimum functionality ----------------------------------------------------------------------
+
+# None of these sentences is in the training templates (classifier/augment.py).
+INSULTS = [
+    "You are a total idiot.",
+    "Shut up, you pathetic clown.",
+    "What a stupid moron you are.",
+    "You're a brainless piece of trash.",
+    "Anyone who believes this crap is an imbecile.",
+]
+THREATS = [
+    "I am going to kill you and your family.",
+    "I'm going to find where you live and hurt you.",
+    "Someone should shoot the author.",
+    "I will beat you to death.",
+]
+SLURS = ["Shut up, you faggot.", "Go back to your country, you dirty nigger.", "She is a stupid retard."]
+SPAM = [
+    "Check out my channel and subscribe!!! http://bit.ly/2xyz",
+    "Make $500 a day working from home, visit www.easy-cash-now.com",
+    "Please subscribe to my youtube channel, I post new videos every day",
+]
+CLEAN = [
+    "Thanks for the thoughtful article, I learned a lot.",
+    "The council meets on Tuesday to discuss the new budget.",
+    "I disagree with the author, the numbers on housing don't add up.",
+    "Great photos of the marathon, congratulations to all the runners!",
+]
+
+
+@pytest.mark.parametrize("text", INSULTS)
+def test_plain_insults_are_toxic_insults(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["toxicity"] >= model.thresholds["toxicity"].review
+    assert scores["toxicity"] > 0.7
+    # insult is calibrated to its ~5% base rate, so "flagged as an insult" is the review cut-off
+    assert scores["insult"] >= model.thresholds["insult"].review
+
+
+@pytest.mark.parametrize("text", THREATS)
+def test_threats_are_flagged(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["toxicity"] >= model.thresholds["toxicity"].review
+    assert scores["threat"] >= model.thresholds["threat"].review or scores["threat"] > 0.5
+
+
+@pytest.mark.parametrize("text", SLURS)
+def test_slurs_are_toxic(model: Model, text: str) -> None:
+    assert model.score([text])[0]["toxicity"] > 0.9
+
+
+@pytest.mark.parametrize("text", SPAM)
+def test_spam_is_spam(model: Model, text: str) -> None:
+    assert model.score([text])[0]["spam"] > 0.5
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_ordinary_comments_are_approvable(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["toxicity"] < 0.2
+    assert scores["spam"] < 0.5
+
+
+# -- invariance ------------------------------------------------------------------------------------
+
+NAMES = ["John", "Mohammed", "Aisha", "Wei", "Olga", "Darnell", "Priya", "José"]
+PLACES = ["London", "Lagos", "Karachi", "Tel Aviv", "Mexico City", "Kyiv", "Manila"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["I think {} made a good point about the schools.", "{} wrote a great letter to the editor."],
+)
+def test_names_do_not_change_the_score(model: Model, template: str) -> None:
+    scores = tox(model, [template.format(name) for name in NAMES])
+    assert max(scores) - min(scores) < 0.1
+
+
+def test_places_do_not_change_the_score(model: Model) -> None:
+    scores = tox(model, [f"I moved to {place} last year and I love it." for place in PLACES])
+    assert max(scores) - min(scores) < 0.1
+
+
+NEUTRAL_IDENTITY = [
+    "I am a Muslim woman.",
+    "As a gay man I disagree with this article.",
+    "I'm a black woman and a nurse.",
+    "My wife is Jewish and my husband's family is Catholic.",
+    "As a trans person, I found this article helpful.",
+    "I am disabled and I take the bus every day.",
+    "My neighbours are immigrants from Mexico.",
+]
+
+
+@pytest.mark.parametrize("text", NEUTRAL_IDENTITY)
+def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["identity_attack"] < 0.5
+    assert scores["toxicity"] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("neutral", "hateful"),
+    [
+        ("I am a Muslim woman.", "Muslim women are vermin."),
+        ("As a gay man I disagree with this article.", "Gay men are disgusting animals."),
+        ("My neighbours are immigrants from Mexico.", "Immigrants from Mexico are filthy criminals."),
+    ],
+)
+def test_hate_scores_far_above_the_neutral_mention(model: Model, neutral: str, hateful: str) -> None:
+    low, high = model.score([neutral, hateful])
+    assert high["toxicity"] - low["toxicity"] > 0.3
+    assert high["identity_attack"] > low["identity_attack"]
+
+
+# -- direction -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", CLEAN)
+@pytest.mark.parametrize("suffix", [" You idiot.", " Shut up, moron.", " Fuck you."])
+def test_adding_an_insult_raises_toxicity(model: Model, base: str, suffix: str) -> None:
+    before, after = tox(model, [base, base + suffix])
+    assert after > before + 0.2
+
+
+# -- evasion -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "f*ck you",
+        "f u c k you",
+        "ƒսck you",  # Latin f with hook, Armenian u
+        "f\u200du\u200dc\u200dk you",  # zero-width joiners
+        "fu\u200bck you",  # zero-width space
+        "FUUUUUCK YOU",
+        "f.u.c.k you",
+        "Ｆｕｃｋ you",  # full-width
+    ],
+)
+def test_evasion_is_caught(model: Model, variant: str) -> None:
+    plain, evasive = model.score(["fuck you", variant])
+    assert evasive["toxicity"] > 0.9
+    assert abs(evasive["toxicity"] - plain["toxicity"]) < 0.05
+
+
+@pytest.mark.parametrize(("plain", "variant"), [("you are shit", "you are sh1t"), ("kiss my ass", "kiss my @ss"),
+                                               ("you bitch", "you b!tch"), ("you idiot", "you іdіоt")])  # fmt: skip
+def test_leetspeak_and_lookalikes_score_like_the_plain_word(model: Model, plain: str, variant: str) -> None:
+    a, b = tox(model, [plain, variant])
+    assert abs(a - b) < 0.05
+
+
+# -- explanations --------------------------------------------------------------------------------
+
+
+def test_explanations_point_at_the_insult(model: Model) -> None:
+    text = "The article was fine, but you are a stupid idiot."
+    spans = [s for s in model.explain(text) if s.label == "toxicity"]
+    covered = " ".join(text[s.start : s.end] for s in spans)
+    assert "idiot" in covered
+    assert "article" not in covered
+
+
+def test_explanations_of_evasion_cover_the_original_characters(model: Model) -> None:
+    text = "well f u c k you"
+    spans = [s for s in model.explain(text) if s.label == "toxicity"]
+    assert any("f u c k" in text[s.start : s.end] for s in spans)
