@@ -179,10 +179,10 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         elapsed = time.perf_counter() - started
         route = request.match_info.route.name or UNMATCHED_ROUTE
-        request.app[METRICS].request_duration.labels(route=route, method=request.method, status=status).observe(
-            elapsed
-        )
-        if request.app[SETTINGS].access_log:
+        # config_dict: the root app's keys are found from a sub-app's request too.
+        metrics = request.config_dict[METRICS]
+        metrics.request_duration.labels(route=route, method=request.method, status=status).observe(elapsed)
+        if request.config_dict[SETTINGS].access_log:
             access_log.info(
                 "%s %s %s %.1fms",
                 request.method,
