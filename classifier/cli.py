@@ -38,6 +38,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     )
     p.add_argument("--out", type=Path, default=None, help="artifact directory (default: the packaged default)")
     p.add_argument("--no-eval", action="store_true", help="skip test-split metrics in the manifest")
+    p.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra labelled CSV/JSONL (a text column, columns named like the labels); repeatable",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = subparsers.add_parser("evaluate", help="write the evaluation report with plots")
@@ -66,7 +73,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         _log(f"data directory {data_dir} not found (set --data-dir or MODERATION_SHARED_DATA)")
         return 2
-    train(args.recipe, data_dir, args.out or default_model_path(), log=_log, evaluate=not args.no_eval)
+    missing = [p for p in args.extra if not p.is_file()]
+    if missing:
+        _log(f"extra data file(s) not found: {', '.join(map(str, missing))}")
+        return 2
+    train(
+        args.recipe, data_dir, args.out or default_model_path(), log=_log, evaluate=not args.no_eval, extra=args.extra
+    )
     return 0
 
 

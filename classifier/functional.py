@@ -79,7 +79,7 @@ _TEMPLATES: dict[str, tuple[bool, tuple[str, ...]]] = {
         True,
         (
             "{P} are d1sgusting.",
-            "I h@te {p}.",
+            "Honestly, I h@te {p} and always will.",
             "{P} are f*cking trash.",
             "k i l l all {p}",
         ),
@@ -96,7 +96,7 @@ _TEMPLATES: dict[str, tuple[bool, tuple[str, ...]]] = {
     "neutral_identity": (
         False,
         (
-            "I am {i}.",
+            "I'm {i}, for what it's worth.",
             "We are a family of {p}.",
             "My best friend is {i}.",
             "{P} come from all walks of life.",

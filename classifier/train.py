@@ -31,7 +31,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from classifier.data import SOURCES, Dataset, deduplicate, load_source, split_of
+from classifier.data import SOURCES, Dataset, deduplicate, load_source, load_table, split_of
 from classifier.features import (
     CHAR_BLOCK,
     CHAR_NGRAMS,
@@ -43,7 +43,7 @@ from classifier.features import (
 )
 from classifier.identity import is_placeholder_only, prepare_text
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
+from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, FileHash, Model, save_model, sha256_file
 
 __all__ = [
     "Recipe",
@@ -318,10 +318,29 @@ class Splits:
         return np.flatnonzero(mask)
 
 
-def prepare(recipe: Recipe, data_dir: Path, log: Log = print) -> Splits:
-    """Load every source of the recipe, add augmentation, deduplicate, split and normalize."""
+def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Path] = ()) -> Splits:
+    """Load every source of the recipe, add augmentation, deduplicate, split and normalize.
+
+    ``extra`` are CSV/JSONL files in :func:`~classifier.data.load_table`'s format (a ``text``
+    column and columns named like our labels), e.g. moderator decisions exported by the service;
+    each becomes a training source named ``extra:<file stem>`` and is split like the others.
+    """
     parts: list[Dataset] = []
     infos: list[DataSource] = []
+    for path in extra:
+        ds = load_table(Path(path), source=extra_source_name(Path(path)))
+        parts.append(ds)
+        infos.append(
+            DataSource(
+                name=extra_source_name(Path(path)),
+                license="site data (see its owner)",
+                files=[FileHash(path=Path(path).name, sha256=sha256_file(Path(path)))],
+                rows=len(ds),
+                used_for="train",
+                label_mapping="columns named like the labels; empty cells masked",
+            )
+        )
+        log(f"loaded {path}: {len(ds)} rows")
     for spec in SOURCES:
         if spec.name not in recipe.sources and spec.name not in recipe.eval_only_sources:
             continue
@@ -526,15 +545,28 @@ def _threshold_weights(data: Dataset, val_rows: NDArray[np.int64], fit_rows: NDA
     return out
 
 
-def train(recipe_name: str, data_dir: Path, out: Path, log: Log = print, evaluate: bool = True) -> Model:
-    """Run a recipe end to end on the shared data and write the artifact to ``out``."""
+def extra_source_name(path: Path) -> str:
+    """Source name of an extra training file."""
+    return f"extra:{path.stem}"
+
+
+def train(
+    recipe_name: str,
+    data_dir: Path,
+    out: Path,
+    log: Log = print,
+    evaluate: bool = True,
+    extra: Sequence[Path] = (),
+) -> Model:
+    """Run a recipe end to end on the shared data (plus ``extra`` files) and write the artifact."""
     recipe = RECIPES[recipe_name]
     started = time.perf_counter()
-    splits = prepare(recipe, data_dir, log)
+    splits = prepare(recipe, data_dir, log, extra)
     data = splits.data
-    train_rows = splits.rows("train", sources=(*recipe.sources, "augment"))
-    val_rows = splits.rows("val", sources=recipe.sources)
-    test_rows = splits.rows("test", sources=recipe.sources)
+    sources = (*recipe.sources, *(extra_source_name(Path(p)) for p in extra))
+    train_rows = splits.rows("train", sources=(*sources, "augment"))
+    val_rows = splits.rows("val", sources=sources)
+    test_rows = splits.rows("test", sources=sources)
     log(f"training on {len(train_rows)} rows, calibrating on {len(val_rows)}")
 
     def test_metrics(arrays: dict[str, NDArray[Any]], space: FeatureSpace) -> dict[str, Any]:

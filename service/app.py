@@ -15,15 +15,19 @@ from service.api.auth import auth_middleware
 from service.api.openapi import build_openapi
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.routes import add_routes
-from service.appkeys import KEYS, METRICS, POOL, SCORER, SETTINGS
+from service.appkeys import KEYS, LANGUAGE, METRICS, POOL, SCORER, SETTINGS, WORD_LISTS
+from service.authors import retention_context
 from service.db import store
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
+from service.language import LanguageDetector
 from service.metrics import add_metrics, metrics_middleware
 from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
 from service.settings import Settings
+from service.sites import WordListCache
+from service.webhooks import webhook_context
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,13 @@ async def _model(app: web.Application) -> AsyncIterator[None]:
     scorer.close()
 
 
+async def _policy_tools(app: web.Application) -> AsyncIterator[None]:
+    """The language detector (loaded once, off the event loop) and the word-list automaton cache."""
+    app[LANGUAGE] = await asyncio.to_thread(LanguageDetector)
+    app[WORD_LISTS] = WordListCache()
+    yield
+
+
 async def migrate(dsn: str, directory: Path) -> list[str]:
     """Apply pending migrations on their own connection; return the names applied."""
     conn = await asyncpg.connect(dsn)
@@ -118,5 +129,8 @@ def create_app(settings: Settings) -> web.Application:
     add_metrics(app, settings.metrics_multiproc_dir)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_model)
+    app.cleanup_ctx.append(_policy_tools)
+    app.cleanup_ctx.append(webhook_context)
+    app.cleanup_ctx.append(retention_context)
     app.on_response_prepare.append(_security_headers)
     return app

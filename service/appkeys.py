@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -10,15 +11,21 @@ from aiohttp import web
 if TYPE_CHECKING:
     from service.domain.types import Principal
     from service.keys import KeyResolver
+    from service.language import LanguageDetector
     from service.metrics import Metrics
     from service.ml.scorer import Scorer
     from service.settings import Settings
+    from service.sites import WordListCache
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
+WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
+# Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.
+WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # Per-request values.

@@ -14,6 +14,7 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(DomainError):
@@ -42,3 +43,22 @@ class InvalidReference(DomainError):
 
 class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
+
+
+class VersionConflict(DomainError):
+    code, status, title = "version_conflict", 409, "Changed meanwhile"
+
+
+class CommentRejected(DomainError):
+    code, status, title = "comment_rejected", 409, "Comment rejected"
+
+
+class RateLimited(DomainError):
+    """Too many comments from one author: answered 429 with ``Retry-After``."""
+
+    code, status, title = "rate_limited", 429, "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}

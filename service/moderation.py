@@ -6,28 +6,51 @@ Transaction boundaries live here. Nothing in this module knows about HTTP.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
+import functools
+import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import asyncpg
 
+from service import webhooks
 from service.db import store
-from service.domain.policy import PolicyInput, decide
+from service.domain.policy import PolicyInput, decide, merge_thresholds
+from service.domain.rules import (
+    AuthorActivity,
+    AuthorFacts,
+    SitePolicy,
+    Standing,
+    extract_link_hosts,
+    flood_retry_after,
+)
 from service.domain.types import ArticleMode, Decision, Principal, Status
+from service.domain.webhooks import REPORTED
+from service.domain.wordlist import WordHit, WordListMatcher, fingerprint
 from service.errors import (
     AlreadyDecided,
     ArticleClosed,
+    CommentRejected,
     Forbidden,
     InvalidReference,
     LeaseNotHeld,
     NotFound,
+    RateLimited,
+    VersionConflict,
 )
-from service.ml.scorer import Scored, Scorer
+from service.language import LanguageDetector, supported_languages
+from service.ml.scorer import ModelLike, Scored, Scorer, model_manifest
+from service.sites import SiteState, WordListCache, load_site
 
 DEFAULT_SITE = "default"
+# The review queues: comments waiting for a first decision, and comments readers reported.
+PENDING_QUEUE = "pending"
+REPORTED_QUEUE = "reported"
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,28 @@ class Submission:
     parent_id: uuid.UUID | None = None
     author_ip: str | None = None
     user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyTools:
+    """What the policy's inputs are gathered with, besides the database and the model."""
+
+    word_lists: WordListCache = field(default_factory=WordListCache)
+    languages: LanguageDetector | None = None
+    # Called after a transaction that queued webhook events has committed.
+    on_event: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything decided about one text, ready to store."""
+
+    scored: Scored
+    decision: Decision
+    spans: list[dict[str, Any]]
+    fingerprint: bytes
+    language: str | None
+    mode: ArticleMode
 
 
 @dataclass(frozen=True)
@@ -58,6 +103,8 @@ class ScoreResult:
 class CommentWithHistory:
     comment: store.StoredComment
     history: list[store.StoredEvent]
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    open_reports: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,10 +128,98 @@ def _visible(principal: Principal, comment: store.StoredComment | None) -> store
     return comment
 
 
+def effective_mode(article: store.StoredArticle | None, site: SitePolicy) -> ArticleMode:
+    """An article's own mode, else its site's default."""
+    return ArticleMode(article.mode) if article and article.mode else site.default_mode
+
+
+def _author_facts(author: store.StoredAuthor | None) -> AuthorFacts:
+    if author is None:
+        return AuthorFacts()
+    return AuthorFacts(Standing(author.standing), author.suspended_until, author.approved_count, author.rejected_count)
+
+
+def _activity(row: asyncpg.Record) -> AuthorActivity:
+    return AuthorActivity(
+        last_minute=row["last_minute"],
+        oldest_in_last_minute_age_s=row["oldest_in_last_minute_age_s"],
+        repeats=row["repeats"],
+        window_approved=row["window_approved"],
+        window_rejected=row["window_rejected"],
+    )
+
+
+def _word_spans(hits: list[WordHit]) -> list[dict[str, Any]]:
+    return [{"start": h.start, "end": h.end, "label": f"{h.kind}_word", "weight": 1.0} for h in hits]
+
+
+async def assess(
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    tools: PolicyTools,
+    *,
+    text: str,
+    site_id: str,
+    site: SiteState,
+    mode: ArticleMode,
+    author: AuthorFacts | None,
+    activity: AuthorActivity,
+    print_: bytes,
+) -> Assessment:
+    """Gather the policy's inputs for one text (word lists, links, language, scores) and decide."""
+    policy = site.policy
+    matcher: WordListMatcher = await tools.word_lists.matcher(pool, site_id, site.version)
+    hits = matcher.find(text)
+    language = tools.languages.detect(text) if tools.languages and policy.language_check else None
+    languages = _model_languages(scorer.model)
+    model_version = scorer.model.version
+    inp = PolicyInput(
+        scores={},
+        thresholds=merge_thresholds(scorer.thresholds, policy.thresholds),
+        mode=mode,
+        site=policy,
+        author=author,
+        activity=activity,
+        word_hits=tuple(hits),
+        link_hosts=extract_link_hosts(text),
+        language=language,
+        supported_languages=languages,
+        now=dt.datetime.now(dt.UTC),
+    )
+    # A language the model was not trained on is not scored at all: its scores would be noise.
+    scored = Scored({}, [], model_version) if inp.language_unsupported else await scorer.score(text)
+    inp = dataclasses.replace(inp, scores=scored.scores)
+    decision = decide(inp)
+    spans = _word_spans(hits)
+    if decision.status is not Status.APPROVED and scored.scores:
+        spans += await scorer.explain(text, scored)
+    return Assessment(scored, decision, spans, print_, language, mode)
+
+
+def _model_languages(model: ModelLike) -> frozenset[str]:
+    """The languages a model was trained on, read from its manifest once per model (models are immutable)."""
+    return _languages_of(cast(Hashable, model))
+
+
+@functools.lru_cache(maxsize=4)
+def _languages_of(model: Hashable) -> frozenset[str]:
+    return supported_languages(model_manifest(cast(ModelLike, model)))
+
+
+def text_fingerprint(text: str) -> bytes:
+    """Equal for texts that normalize alike ("Buy now!!" and "BUY N0W"): the repeat rule's key."""
+    return hashlib.sha256(fingerprint(text).encode()).digest()
+
+
 async def submit_comment(
-    pool: asyncpg.Pool, scorer: Scorer, principal: Principal, sub: Submission
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    principal: Principal,
+    sub: Submission,
+    tools: PolicyTools | None = None,
 ) -> Submitted:
     """Score, decide and store a comment; a repeated (site, external id) returns the first result."""
+    tools = tools or PolicyTools()
     site_id = resolve_site(principal, sub.site_id)
     if sub.external_id is not None:
         async with pool.acquire() as conn:
@@ -92,15 +227,44 @@ async def submit_comment(
         if existing is not None:
             return Submitted(existing, created=False)
 
+    print_ = text_fingerprint(sub.text)
     async with pool.acquire() as conn:
+        site = await load_site(conn, site_id, sub.article_id)
         article = await store.get_article(conn, site_id, sub.article_id)
-    mode = ArticleMode(article.mode) if article else ArticleMode.POSTMOD
+        author_row = await store.get_author(conn, site_id, sub.author_id)
+        activity = _activity(
+            await store.author_activity(
+                conn,
+                site_id,
+                sub.author_id,
+                print_,
+                site.policy.repeat_window_s,
+                site.policy.rejection_rate_window_days,
+            )
+        )
+    mode = effective_mode(article, site.policy)
     if mode is ArticleMode.CLOSED:
         raise ArticleClosed("this article is closed for comments", field="article_id")
+    retry_after = flood_retry_after(site.policy, activity)
+    if retry_after is not None:
+        raise RateLimited(
+            f"at most {site.policy.flood_max_per_minute} comments per minute per author; retry later",
+            retry_after_s=retry_after,
+        )
 
-    scored = await scorer.score(sub.text)
-    decision = decide(PolicyInput(scores=scored.scores, thresholds=scorer.thresholds, mode=mode))
-    spans = await scorer.explain(sub.text, scored) if decision.status is not Status.APPROVED else []
+    found = await assess(
+        pool,
+        scorer,
+        tools,
+        text=sub.text,
+        site_id=site_id,
+        site=site,
+        mode=mode,
+        author=_author_facts(author_row),
+        activity=activity,
+        print_=print_,
+    )
+    decision, scored = found.decision, found.scored
     reasons = [r.as_dict() for r in decision.reasons]
 
     async with pool.acquire() as conn, conn.transaction():
@@ -123,10 +287,12 @@ async def submit_comment(
                 status=decision.status,
                 scores=scored.scores,
                 reasons=reasons,
-                spans=spans,
+                spans=found.spans,
                 model_version=scored.model_version,
                 author_ip=sub.author_ip,
                 user_agent=sub.user_agent,
+                fingerprint=print_,
+                language=found.language,
             ),
         )
         if comment is None:
@@ -144,26 +310,202 @@ async def submit_comment(
             from_status=None,
             to_status=decision.status.value,
             reasons=reasons,
-            details={"submitted_by": principal.name, "mode": mode.value},
+            details={"submitted_by": principal.name, "mode": mode.value, "language": found.language},
         )
         if decision.status is not Status.PENDING:
             await store.count_author_decision(conn, site_id, sub.author_id, decision.status)
+        queued = await webhooks.enqueue_status(conn, site.policy, comment)
+    if queued:
+        tools.on_event()
     return Submitted(comment, created=True)
+
+
+async def edit_comment(
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    principal: Principal,
+    comment_id: uuid.UUID,
+    *,
+    text: str,
+    expected_version: int | None,
+    tools: PolicyTools | None = None,
+) -> store.StoredComment:
+    """Re-moderate a comment's new text; the old text is kept as a revision."""
+    tools = tools or PolicyTools()
+    async with pool.acquire() as conn:
+        current = _visible(principal, await store.get_comment(conn, comment_id))
+        site = await load_site(conn, current.site_id, current.article_id)
+        article = await store.get_article(conn, current.site_id, current.article_id)
+        author_row = await store.get_author(conn, current.site_id, current.author_id)
+        print_ = text_fingerprint(text)
+        activity = _activity(
+            await store.author_activity(
+                conn,
+                current.site_id,
+                current.author_id,
+                print_,
+                site.policy.repeat_window_s,
+                site.policy.rejection_rate_window_days,
+            )
+        )
+    if current.text_erased_at is not None:
+        raise NotFound("no such comment")
+    if current.status is Status.REJECTED:
+        raise CommentRejected("a rejected comment cannot be edited; post a new one")
+    if expected_version is not None and expected_version != current.version:
+        raise VersionConflict(f"the comment is at version {current.version}, not {expected_version}")
+    mode = effective_mode(article, site.policy)
+    if mode is ArticleMode.CLOSED:
+        raise ArticleClosed("this article is closed for comments", field="article_id")
+    # The comment itself is not a repeat of itself; flooding is about new comments, not edits.
+    window_start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=site.policy.repeat_window_s)
+    same_text = print_ == current.fingerprint and current.created_at > window_start
+    activity = AuthorActivity(
+        last_minute=0,
+        repeats=max(0, activity.repeats - (1 if same_text else 0)),
+        window_approved=activity.window_approved,
+        window_rejected=activity.window_rejected,
+    )
+    found = await assess(
+        pool,
+        scorer,
+        tools,
+        text=text,
+        site_id=current.site_id,
+        site=site,
+        mode=mode,
+        author=_author_facts(author_row),
+        activity=activity,
+        print_=print_,
+    )
+    reasons = [r.as_dict() for r in found.decision.reasons]
+    async with pool.acquire() as conn, conn.transaction():
+        edited = await store.update_comment_text(
+            conn,
+            store.EditedComment(
+                id=comment_id,
+                text=text,
+                status=found.decision.status,
+                scores=found.scored.scores,
+                reasons=reasons,
+                spans=found.spans,
+                model_version=found.scored.model_version,
+                fingerprint=print_,
+                language=found.language,
+                expected_version=current.version,
+            ),
+        )
+        if edited is None:
+            raise VersionConflict("the comment changed while it was being re-moderated; send the edit again")
+        await store.insert_comment_revision(conn, comment_id, current.version, current.text)
+        await store.insert_comment_event(
+            conn,
+            comment_id,
+            actor_kind=principal.role.value,
+            actor_name=principal.name,
+            action="edited",
+            from_status=current.status.value,
+            to_status=edited.status.value,
+            reasons=reasons,
+            details={"revision": current.version, "language": found.language},
+        )
+        if current.status is not edited.status:
+            await store.adjust_author_counts(conn, edited.site_id, edited.author_id, current.status, edited.status)
+        queued = await webhooks.enqueue_status(conn, site.policy, edited)
+    if queued:
+        tools.on_event()
+    return edited
+
+
+@dataclass(frozen=True)
+class Reported:
+    comment: store.StoredComment
+    counted: bool  # False: this reader had already reported it
+    open_reasons: dict[str, int]
+
+
+async def report_comment(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    comment_id: uuid.UUID,
+    *,
+    reason: str,
+    detail: str | None,
+    reporter_id: str | None,
+    tools: PolicyTools | None = None,
+) -> Reported:
+    """A reader's report: counted once per reader, and the comment joins the reported queue."""
+    tools = tools or PolicyTools()
+    async with pool.acquire() as conn, conn.transaction():
+        comment = _visible(principal, await store.get_comment(conn, comment_id))
+        counted = await store.insert_report(conn, comment_id, reason, detail, reporter_id)
+        queued = None
+        if counted:
+            comment = await store.mark_reported(conn, comment_id)
+            await store.insert_comment_event(
+                conn,
+                comment_id,
+                actor_kind=principal.role.value,
+                actor_name=principal.name,
+                action="reported",
+                from_status=comment.status.value,
+                to_status=comment.status.value,
+                details={"reason": reason},
+            )
+        open_reasons = await store.open_report_reasons(conn, comment_id)
+        if counted:
+            site = await load_site(conn, comment.site_id)
+            queued = await webhooks.enqueue(
+                conn, site.policy, comment, REPORTED, {"reports": {"open": open_reasons, "reason": reason}}
+            )
+    if queued:
+        tools.on_event()
+    return Reported(comment, counted, open_reasons)
 
 
 async def get_comment(pool: asyncpg.Pool, principal: Principal, comment_id: uuid.UUID) -> CommentWithHistory:
     async with pool.acquire() as conn:
         comment = _visible(principal, await store.get_comment(conn, comment_id))
         history = await store.list_comment_events(conn, comment_id)
-    return CommentWithHistory(comment, history)
+        revisions = await store.list_comment_revisions(conn, comment_id)
+        reports = await store.open_report_reasons(conn, comment_id)
+    return CommentWithHistory(comment, history, [dict(r) for r in revisions], reports)
 
 
-async def score_text(scorer: Scorer, text: str) -> ScoreResult:
-    """Score without storing: what the policy would decide on a postmod article, and why."""
-    scored = await scorer.score(text)
-    decision = decide(PolicyInput(scores=scored.scores, thresholds=scorer.thresholds))
-    spans = await scorer.explain(text, scored)
-    return ScoreResult(Scored(scored.scores, spans, scored.model_version), decision)
+async def score_text(
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    principal: Principal,
+    text: str,
+    *,
+    site_id: str | None = None,
+    tools: PolicyTools | None = None,
+) -> ScoreResult:
+    """Score without storing: what the policy would decide on a postmod article of the site, and why.
+
+    The site's word lists, link rules, thresholds and language check apply (a pre-submit nudge);
+    rules about the author (standing, history, repeats, flooding) do not, as no author is known.
+    """
+    tools = tools or PolicyTools()
+    site_key = resolve_site(principal, site_id)
+    async with pool.acquire() as conn:
+        site = await load_site(conn, site_key)
+    found = await assess(
+        pool,
+        scorer,
+        tools,
+        text=text,
+        site_id=site_key,
+        site=site,
+        mode=ArticleMode.POSTMOD,
+        author=None,
+        activity=AuthorActivity(),
+        print_=b"",
+    )
+    spans = found.spans
+    if found.scored.scores and found.decision.status is Status.APPROVED:
+        spans = spans + await scorer.explain(text, found.scored)  # the nudge explains even a pass
+    return ScoreResult(Scored(found.scored.scores, spans, found.scored.model_version), found.decision)
 
 
 async def set_article_mode(
@@ -190,13 +532,15 @@ async def claim_reviews(
     site_id: str | None,
     article_id: str | None,
     lease_s: float,
+    queue: str = PENDING_QUEUE,
 ) -> list[store.StoredComment]:
-    """Lease up to ``limit`` pending comments to the caller, oldest first."""
+    """Lease up to ``limit`` pending (or reported) comments to the caller, oldest first."""
     site = principal.site_id if principal.site_id is not None else site_id
     if principal.site_id is not None and site_id not in (None, principal.site_id):
         raise Forbidden("this key may only act on its own site", field="site_id")
+    claim = store.claim_reported if queue == REPORTED_QUEUE else store.claim_reviews
     async with pool.acquire() as conn:
-        return await store.claim_reviews(conn, limit, site, article_id, principal.key_id, lease_s)
+        return await claim(conn, limit, site, article_id, principal.key_id, lease_s)
 
 
 async def decide_review(
@@ -206,16 +550,22 @@ async def decide_review(
     *,
     approve: bool,
     reason: str | None,
+    tools: PolicyTools | None = None,
 ) -> store.StoredComment:
-    """Settle a leased pending comment; only the lease holder may, and only once."""
+    """Settle a leased pending or reported comment; only the lease holder may, and only once.
+
+    Deciding a reported comment settles its open reports: approving keeps it published and
+    dismisses them, rejecting takes it down.
+    """
     status = Status.APPROVED if approve else Status.REJECTED
     async with pool.acquire() as conn, conn.transaction():
-        decided = await store.decide_review(conn, comment_id, principal.key_id, status)
-        if decided is None:
+        found = await store.decide_review(conn, comment_id, principal.key_id, status)
+        if found is None:
             current = _visible(principal, await store.get_comment(conn, comment_id))
-            if current.status is not Status.PENDING:
+            if current.status is not Status.PENDING and current.reported_at is None:
                 raise AlreadyDecided(f"comment is already {current.status.value}")
             raise LeaseNotHeld("claim the comment first; another moderator or no one holds it")
+        decided, from_status = found
         _visible(principal, decided)
         reasons = [{"code": "moderator_decision", "message": reason or f"{status.value} by a moderator"}]
         await store.insert_comment_event(
@@ -224,12 +574,20 @@ async def decide_review(
             actor_kind=principal.role.value,
             actor_name=principal.name,
             action="decided",
-            from_status=Status.PENDING.value,
+            from_status=from_status.value,
             to_status=status.value,
             reasons=reasons,
             details={"reason": reason, "model_version": decided.model_version, "scores": decided.scores},
         )
-        await store.count_author_decision(conn, decided.site_id, decided.author_id, status)
+        await store.settle_reports(conn, comment_id, status)
+        if from_status is Status.PENDING:
+            await store.count_author_decision(conn, decided.site_id, decided.author_id, status)
+        elif from_status is not status:
+            await store.adjust_author_counts(conn, decided.site_id, decided.author_id, from_status, status)
+        site = await load_site(conn, decided.site_id)
+        queued = await webhooks.enqueue_status(conn, site.policy, decided)
+    if queued and tools is not None:
+        tools.on_event()
     return decided
 
 
@@ -265,24 +623,30 @@ async def list_queue(
     article_id: str | None,
     limit: int,
     cursor: str | None,
+    queue: str = PENDING_QUEUE,
 ) -> QueuePage:
     if principal.site_id is not None:
         site_id = resolve_site(principal, site_id)
     after = decode_cursor(sort, cursor) if cursor else None
+    listing = store.list_reported_queue if queue == REPORTED_QUEUE else store.list_review_queue
     async with pool.acquire() as conn:
-        items = await store.list_review_queue(
-            conn, sort=sort, site_id=site_id, article_id=article_id, limit=limit + 1, after=after
-        )
+        items = await listing(conn, sort=sort, site_id=site_id, article_id=article_id, limit=limit + 1, after=after)
     has_more = len(items) > limit
     items = items[:limit]
     return QueuePage(items, encode_cursor(sort, items[-1]) if has_more and items else None)
 
 
 async def queue_stats(
-    pool: asyncpg.Pool, principal: Principal, *, site_id: str | None, article_id: str | None
+    pool: asyncpg.Pool,
+    principal: Principal,
+    *,
+    site_id: str | None,
+    article_id: str | None,
+    queue: str = PENDING_QUEUE,
 ) -> dict[str, Any]:
     if principal.site_id is not None:
         site_id = resolve_site(principal, site_id)
+    stats = store.reported_stats if queue == REPORTED_QUEUE else store.review_stats
     async with pool.acquire() as conn:
-        row = await store.review_stats(conn, site_id, article_id)
+        row = await stats(conn, site_id, article_id)
     return {"depth": row["depth"], "leased": row["leased"], "oldest_age_s": round(row["oldest_age_s"], 3)}

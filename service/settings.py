@@ -55,6 +55,19 @@ class Settings(BaseSettings):
         default_factory=dict, description="Per-label review/reject thresholds overriding the model's."
     )
 
+    webhook_poll_s: float = Field(default=2.0, gt=0, description="How often the deliverer looks for due webhooks.")
+    webhook_batch: int = Field(default=20, ge=1, description="Most webhook events one delivery round claims.")
+    webhook_claim_lease_s: float = Field(
+        default=60.0, gt=0, description="How long a claimed event is hidden from other deliverers (> timeout)."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_max_attempts: int = Field(default=10, ge=1, description="Attempts before an event is marked dead.")
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0, description="First retry delay (doubles each time).")
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0, description="Longest retry delay.")
+    retention_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often rejected comments past their site's retention are purged."
+    )
+
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         description="If set, an admin API key with this value is ensured at start (for first set-up).",

@@ -6,7 +6,7 @@
 //
 //   const { postComment, verifyWebhookSignature } = require("./website.js");
 //
-// Webhooks (when your installation sends them) carry
+// Webhooks carry
 //   X-Moderation-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the site's secret>
 // Verify against the raw request body, before parsing it, and refuse old timestamps (replays).
 "use strict";

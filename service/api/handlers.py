@@ -16,6 +16,7 @@ from service.api.schemas import (
     ClaimIn,
     ClaimOut,
     CommentDetailOut,
+    CommentEditIn,
     CommentIn,
     CommentOut,
     DecisionIn,
@@ -27,15 +28,19 @@ from service.api.schemas import (
     QueueQuery,
     ReadyOut,
     ReasonOut,
+    ReportIn,
+    ReportOut,
+    RevisionOut,
     ScoreIn,
     ScoreOut,
     SpanOut,
     StatsOut,
     StatsQuery,
 )
-from service.appkeys import METRICS, POOL, PRINCIPAL, SCORER, SETTINGS
+from service.appkeys import LANGUAGE, METRICS, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
 from service.db import store
 from service.domain.types import Principal
+from service.webhooks import wake_deliverer
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,6 +73,14 @@ def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
         raise ApiError(404, "not_found", "Not found", "no such comment") from None
 
 
+def tools(request: web.Request) -> moderation.PolicyTools:
+    """The app's word-list cache and language detector, and a nudge for its webhook deliverer."""
+    app = request.app
+    return moderation.PolicyTools(
+        word_lists=app[WORD_LISTS], languages=app.get(LANGUAGE), on_event=lambda: wake_deliverer(app)
+    )
+
+
 def respond(model: BaseModel, status: int = 200) -> web.Response:
     return web.Response(status=status, body=model.model_dump_json().encode(), content_type="application/json")
 
@@ -97,10 +110,45 @@ async def post_comment(request: web.Request) -> web.Response:
             author_ip=str(data.author_ip) if data.author_ip else None,
             user_agent=data.user_agent,
         ),
+        tools(request),
     )
     if submitted.created:
         request.app[METRICS].record_decision(submitted.comment.status.value, submitted.comment.reasons, source="model")
     return respond(comment_out(submitted.comment), 201 if submitted.created else 200)
+
+
+async def put_comment(request: web.Request) -> web.Response:
+    data = await body(request, CommentEditIn)
+    edited = await moderation.edit_comment(
+        request.app[POOL],
+        request.app[SCORER],
+        principal(request),
+        path_uuid(request),
+        text=data.text,
+        expected_version=data.version,
+        tools=tools(request),
+    )
+    return respond(comment_out(edited))
+
+
+async def post_report(request: web.Request) -> web.Response:
+    data = await body(request, ReportIn)
+    reported = await moderation.report_comment(
+        request.app[POOL],
+        principal(request),
+        path_uuid(request),
+        reason=data.reason,
+        detail=data.detail,
+        reporter_id=data.reporter_id,
+        tools=tools(request),
+    )
+    out = ReportOut(
+        comment_id=reported.comment.id,
+        counted=reported.counted,
+        report_count=reported.comment.report_count,
+        open_reports=reported.open_reasons,
+    )
+    return respond(out, 201 if reported.counted else 200)
 
 
 async def get_comment(request: web.Request) -> web.Response:
@@ -109,13 +157,22 @@ async def get_comment(request: web.Request) -> web.Response:
         **comment_out(found.comment).model_dump(),
         text=found.comment.text,
         history=[EventOut.model_validate(e, from_attributes=True) for e in found.history],
+        revisions=[RevisionOut(**r) for r in found.revisions],
+        open_reports=found.open_reports,
     )
     return respond(detail)
 
 
 async def post_score(request: web.Request) -> web.Response:
     data = await body(request, ScoreIn)
-    result = await moderation.score_text(request.app[SCORER], data.text)
+    result = await moderation.score_text(
+        request.app[POOL],
+        request.app[SCORER],
+        principal(request),
+        data.text,
+        site_id=data.site_id,
+        tools=tools(request),
+    )
     return respond(
         ScoreOut(
             status=result.decision.status,
@@ -156,6 +213,7 @@ async def post_claim(request: web.Request) -> web.Response:
         site_id=data.site_id,
         article_id=data.article_id,
         lease_s=settings.review_lease_s,
+        queue=data.queue,
     )
     return respond(ClaimOut(items=[queue_item(c) for c in items]))
 
@@ -168,6 +226,7 @@ async def post_decision(request: web.Request) -> web.Response:
         path_uuid(request),
         approve=data.decision == "approve",
         reason=data.reason,
+        tools=tools(request),
     )
     request.app[METRICS].record_decision(decided.status.value, [{"code": "moderator_decision"}], source="moderator")
     return respond(comment_out(decided))
@@ -184,6 +243,7 @@ async def get_queue(request: web.Request) -> web.Response:
             article_id=q.article_id,
             limit=q.limit,
             cursor=q.cursor,
+            queue=q.queue,
         )
     except ValueError:
         raise invalid_fields([FieldError(field="cursor", message="invalid cursor")]) from None
@@ -193,7 +253,7 @@ async def get_queue(request: web.Request) -> web.Response:
 async def get_stats(request: web.Request) -> web.Response:
     q = query(request, StatsQuery)
     stats = await moderation.queue_stats(
-        request.app[POOL], principal(request), site_id=q.site_id, article_id=q.article_id
+        request.app[POOL], principal(request), site_id=q.site_id, article_id=q.article_id, queue=q.queue
     )
     return respond(StatsOut(**stats))
 

@@ -135,7 +135,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         )
     except DomainError as exc:
         errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field else None
-        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, errors=errors)
+        return problem_response(
+            request, exc.status, exc.code, exc.title, exc.detail, errors=errors, headers=exc.headers or None
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
 from service.db.queries import QUERIES
 from service.domain.types import Role, Status
 
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+Conn: TypeAlias = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class StoredComment:
     created_at: dt.datetime
     updated_at: dt.datetime
     decided_at: dt.datetime | None
+    reported_at: dt.datetime | None = None
+    text_erased_at: dt.datetime | None = None
+    language: str | None = None
+    fingerprint: bytes | None = None
+    open_reports: dict[str, int] | None = None  # unsettled reports per reason (reported-queue reads only)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> StoredComment:
@@ -65,6 +70,11 @@ class StoredComment:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             decided_at=row["decided_at"],
+            reported_at=row["reported_at"],
+            text_erased_at=row["text_erased_at"],
+            language=row["language"],
+            fingerprint=row["fingerprint"],
+            open_reports=row.get("open_reports"),
         )
 
 
@@ -95,7 +105,7 @@ class StoredArticle:
     id: str
     title: str | None
     url: str | None
-    mode: str
+    mode: str | None  # None: the site's default mode
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -115,6 +125,8 @@ class NewComment:
     model_version: str
     author_ip: str | None
     user_agent: str | None
+    fingerprint: bytes | None = None
+    language: str | None = None
 
 
 async def get_api_key_by_hash(conn: Conn, key_hash: bytes) -> StoredKey | None:
@@ -191,6 +203,8 @@ async def insert_comment(conn: Conn, new: NewComment) -> StoredComment | None:
         new.author_ip,
         new.user_agent,
         max_score,
+        new.fingerprint,
+        new.language,
     )
     return StoredComment.from_row(row) if row else None
 
@@ -248,9 +262,10 @@ async def claim_reviews(
 
 async def decide_review(
     conn: Conn, comment_id: uuid.UUID, key_id: int, status: Status
-) -> StoredComment | None:
+) -> tuple[StoredComment, Status] | None:
+    """The decided comment and the status it had before, or None when the caller holds no lease on it."""
     row = await conn.fetchrow(QUERIES["decide_review"], comment_id, key_id, status.value)
-    return StoredComment.from_row(row) if row else None
+    return (StoredComment.from_row(row), Status(row["from_status"])) if row else None
 
 
 async def count_author_decision(conn: Conn, site_id: str, author_id: str, status: Status) -> None:
@@ -284,3 +299,347 @@ async def register_model_version(
 
 async def ping(conn: Conn) -> None:
     await conn.fetchval(QUERIES["ping"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Site settings and word lists
+
+
+@dataclass(frozen=True)
+class StoredSiteSettings:
+    site_id: str
+    settings: dict[str, Any]
+    version: int
+
+
+def _site_settings(row: asyncpg.Record) -> StoredSiteSettings:
+    return StoredSiteSettings(row["id"], row["settings"], row["settings_version"])
+
+
+async def get_site_settings(conn: Conn, site_id: str) -> StoredSiteSettings | None:
+    row = await conn.fetchrow(QUERIES["get_site_settings"], site_id)
+    return _site_settings(row) if row else None
+
+
+async def put_site_settings(conn: Conn, site_id: str, settings: dict[str, Any]) -> StoredSiteSettings:
+    return _site_settings(await conn.fetchrow(QUERIES["put_site_settings"], site_id, settings))
+
+
+async def get_article_settings(conn: Conn, site_id: str, article_id: str) -> dict[str, Any] | None:
+    """An article's overrides; None when the article does not exist yet."""
+    row = await conn.fetchrow(QUERIES["get_article_settings"], site_id, article_id)
+    return row["settings"] if row else None
+
+
+async def put_article_settings(conn: Conn, site_id: str, article_id: str, settings: dict[str, Any]) -> dict[str, Any]:
+    return await conn.fetchval(QUERIES["put_article_settings"], site_id, article_id, settings)  # type: ignore[no-any-return]
+
+
+async def bump_site_settings_version(conn: Conn, site_id: str) -> int:
+    return int(await conn.fetchval(QUERIES["bump_site_settings_version"], site_id))
+
+
+async def list_word_terms(conn: Conn, site_id: str, kind: str) -> list[str]:
+    return [r["term"] for r in await conn.fetch(QUERIES["list_word_terms"], site_id, kind)]
+
+
+async def list_all_word_terms(conn: Conn, site_id: str) -> list[tuple[str, str]]:
+    return [(r["kind"], r["term"]) for r in await conn.fetch(QUERIES["list_all_word_terms"], site_id)]
+
+
+async def delete_word_terms(conn: Conn, site_id: str, kind: str, terms: list[str] | None) -> None:
+    await conn.execute(QUERIES["delete_word_terms"], site_id, kind, terms)
+
+
+async def insert_word_terms(conn: Conn, site_id: str, kind: str, terms: list[str]) -> None:
+    await conn.execute(QUERIES["insert_word_terms"], site_id, kind, terms)
+
+
+# ---------------------------------------------------------------------------------------------
+# Authors
+
+
+@dataclass(frozen=True)
+class StoredAuthor:
+    site_id: str
+    id: str
+    standing: str
+    suspended_until: dt.datetime | None
+    approved_count: int
+    rejected_count: int
+    erased_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> StoredAuthor:
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class StoredAuthorEvent:
+    at: dt.datetime
+    actor_kind: str
+    actor_name: str
+    action: str
+    from_standing: str | None
+    to_standing: str | None
+    details: dict[str, Any]
+
+
+async def get_author(conn: Conn, site_id: str, author_id: str) -> StoredAuthor | None:
+    row = await conn.fetchrow(QUERIES["get_author"], site_id, author_id)
+    return StoredAuthor.from_row(row) if row else None
+
+
+async def set_author_standing(
+    conn: Conn, site_id: str, author_id: str, standing: str, suspended_until: dt.datetime | None
+) -> tuple[StoredAuthor, str | None]:
+    """The author after the change and the standing before it (None for a new author)."""
+    row = await conn.fetchrow(QUERIES["set_author_standing"], site_id, author_id, standing, suspended_until)
+    return StoredAuthor.from_row(row), row["from_standing"]
+
+
+async def insert_author_event(
+    conn: Conn,
+    site_id: str,
+    author_id: str,
+    *,
+    actor_kind: str,
+    actor_name: str,
+    action: str,
+    from_standing: str | None,
+    to_standing: str | None,
+    details: dict[str, Any],
+) -> None:
+    await conn.execute(
+        QUERIES["insert_author_event"],
+        site_id,
+        author_id,
+        actor_kind,
+        actor_name,
+        action,
+        from_standing,
+        to_standing,
+        details,
+    )
+
+
+async def list_author_events(conn: Conn, site_id: str, author_id: str) -> list[StoredAuthorEvent]:
+    rows = await conn.fetch(QUERIES["list_author_events"], site_id, author_id)
+    return [StoredAuthorEvent(**dict(r)) for r in rows]
+
+
+async def author_activity(
+    conn: Conn, site_id: str, author_id: str, fingerprint: bytes, repeat_window_s: int, window_days: int
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        QUERIES["author_activity"], site_id, author_id, fingerprint, float(repeat_window_s), window_days
+    )
+
+
+async def adjust_author_counts(
+    conn: Conn, site_id: str, author_id: str, from_status: Status, to_status: Status
+) -> None:
+    await conn.execute(QUERIES["adjust_author_counts"], site_id, author_id, from_status.value, to_status.value)
+
+
+async def reject_pending_by_author(
+    conn: Conn, site_id: str, author_id: str, reasons: list[dict[str, Any]]
+) -> list[StoredComment]:
+    rows = await conn.fetch(QUERIES["reject_pending_by_author"], site_id, author_id, reasons)
+    return [StoredComment.from_row(r) for r in rows]
+
+
+async def rename_author(conn: Conn, site_id: str, author_id: str, new_id: str) -> bool:
+    return await conn.fetchval(QUERIES["rename_author"], site_id, author_id, new_id) is not None
+
+
+async def erase_author_comment_texts(conn: Conn, site_id: str, author_id: str) -> int:
+    result = await conn.execute(QUERIES["erase_author_comment_texts"], site_id, author_id)
+    return int(result.split()[-1])
+
+
+async def delete_author_revisions(conn: Conn, site_id: str, author_id: str) -> None:
+    await conn.execute(QUERIES["delete_author_revisions"], site_id, author_id)
+
+
+async def forget_reporter(conn: Conn, site_id: str, reporter_id: str) -> None:
+    await conn.execute(QUERIES["forget_reporter"], site_id, reporter_id)
+
+
+async def scrub_webhook_author(conn: Conn, site_id: str, author_id: str, new_id: str) -> None:
+    await conn.execute(QUERIES["scrub_webhook_author"], site_id, author_id, new_id)
+
+
+async def purge_expired_rejected_texts(conn: Conn) -> list[uuid.UUID]:
+    return [r["id"] for r in await conn.fetch(QUERIES["purge_expired_rejected_texts"])]
+
+
+async def delete_revisions_of(conn: Conn, comment_ids: list[uuid.UUID]) -> None:
+    await conn.execute(QUERIES["delete_revisions_of"], comment_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Edits and reports
+
+
+@dataclass(frozen=True)
+class EditedComment:
+    id: uuid.UUID
+    text: str
+    status: Status
+    scores: dict[str, float]
+    reasons: list[dict[str, Any]]
+    spans: list[dict[str, Any]]
+    model_version: str
+    fingerprint: bytes | None
+    language: str | None
+    expected_version: int
+
+
+async def update_comment_text(conn: Conn, edit: EditedComment) -> StoredComment | None:
+    """The edited comment, or None when its version moved on meanwhile."""
+    row = await conn.fetchrow(
+        QUERIES["update_comment_text"],
+        edit.id,
+        edit.text,
+        edit.status.value,
+        edit.scores,
+        edit.reasons,
+        edit.spans,
+        edit.model_version,
+        max(edit.scores.values(), default=0.0),
+        edit.fingerprint,
+        edit.language,
+        edit.expected_version,
+    )
+    return StoredComment.from_row(row) if row else None
+
+
+async def insert_comment_revision(conn: Conn, comment_id: uuid.UUID, revision: int, text: str) -> None:
+    await conn.execute(QUERIES["insert_comment_revision"], comment_id, revision, text)
+
+
+async def list_comment_revisions(conn: Conn, comment_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(QUERIES["list_comment_revisions"], comment_id)
+
+
+async def insert_report(
+    conn: Conn, comment_id: uuid.UUID, reason: str, detail: str | None, reporter_id: str | None
+) -> bool:
+    """True when recorded; False when this reader already has an open report on the comment."""
+    return await conn.fetchval(QUERIES["insert_report"], comment_id, reason, detail, reporter_id) is not None
+
+
+async def mark_reported(conn: Conn, comment_id: uuid.UUID) -> StoredComment:
+    return StoredComment.from_row(await conn.fetchrow(QUERIES["mark_reported"], comment_id))
+
+
+async def open_report_reasons(conn: Conn, comment_id: uuid.UUID) -> dict[str, int]:
+    return {r["reason"]: r["n"] for r in await conn.fetch(QUERIES["open_report_reasons"], comment_id)}
+
+
+async def settle_reports(conn: Conn, comment_id: uuid.UUID, status: Status) -> None:
+    await conn.execute(QUERIES["settle_reports"], comment_id, status.value)
+
+
+async def claim_reported(
+    conn: Conn, limit: int, site_id: str | None, article_id: str | None, key_id: int, lease_s: float
+) -> list[StoredComment]:
+    rows = await conn.fetch(QUERIES["claim_reported"], limit, site_id, article_id, key_id, float(lease_s))
+    return sorted((StoredComment.from_row(r) for r in rows), key=lambda c: (c.created_at, c.id))
+
+
+_REPORTED_QUEUES = {
+    "oldest": QUERIES["list_reported_queue_oldest"],
+    "newest": QUERIES["list_reported_queue_newest"],
+    "score": QUERIES["list_reported_queue_score"],
+}
+
+
+async def list_reported_queue(
+    conn: Conn,
+    *,
+    sort: str,
+    site_id: str | None,
+    article_id: str | None,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+) -> list[StoredComment]:
+    key, last_id = after if after else (None, None)
+    rows = await conn.fetch(_REPORTED_QUEUES[sort], site_id, article_id, limit, key, last_id)
+    return [StoredComment.from_row(r) for r in rows]
+
+
+async def reported_stats(conn: Conn, site_id: str | None, article_id: str | None) -> asyncpg.Record:
+    return await conn.fetchrow(QUERIES["reported_stats"], site_id, article_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks
+
+
+@dataclass(frozen=True)
+class ClaimedWebhook:
+    id: uuid.UUID
+    site_id: str
+    event_type: str
+    payload: dict[str, Any]
+    attempts: int
+    url: str | None
+    secret: str | None
+
+
+async def enqueue_webhook(
+    conn: Conn,
+    event_id: uuid.UUID,
+    site_id: str,
+    event_type: str,
+    comment_id: uuid.UUID | None,
+    payload: dict[str, Any],
+) -> None:
+    await conn.execute(QUERIES["enqueue_webhook"], event_id, site_id, event_type, comment_id, payload)
+
+
+async def claim_webhooks(conn: Conn, limit: int, lease_s: float) -> list[ClaimedWebhook]:
+    rows = await conn.fetch(QUERIES["claim_webhooks"], limit, float(lease_s))
+    return [ClaimedWebhook(**dict(r)) for r in rows]
+
+
+async def record_webhook_attempt(
+    conn: Conn,
+    event_id: uuid.UUID,
+    attempt: int,
+    url: str,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+) -> None:
+    await conn.execute(
+        QUERIES["record_webhook_attempt"], event_id, attempt, url, status_code, error, duration_ms
+    )
+
+
+async def mark_webhook_delivered(conn: Conn, event_id: uuid.UUID, status_code: int) -> None:
+    await conn.execute(QUERIES["mark_webhook_delivered"], event_id, status_code)
+
+
+async def schedule_webhook_retry(
+    conn: Conn, event_id: uuid.UUID, delay_s: float, status_code: int | None, error: str | None
+) -> None:
+    await conn.execute(QUERIES["schedule_webhook_retry"], event_id, float(delay_s), status_code, error)
+
+
+async def mark_webhook_dead(conn: Conn, event_id: uuid.UUID, status_code: int | None, error: str | None) -> None:
+    await conn.execute(QUERIES["mark_webhook_dead"], event_id, status_code, error)
+
+
+async def list_webhook_deliveries(
+    conn: Conn, site_id: str | None, state: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(QUERIES["list_webhook_deliveries"], site_id, state, limit)
+
+
+async def list_webhook_attempts(conn: Conn, event_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(QUERIES["list_webhook_attempts"], event_ids)

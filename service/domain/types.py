@@ -34,10 +34,12 @@ class Reason:
     label: str | None = None
     score: float | None = None
     threshold: float | None = None
+    # What fired, when it is not a label: the listed term, the domain, the language.
+    detail: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code, "message": self.message}
-        for key in ("label", "score", "threshold"):
+        for key in ("label", "score", "threshold", "detail"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

@@ -29,6 +29,17 @@ near_bodies = st.fixed_dictionaries(
         "mode": json_values,
         "limit": json_values,
         "decision": json_values,
+        "reason": json_values,
+        "terms": json_values,
+        "add": json_values,
+        "thresholds": json_values,
+        "max_links": json_values,
+        "webhook_url": json_values,
+        "blocked_domains": json_values,
+        "until": json_values,
+        "duration_s": json_values,
+        "reject_pending": json_values,
+        "version": json_values,
     },
 )
 TARGETS = [
@@ -37,6 +48,14 @@ TARGETS = [
     ("PUT", "/v1/articles/a1", "admin"),
     ("POST", "/v1/review/claim", "moderator"),
     ("POST", "/v1/review/00000000-0000-0000-0000-000000000000/decision", "moderator"),
+    ("PUT", "/v1/comments/00000000-0000-0000-0000-000000000000", "submitter"),
+    ("POST", "/v1/comments/00000000-0000-0000-0000-000000000000/reports", "submitter"),
+    ("PUT", "/v1/sites/default/settings", "admin"),
+    ("PUT", "/v1/sites/default/word-lists/banned", "admin"),
+    ("PATCH", "/v1/sites/default/word-lists/suspect", "admin"),
+    ("PUT", "/v1/articles/a1/settings", "admin"),
+    ("POST", "/v1/authors/reader-1/ban", "moderator"),
+    ("POST", "/v1/authors/reader-1/suspend", "moderator"),
 ]
 
 
@@ -44,7 +63,7 @@ async def test_arbitrary_bodies_never_get_a_500(client: TestClient, keys: Keys) 
     # Hypothesis drives synchronous tests; draw the examples first, then send them over HTTP.
     pending: list[tuple[tuple[str, str, str], object]] = []
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.sampled_from(TARGETS), near_bodies | json_values)
     def draw(target: tuple[str, str, str], body: object) -> None:
         pending.append((target, body))

@@ -102,3 +102,19 @@ def test_civil_sentences_stay_with_their_post() -> None:
         by_group.setdefault(g, set()).add(split_of(g))
     assert all(len(s) == 1 for s in by_group.values())
     assert np.nanmin(ds.y[:, L["toxicity"]]) == 0.0  # derived clean sentences exist
+
+
+def test_extra_files_become_training_sources(tmp_path: Path) -> None:
+    from classifier.train import Recipe, prepare
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"id": i, "text": f"comment number {i}", "toxicity": i % 2}) for i in range(50))
+    )
+    splits = prepare(
+        Recipe(name="t", sources=(), eval_only_sources=(), augment=False), tmp_path, lambda _m: None, [path]
+    )
+    assert len(splits.data) == 50
+    assert set(splits.data.source) == {"extra:decisions"}
+    assert splits.infos[0].files[0].path == "decisions.jsonl"
+    assert set(splits.split) <= {"train", "val", "test"}

@@ -1,0 +1,163 @@
+"""Site settings and word lists: the use cases, and the per-instance cache of word-list automatons."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from service.db import store
+from service.domain.rules import SitePolicy, article_settings
+from service.domain.types import Principal
+from service.domain.wordlist import BANNED, SUSPECT, WordListMatcher
+from service.errors import Forbidden, InvalidReference
+
+WORD_LIST_KINDS = (BANNED, SUSPECT)
+
+
+def own_site(principal: Principal, site_id: str) -> str:
+    """A key bound to a site may only manage that site."""
+    if principal.site_id is not None and principal.site_id != site_id:
+        raise Forbidden("this key may only act on its own site", field="site_id")
+    return site_id
+
+
+@dataclass(frozen=True)
+class SiteState:
+    policy: SitePolicy
+    version: int  # changes with settings and word lists: the automaton cache key
+    raw: dict[str, Any] = field(default_factory=dict)  # the stored settings document
+
+    def for_article(self, overrides: dict[str, Any] | None) -> SiteState:
+        """The policy in force on an article with these overrides."""
+        if not overrides:
+            return self
+        merged = article_settings(self.raw, overrides)
+        return SiteState(SitePolicy.from_mapping(merged), self.version, merged)
+
+
+async def load_site(conn: store.Conn, site_id: str, article_id: str | None = None) -> SiteState:
+    """A site's policy (with an article's overrides when given); defaults for a site without settings."""
+    stored = await store.get_site_settings(conn, site_id)
+    state = (
+        SiteState(SitePolicy(), 0)
+        if stored is None
+        else SiteState(SitePolicy.from_mapping(stored.settings), stored.version, stored.settings)
+    )
+    if article_id is None:
+        return state
+    return state.for_article(await store.get_article_settings(conn, site_id, article_id))
+
+
+class WordListCache:
+    """One automaton per site, built once per settings version and shared by all requests.
+
+    Building normalizes every term (10,000 terms take a few hundred milliseconds), so it runs in a
+    worker thread, and a per-site lock makes concurrent requests wait for one build instead of
+    each starting their own.
+    """
+
+    def __init__(self) -> None:
+        self._built: dict[str, tuple[int, WordListMatcher]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def matcher(self, pool: asyncpg.Pool, site_id: str, version: int) -> WordListMatcher:
+        cached = self._built.get(site_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        lock = self._locks.setdefault(site_id, asyncio.Lock())
+        async with lock:
+            cached = self._built.get(site_id)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            async with pool.acquire() as conn:
+                # Read the version with the terms: a change committed in between is picked up next time.
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    stored = await store.get_site_settings(conn, site_id)
+                    terms = await store.list_all_word_terms(conn, site_id)
+            current = stored.version if stored else 0
+            banned = [t for kind, t in terms if kind == BANNED]
+            suspect = [t for kind, t in terms if kind == SUSPECT]
+            built = await asyncio.to_thread(WordListMatcher, banned, suspect)
+            self._built[site_id] = (current, built)
+            return built
+
+
+async def get_settings(pool: asyncpg.Pool, principal: Principal, site_id: str) -> store.StoredSiteSettings:
+    own_site(principal, site_id)
+    async with pool.acquire() as conn:
+        stored = await store.get_site_settings(conn, site_id)
+    return stored or store.StoredSiteSettings(site_id, {}, 0)
+
+
+async def put_settings(
+    pool: asyncpg.Pool, principal: Principal, site_id: str, settings: dict[str, Any]
+) -> store.StoredSiteSettings:
+    """Replace a site's settings. An absent webhook secret keeps the current one (it is never shown back)."""
+    own_site(principal, site_id)
+    async with pool.acquire() as conn, conn.transaction():
+        current = await store.get_site_settings(conn, site_id)
+        if settings.get("webhook_secret") is None and current is not None:
+            kept = current.settings.get("webhook_secret")
+            if kept is not None:
+                settings = {**settings, "webhook_secret": kept}
+        if settings.get("webhook_url") and not settings.get("webhook_secret"):
+            raise InvalidReference("a webhook_url needs a webhook_secret to sign with", field="webhook_secret")
+        # None is meaningful for some settings (max_links: no limit), so only the secret is dropped.
+        settings = {k: v for k, v in settings.items() if k != "webhook_secret" or v is not None}
+        return await store.put_site_settings(conn, site_id, settings)
+
+
+async def get_article_overrides(
+    pool: asyncpg.Pool, principal: Principal, site_id: str, article_id: str
+) -> dict[str, Any]:
+    own_site(principal, site_id)
+    async with pool.acquire() as conn:
+        return await store.get_article_settings(conn, site_id, article_id) or {}
+
+
+async def put_article_overrides(
+    pool: asyncpg.Pool, principal: Principal, site_id: str, article_id: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace an article's overrides of its site's settings (keys of ``ARTICLE_OVERRIDES``)."""
+    own_site(principal, site_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.ensure_site(conn, site_id)
+        return await store.put_article_settings(conn, site_id, article_id, overrides)
+
+
+async def get_word_list(pool: asyncpg.Pool, principal: Principal, site_id: str, kind: str) -> list[str]:
+    own_site(principal, site_id)
+    async with pool.acquire() as conn:
+        return await store.list_word_terms(conn, site_id, kind)
+
+
+async def change_word_list(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    site_id: str,
+    kind: str,
+    *,
+    replace: list[str] | None = None,
+    add: list[str] = (),  # type: ignore[assignment]
+    remove: list[str] = (),  # type: ignore[assignment]
+) -> list[str]:
+    """Replace a list (``replace``) or add and remove terms; every instance rebuilds on its next comment."""
+    own_site(principal, site_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.ensure_site(conn, site_id)
+        if replace is not None:
+            await store.delete_word_terms(conn, site_id, kind, None)
+            await store.insert_word_terms(conn, site_id, kind, _clean(replace))
+        if remove:
+            await store.delete_word_terms(conn, site_id, kind, _clean(remove))
+        if add:
+            await store.insert_word_terms(conn, site_id, kind, _clean(add))
+        await store.bump_site_settings_version(conn, site_id)
+        return await store.list_word_terms(conn, site_id, kind)
+
+
+def _clean(terms: list[str]) -> list[str]:
+    return sorted({t.strip() for t in terms if t.strip()})

@@ -1,0 +1,52 @@
+"""Evaluation helpers, and the separation between training templates and the functional suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier import LabelThresholds
+from classifier.augment import _NEG_WORDS, augmentation_dataset
+from classifier.data import dedup_key
+from classifier.evaluate import expected_calibration_error, policy_view, span_f1
+from classifier.functional import functional_cases
+from classifier.labels import LABELS
+
+
+def test_span_f1_follows_the_semeval_definition() -> None:
+    assert span_f1(set(), set()) == 1.0
+    assert span_f1({1, 2}, set()) == 0.0
+    assert span_f1(set(), {1}) == 0.0
+    assert span_f1({1, 2, 3, 4}, {3, 4, 5, 6}) == pytest.approx(0.5)
+
+
+def test_calibration_error_is_zero_for_perfect_bins() -> None:
+    p = np.array([0.25] * 4 + [0.75] * 4)
+    y = np.array([1, 0, 0, 0, 1, 1, 1, 0], dtype=float)
+    assert expected_calibration_error(p, y) == pytest.approx(0.0)
+
+
+def test_policy_view_counts_decisions_and_errors() -> None:
+    thresholds = {label: LabelThresholds(0.3, 0.9) for label in LABELS}
+    p = np.zeros((4, len(LABELS)))
+    p[:, 0] = [0.1, 0.2, 0.5, 0.95]
+    Y = np.zeros((4, len(LABELS)))
+    Y[:, 0] = [0, 1, 1, 1]
+    view = policy_view(p, Y, thresholds)
+    assert view["auto_approved"] == 0.5 and view["auto_rejected"] == 0.25 and view["human_review"] == 0.25
+    assert view["error_in_approved"] == 0.5  # one of the two approved comments was toxic
+    assert view["error_in_rejected"] == 0.0
+
+
+def test_functional_suite_is_not_in_the_training_templates() -> None:
+    training = {dedup_key(t) for t in augmentation_dataset().texts}
+    cases = functional_cases()
+    assert not [c.text for c in cases if dedup_key(c.text) in training]
+    hateful_words = {"revolting", "rats", "pigs", "insects", "exterminate", "inferior", "burden", "pathetic"}
+    assert not hateful_words & set(_NEG_WORDS)
+
+
+def test_functional_suite_has_hateful_cases_and_contrasts() -> None:
+    cases = functional_cases()
+    assert {c.hateful for c in cases} == {True, False}
+    assert {"negated_hate", "counter_speech", "neutral_identity"} <= {c.functionality for c in cases}
