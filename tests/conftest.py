@@ -126,3 +126,19 @@ def requires_shared_data(*names: str) -> pytest.MarkDecorator:
     """Skip a test cleanly when ../shared/data (or one of its datasets) is absent."""
     missing = [n for n in names or ("",) if not (SHARED_DATA / n).exists()]
     return pytest.mark.skipif(bool(missing), reason=f"shared data not available: {SHARED_DATA}")
+
+
+@pytest.fixture(autouse=True)
+def _release_finished_apps() -> Iterator[None]:
+    """Let each test's app (and the ~110 MB model it holds) be freed when the test ends.
+
+    aiohttp caches built middleware chains in a module-level LRU cache (1024 entries) keyed by
+    the app, so without this every app a test made stayed alive until the session ended: the
+    whole suite reached ~10 GB and was OOM-killed on a shared machine. Production has one app.
+    """
+    yield
+    import aiohttp.web_app
+
+    cache = getattr(aiohttp.web_app, "_cached_build_middleware", None)
+    if cache is not None and hasattr(cache, "cache_clear"):
+        cache.cache_clear()
