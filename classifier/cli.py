@@ -52,6 +52,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--out", type=Path, default=Path("docs/classifier"), help="report directory")
     p.add_argument("--data-dir", type=Path, default=None, help="shared data directory")
     p.add_argument("--skip-cross", action="store_true", help="skip the leave-one-source-out retraining")
+    p.add_argument(
+        "--render-only", action="store_true", help="rewrite REPORT.md from OUT/metrics.json without recomputing"
+    )
     p.set_defaults(func=_cmd_evaluate)
 
     p = subparsers.add_parser("score", help="score a JSONL file of comments offline")
@@ -88,6 +91,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier.evaluate import write_report
     from classifier.model import default_model_path
 
+    if args.render_only:
+        from classifier.evaluate import rerender
+
+        rerender(args.model or default_model_path(), args.out)
+        return 0
     data_dir = args.data_dir or default_data_dir()
     if not data_dir.is_dir():
         _log(f"data directory {data_dir} not found (set --data-dir or MODERATION_SHARED_DATA)")

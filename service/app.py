@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -11,23 +12,30 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 
+from service import registry
 from service.api.auth import auth_middleware
+from service.api.log_hygiene import install_log_filters
 from service.api.openapi import build_openapi
+from service.api.page import add_page_routes
 from service.api.problems import problem_middleware, request_id_middleware
+from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
-from service.appkeys import KEYS, LANGUAGE, METRICS, POOL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import HUB, KEYS, LANGUAGE, METRICS, MODEL_SYNC, POOL, RATE_LIMITER, SCORER, SETTINGS, WORD_LISTS
 from service.authors import retention_context
-from service.db import store
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
+from service.domain.ratelimit import RateLimiter
 from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
 from service.language import LanguageDetector
+from service.live import QueueHub
 from service.metrics import add_metrics, metrics_middleware
-from service.ml.scorer import Scorer, load_model_from, manifest_digest, model_manifest
+from service.ml.scorer import Scorer
+from service.model_sync import ModelSync
 from service.settings import Settings
 from service.sites import WordListCache
 from service.webhooks import webhook_context
+from service.workbench import record_queue_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +66,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_max,
         connect_timeout=settings.db_connect_timeout_s,
         command_timeout=settings.db_command_timeout_s,
+        statement_timeout=settings.db_statement_timeout_s,
+        acquire_timeout=settings.db_acquire_timeout_s,
     )
-    app[KEYS] = KeyResolver(app[POOL])
+    app[KEYS] = KeyResolver(app[POOL], ttl_s=settings.key_cache_ttl_s)
     if settings.bootstrap_admin_key is not None:
         async with app[POOL].acquire() as conn:
             await ensure_key(
@@ -74,19 +84,62 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _model(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    model = await asyncio.to_thread(load_model_from, settings.model_path)
+    # The registry's active version when there is one; the bundled model (registered) otherwise.
+    model = await registry.serving_model(app[POOL], settings)
     scorer = Scorer(model, threshold_overrides=settings.thresholds, on_batch=app[METRICS].observe_scoring)
     app[SCORER] = scorer
     log.info("model %s loaded", model.version)
-    try:
-        async with app[POOL].acquire() as conn:
-            await store.register_model_version(
-                conn, model.version, model_manifest(model), manifest_digest(model)
-            )
-    except Exception as exc:  # the registry is bookkeeping; scoring works without it
-        log.warning("could not record model version %s: %s", model.version, exc.__class__.__name__)
+    sync = ModelSync(
+        app[POOL],
+        database_url(settings),
+        scorer,
+        poll_s=settings.model_poll_s,
+        shadow_batch=settings.shadow_batch,
+        threshold_overrides=settings.thresholds,
+    )
+    app[MODEL_SYNC] = sync
+    sync.start()
     yield
+    await sync.stop()
     scorer.close()
+
+
+async def _live_updates(app: web.Application) -> AsyncIterator[None]:
+    """One LISTEN connection per instance feeding the moderator pages' live event streams."""
+    hub = QueueHub(database_url(app[SETTINGS]))
+    hub.start()
+    app[HUB] = hub
+    yield
+    await hub.close()
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    # Streams never end by themselves: close them at shutdown so it does not wait for its timeout.
+    if HUB in app:
+        await app[HUB].close()
+
+
+async def _queue_sampler(app: web.Application) -> AsyncIterator[None]:
+    """Sample queue depth and oldest age for the dashboard every ``queue_snapshot_interval_s``."""
+    settings = app[SETTINGS]
+    interval = settings.queue_snapshot_interval_s
+
+    async def sample_forever() -> None:
+        while True:
+            try:
+                await record_queue_snapshot(
+                    app[POOL], interval_s=interval, keep_days=settings.queue_snapshot_keep_days
+                )
+            except Exception as exc:  # a missed sample leaves a gap in a chart, nothing more
+                log.warning("queue snapshot failed: %s", exc.__class__.__name__)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(sample_forever(), name="queue-sampler") if interval > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _policy_tools(app: web.Application) -> AsyncIterator[None]:
@@ -114,11 +167,19 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 def create_app(settings: Settings) -> web.Application:
+    install_log_filters()
     app = web.Application(
-        middlewares=[request_id_middleware, metrics_middleware, problem_middleware, auth_middleware],
+        middlewares=[
+            request_id_middleware,
+            metrics_middleware,
+            problem_middleware,
+            auth_middleware,
+            rate_limit_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[RATE_LIMITER] = RateLimiter()
     add_routes(app)
     openapi_body = json.dumps(build_openapi()).encode()
 
@@ -127,10 +188,15 @@ def create_app(settings: Settings) -> web.Application:
 
     app.router.add_get("/openapi.json", openapi, name="openapi")
     add_metrics(app, settings.metrics_multiproc_dir)
+    add_page_routes(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_model)
     app.cleanup_ctx.append(_policy_tools)
     app.cleanup_ctx.append(webhook_context)
     app.cleanup_ctx.append(retention_context)
+    app.cleanup_ctx.append(_live_updates)
+    app.cleanup_ctx.append(_queue_sampler)
+    app.on_shutdown.append(_end_live_streams)
     app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_rate_headers)
     return app

@@ -9,11 +9,14 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from service.domain.ratelimit import RateLimiter, Verdict
     from service.domain.types import Principal
     from service.keys import KeyResolver
     from service.language import LanguageDetector
+    from service.live import QueueHub
     from service.metrics import Metrics
     from service.ml.scorer import Scorer
+    from service.model_sync import ModelSync
     from service.settings import Settings
     from service.sites import WordListCache
 
@@ -22,6 +25,9 @@ POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 SCORER: web.AppKey[Scorer] = web.AppKey("scorer")
 KEYS: web.AppKey[KeyResolver] = web.AppKey("keys")
 DSN: web.AppKey[str] = web.AppKey("dsn")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+HUB: web.AppKey[QueueHub] = web.AppKey("queue_hub")
+MODEL_SYNC: web.AppKey[ModelSync] = web.AppKey("model_sync")
 LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
 WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 # Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.
@@ -31,3 +37,4 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+RATE_VERDICT: web.RequestKey[Verdict] = web.RequestKey("rate_verdict")

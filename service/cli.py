@@ -52,7 +52,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             create_app(settings),
             host=settings.host,
             port=settings.port,
-            shutdown_timeout=15.0,
+            # SIGTERM: stop listening, let in-flight requests finish for up to this long, then
+            # cancel what is left and run the cleanup contexts (model, then the pool).
+            shutdown_timeout=settings.shutdown_timeout_s,
             access_log=None,
             reuse_port=args.reuse_port or None,
             print=lambda msg: log.info("%s", msg),
@@ -114,7 +116,12 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         elif args.keys_command == "list":
             rows = asyncio.run(_with_conn(settings, store.list_api_keys))
             for r in rows:
-                state = "revoked" if r["revoked_at"] else "active"
+                if r["revoked"]:
+                    state = "revoked"
+                elif r["revoked_at"] is not None:
+                    state = f"expires {r['revoked_at'].isoformat(timespec='seconds')}"
+                else:
+                    state = "active"
                 print(
                     f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}"
                 )
@@ -124,7 +131,43 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"no active key named {args.name!r}", file=sys.stderr)
                 return 1
             print(f"revoked {args.name!r}")
+        elif args.keys_command == "rotate":
+            try:
+                rotated = asyncio.run(
+                    _with_conn(settings, lambda c: keys.rotate_key(c, name=args.name, grace_s=args.grace_seconds))
+                )
+            except keys.UnknownKey as exc:
+                print(str(exc), file=sys.stderr)
+                return 1
+            until = rotated.old_valid_until.isoformat(timespec="seconds")
+            print(
+                f"rotated {rotated.new.role.value} key {rotated.new.name!r}: the old key (id {rotated.old_key_id}) "
+                f"works until {until} (plus up to {settings.key_cache_ttl_s:g} s of cache on running services)"
+            )
+            print(f"the new key (id {rotated.new.id}) is shown once, store it now:")
+            print(rotated.new.secret)
     return 0
+
+
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit codes: 0 promoted, 3 not promoted by the gate, 4 another run holds the lock,
+    5 not enough new labels, 1 error (see service/retraining.py)."""
+    from service.app import database_url, migrate
+    from service.retraining import EXIT_ERROR, run_retrain
+
+    updates = {k: v for k, v in (("retrain_base", args.base), ("retrain_min_new_labels", args.min_new_labels)) if v}
+    settings = settings.model_copy(update=updates)
+    try:
+        with database(settings) as settings:
+            dsn = database_url(settings)
+            asyncio.run(migrate(dsn, settings.migrations_dir))
+            result = asyncio.run(run_retrain(settings, dsn))
+    except Exception:
+        log.exception("retrain failed before it could start")
+        return EXIT_ERROR
+    candidate = f" (candidate {result.candidate_version})" if result.candidate_version else ""
+    print(f"{result.outcome}: {result.message}{candidate}")
+    return result.exit_code
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,8 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_sub.add_parser("revoke", help="revoke the active key with this name")
     revoke.add_argument("--name", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate", help="replace the active key with this name; the new key is printed alone on the last line"
+    )
+    rotate.add_argument("--name", required=True)
+    rotate.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=0.0,
+        help="keep the old key working this long (default 0: revoke it now)",
+    )
     keys.set_defaults(func=cmd_keys)
 
+    retrain = sub.add_parser(
+        "retrain",
+        help="train a candidate on moderator labels, gate it, promote it",
+        description="Exit codes: 0 promoted; 3 not promoted (gate refused, reason recorded); "
+        "4 another run holds the lock; 5 not enough new labels; 1 error.",
+    )
+    retrain.add_argument("--base", help="'recipe:<name>' or a CSV/JSONL table (default: MODERATION_RETRAIN_BASE)")
+    retrain.add_argument("--min-new-labels", type=int, help="override MODERATION_RETRAIN_MIN_NEW_LABELS")
+    retrain.set_defaults(func=cmd_retrain)
     dump = sub.add_parser("backup", help="pg_dump the database (embedded or not) to a file")
     dump.add_argument("--out", type=Path, required=True, help="dump file (pg_dump custom format)")
     restore = sub.add_parser("restore", help="pg_restore a dump made by 'backup' (stop the service first)")
@@ -196,6 +258,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_backup):
+    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_retrain, cmd_backup):
         return int(args.func(args, settings) or 0)
     return int(args.func(args) or 0)

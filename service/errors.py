@@ -45,6 +45,14 @@ class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
 
 
+class UndoNotAllowed(DomainError):
+    code, status, title = "undo_not_allowed", 409, "Decision cannot be undone"
+
+
+class UndoWindowPassed(DomainError):
+    code, status, title = "undo_window_passed", 409, "Undo window has passed"
+
+
 class VersionConflict(DomainError):
     code, status, title = "version_conflict", 409, "Changed meanwhile"
 
@@ -62,3 +70,7 @@ class RateLimited(DomainError):
         super().__init__(detail)
         self.retry_after_s = retry_after_s
         self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class InvalidModel(DomainError):
+    code, status, title = "invalid_model", 422, "Invalid model artifact"

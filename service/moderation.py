@@ -533,14 +533,16 @@ async def claim_reviews(
     article_id: str | None,
     lease_s: float,
     queue: str = PENDING_QUEUE,
+    sort: str = "oldest",
 ) -> list[store.StoredComment]:
-    """Lease up to ``limit`` pending (or reported) comments to the caller, oldest first."""
+    """Lease up to ``limit`` pending comments in ``sort`` order, or reported ones oldest first."""
     site = principal.site_id if principal.site_id is not None else site_id
     if principal.site_id is not None and site_id not in (None, principal.site_id):
         raise Forbidden("this key may only act on its own site", field="site_id")
-    claim = store.claim_reported if queue == REPORTED_QUEUE else store.claim_reviews
     async with pool.acquire() as conn:
-        return await claim(conn, limit, site, article_id, principal.key_id, lease_s)
+        if queue == REPORTED_QUEUE:
+            return await store.claim_reported(conn, limit, site, article_id, principal.key_id, lease_s)
+        return await store.claim_reviews(conn, limit, site, article_id, principal.key_id, lease_s, sort)
 
 
 async def decide_review(
@@ -577,7 +579,13 @@ async def decide_review(
             from_status=from_status.value,
             to_status=status.value,
             reasons=reasons,
-            details={"reason": reason, "model_version": decided.model_version, "scores": decided.scores},
+            # key_id: undo lets only the key that decided take the decision back.
+            details={
+                "key_id": principal.key_id,
+                "reason": reason,
+                "model_version": decided.model_version,
+                "scores": decided.scores,
+            },
         )
         await store.settle_reports(conn, comment_id, status)
         if from_status is Status.PENDING:

@@ -9,10 +9,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.domain.types import Role
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RateLimit(BaseModel):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second`` requests a second."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+# Per API key, by role. A website posts every reader's comment through one submitter key, so
+# its budget is the largest; moderators click, and a moderator page polls a few times a second.
+DEFAULT_RATE_LIMITS: dict[Role, RateLimit] = {
+    Role.SUBMITTER: RateLimit(per_second=100, burst=200),
+    Role.MODERATOR: RateLimit(per_second=20, burst=60),
+    Role.ADMIN: RateLimit(per_second=20, burst=60),
+    Role.TRAINER: RateLimit(per_second=10, burst=30),
+}
 
 
 class Settings(BaseSettings):
@@ -38,16 +59,72 @@ class Settings(BaseSettings):
 
     db_pool_max: int = Field(default=10, ge=1, description="Maximum connections in the pool.")
     db_connect_timeout_s: float = Field(default=5.0, gt=0, description="Timeout to open a connection.")
-    db_command_timeout_s: float = Field(default=10.0, gt=0, description="Timeout for one SQL statement.")
+    db_command_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Client-side backstop for one SQL round trip (a server that stopped answering).",
+    )
+    db_statement_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL statement_timeout and lock_timeout: a slow statement is cancelled (504).",
+    )
+    db_acquire_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a free pooled connection before answering 503.",
+    )
     db_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After (seconds) sent with 503 when the database is unreachable."
     )
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest accepted request body.")
     max_text_chars: int = Field(default=20_000, ge=1, description="Longest accepted comment text.")
+    max_json_depth: int = Field(default=16, ge=2, description="Deepest accepted nesting of a JSON body.")
+
+    rate_limits: dict[Role, RateLimit] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="Per-key token bucket by role (JSON, e.g. {\"submitter\": {\"per_second\": 100, "
+        "\"burst\": 200}}); a role left out is not limited. Counted per process.",
+    )
+    key_cache_ttl_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a looked-up API key is trusted without the database: revocation and "
+        "rotation take effect within this many seconds.",
+    )
+    shutdown_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="On SIGTERM, how long in-flight requests may run before they are cancelled.",
+    )
 
     review_lease_s: int = Field(default=300, ge=5, description="How long a claim on a comment holds.")
     review_claim_max: int = Field(default=100, ge=1, description="Most comments one claim may lease.")
+    review_undo_window_s: int = Field(
+        default=120, ge=0, description="How long after deciding a moderator may undo the decision."
+    )
+    review_bulk_max: int = Field(
+        default=10_000, ge=1, description="Most comments one bulk decision settles (one transaction)."
+    )
+    review_reject_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "Abuse or insult",
+            "Hate or identity attack",
+            "Threat or violence",
+            "Spam or advertising",
+            "Off-topic",
+            "Personal information",
+        ],
+        description="Rejection reasons the moderator page offers (JSON list); moderators may also type one.",
+    )
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on the live event stream."
+    )
+    queue_snapshot_interval_s: int = Field(
+        default=60, ge=0, description="Seconds between queue depth samples for the dashboard (0: never sample)."
+    )
+    queue_snapshot_keep_days: int = Field(default=90, ge=1, description="Days of queue samples kept.")
 
     # Policy: per-label thresholds override the model's own (JSON object, e.g.
     # {"toxicity": {"review": 0.4, "reject": 0.9}}); the model's manifest holds defaults.
@@ -73,6 +150,47 @@ class Settings(BaseSettings):
         description="If set, an admin API key with this value is ensured at start (for first set-up).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
+
+    # Model registry, hot swap and shadow mode (service/registry.py, service/model_sync.py).
+    model_poll_s: float = Field(
+        default=5.0, gt=0, description="How often each instance checks the registry for a new active model."
+    )
+    model_upload_max_bytes: int = Field(
+        default=64 << 20, ge=1024, description="Largest model archive accepted by POST /v1/models."
+    )
+    shadow_batch: int = Field(default=50, ge=1, description="Comments the shadow model scores per round.")
+
+    # Retraining (moderation retrain, service/retraining.py).
+    retrain_base: str = Field(
+        default="recipe:default",
+        description="Base training data: 'recipe:<name>' (the shared datasets) or a CSV/JSONL table path.",
+    )
+    retrain_eval: Path | None = Field(
+        default=None,
+        description="Fixed evaluation table (CSV/JSONL; its test split is used); default: the base data's test split.",
+    )
+    retrain_data_dir: Path | None = Field(
+        default=None, description="The shared datasets (default: classifier.data.default_data_dir())."
+    )
+    retrain_trainer: Literal["batch", "streaming"] = Field(
+        default="batch",
+        description="'batch' (the classifier's in-memory recipe) or 'streaming' (out of core, for huge label sets).",
+    )
+    retrain_min_new_labels: int = Field(
+        default=20, ge=1, description="Fewest new moderator labels that make a retraining run worthwhile."
+    )
+    retrain_site_weight: float = Field(
+        default=5.0, gt=0, description="Training weight of this site's labels relative to base rows."
+    )
+    retrain_holdout_fraction: float = Field(
+        default=0.2, ge=0.05, le=0.5, description="Share of the newest moderator labels held out for evaluation."
+    )
+    retrain_auc_margin: float = Field(
+        default=0.01, ge=0, le=1, description="Gate: no label's ROC AUC may fall below the active's by more."
+    )
+    retrain_max_auto_error: float = Field(
+        default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
+    )
 
     # Operations (issue 9): logs, metrics, worker processes.
     log_format: Literal["text", "json"] = Field(

@@ -14,9 +14,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from service.settings import REPO_ROOT, Settings
 
@@ -74,8 +74,9 @@ def default_text(field: FieldInfo) -> str:
             return f"`{value}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, (dict, list)):
-        return f"`{json.dumps(value)}`"
+    if isinstance(value, (dict, list, tuple, BaseModel)):
+        # Nested models (rate limits, say) are shown as the JSON the variable would hold.
+        return f"`{json.dumps(to_jsonable_python(value))}`"
     return f"`{value}`"
 
 

@@ -62,6 +62,17 @@ async def enqueue(
     extra: dict[str, Any] | None = None,
 ) -> uuid.UUID | None:
     """Queue an event for the comment's site when it has a webhook; call inside the change's transaction."""
+    event = new_event(site, comment, event_type, extra)
+    if event is None:
+        return None
+    await store.enqueue_webhook(conn, event.id, event.site_id, event.event_type, event.comment_id, event.payload)
+    return event.id
+
+
+def new_event(
+    site: SitePolicy, comment: store.StoredComment, event_type: str, extra: dict[str, Any] | None = None
+) -> store.NewWebhook | None:
+    """The event announcing a change to ``comment``, or None when its site has no webhook."""
     if not site.webhook_url or not site.webhook_secret:
         return None
     event_id = uuid.uuid4()
@@ -71,8 +82,7 @@ async def enqueue(
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "data": {"comment": comment_payload(comment), **(extra or {})},
     }
-    await store.enqueue_webhook(conn, event_id, comment.site_id, event_type, comment.id, payload)
-    return event_id
+    return store.NewWebhook(event_id, comment.site_id, event_type, comment.id, payload)
 
 
 async def enqueue_status(conn: store.Conn, site: SitePolicy, comment: store.StoredComment) -> uuid.UUID | None:

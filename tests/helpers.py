@@ -12,6 +12,11 @@ from typing import Any
 
 CIVIL = "Thank you for this thoughtful piece on Turkey and Pakistan; the historical context was really useful."
 ABUSIVE = "You are a worthless idiot and a piece of shit, shut up you stupid moron."
+# Markup, a script URL and bidi controls: the moderator page must show all of it as inert text.
+HOSTILE = (
+    'Nice article <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> '
+    "see javascript:window.__pwned='link' and \u202egnp.exe\u202c and \u2066hidden\u2069 \u200fend"
+)
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 
@@ -36,6 +41,63 @@ def assert_problem(status: int, content_type: str, body: dict[str, Any], expecte
     assert PROBLEM_FIELDS <= set(body), body
     assert body["status"] == expected_status and body["code"] == code, body
     assert body["type"] == f"/problems/{code}"
+
+
+async def insert_pending(
+    conn: Any,
+    *,
+    text: str = CIVIL,
+    article_id: str = "a-premod",
+    author_id: str = "reader",
+    site_id: str = "default",
+    scores: dict[str, float] | None = None,
+    reasons: list[dict[str, Any]] | None = None,
+    spans: list[dict[str, Any]] | None = None,
+    parent_id: Any = None,
+) -> Any:
+    """A pending comment stored as the service stores one, with chosen scores and spans (no model needed).
+
+    One transaction, as the service does: the queue notification goes out at commit, when the row
+    is no longer locked by its history event's foreign key (a claim would skip a locked row).
+    """
+    from service.db import store
+    from service.domain.types import Status
+
+    reasons = reasons if reasons is not None else [{"code": "article_premoderated", "message": "premod"}]
+    async with conn.transaction():
+        await store.ensure_site(conn, site_id)
+        await store.ensure_article(conn, site_id, article_id)
+        await store.ensure_author(conn, site_id, author_id)
+        comment = await store.insert_comment(
+            conn,
+            store.NewComment(
+                site_id=site_id,
+                external_id=None,
+                article_id=article_id,
+                author_id=author_id,
+                parent_id=parent_id,
+                text=text,
+                status=Status.PENDING,
+                scores=scores or {"toxicity": 0.05, "insult": 0.03},
+                reasons=reasons,
+                spans=spans or [],
+                model_version="test",
+                author_ip=None,
+                user_agent=None,
+            ),
+        )
+        assert comment is not None
+        await store.insert_comment_event(
+            conn,
+            comment.id,
+            actor_kind="system",
+            actor_name="model:test",
+            action="created",
+            from_status=None,
+            to_status="pending",
+            reasons=reasons,
+        )
+    return comment
 
 
 @contextlib.contextmanager

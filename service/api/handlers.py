@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from service import moderation
 from service.api.problems import ApiError, invalid_fields, read_json, validation_errors
 from service.api.schemas import (
+    ID_PATTERN,
     ArticleIn,
     ArticleOut,
     ClaimIn,
@@ -187,7 +189,8 @@ async def post_score(request: web.Request) -> web.Response:
 async def put_article(request: web.Request) -> web.Response:
     data = await body(request, ArticleIn)
     article_id = request.match_info["article_id"]
-    if not 1 <= len(article_id) <= 200:
+    # The same rule as every other article id (CommentIn.article_id): a path no article can have is 404.
+    if not 1 <= len(article_id) <= 200 or not re.fullmatch(ID_PATTERN, article_id):
         raise ApiError(404, "not_found", "Not found", "no such article")
     article = await moderation.set_article_mode(
         request.app[POOL],
@@ -213,6 +216,7 @@ async def post_claim(request: web.Request) -> web.Response:
         site_id=data.site_id,
         article_id=data.article_id,
         lease_s=settings.review_lease_s,
+        sort=data.sort,
         queue=data.queue,
     )
     return respond(ClaimOut(items=[queue_item(c) for c in items]))

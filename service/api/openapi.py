@@ -24,9 +24,18 @@ _ERROR_TEXT = {
     413: "Body or text too large",
     415: "Body is not JSON",
     422: "Invalid fields; each error names its field",
-    429: "Too many requests",
-    503: "Database unreachable; retry after Retry-After seconds",
+    429: "This key's rate limit is exhausted; retry after Retry-After seconds",
+    503: "Database unreachable, busy or out of space; retry after Retry-After seconds",
+    504: "A database statement timed out; retry after Retry-After seconds",
 }
+
+# Answers the middleware can give on any endpoint of a kind, whatever its handler does:
+# authentication, the per-key rate limit and the key lookup (which needs the database).
+_AUTHENTICATED_ERRORS = frozenset({401, 403, 429, 503, 504})
+# Reading a JSON body: malformed or too deep (400), too large (413), not JSON (415), bad fields (422).
+_BODY_ERRORS = frozenset({400, 413, 415, 422})
+_QUERY_ERRORS = frozenset({422})
+_RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")
 
 
 def build_openapi() -> dict[str, Any]:
@@ -58,12 +67,20 @@ def build_openapi() -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
             }
         responses: dict[str, Any] = {}
+        if e.stream:
+            responses["200"] = {"description": "OK", "content": {e.stream: {"schema": {"type": "string"}}}}
         for status, model in e.responses.items():
             responses[str(status)] = {
                 "description": "OK" if status < 300 else "Not ready",
                 "content": {"application/json": {"schema": refs[(model, "serialization")]}},
             }
-        error_codes = set(e.errors) | ({401, 403} if e.roles is not None else set())
+        error_codes = set(e.errors)
+        if e.roles is not None:
+            error_codes |= _AUTHENTICATED_ERRORS
+        if e.body is not None:
+            error_codes |= _BODY_ERRORS
+        if e.query is not None:
+            error_codes |= _QUERY_ERRORS
         for status in sorted(error_codes):
             if str(status) in responses:
                 continue
@@ -94,6 +111,8 @@ def _problem(status: int, ref: dict[str, Any]) -> dict[str, Any]:
         "description": _ERROR_TEXT.get(status, "Error"),
         "content": {"application/problem+json": {"schema": ref}},
     }
-    if status in (429, 503):
-        out["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    if status in (429, 503, 504):
+        out["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+    if status == 429:
+        out["headers"].update({name: {"schema": {"type": "string"}} for name in _RATE_HEADERS})
     return out

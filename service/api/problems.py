@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from service.api.schemas import FieldError, Problem
 from service.appkeys import REQUEST_ID, SETTINGS
-from service.db.pool import DatabaseUnavailable, is_unavailable
+from service.db.pool import DatabaseBusy, DatabaseUnavailable, is_disk_full, is_timeout, is_unavailable
 from service.errors import DomainError
 from service.logs import current_request_id
 
@@ -40,6 +40,7 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
     503: "unavailable",
+    504: "timeout",
 }
 
 
@@ -149,9 +150,30 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         }.get(exc.status, exc.reason)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return problem_response(request, exc.status, code, exc.reason, detail, headers=headers)
+    except DatabaseBusy:
+        log.warning("no database connection in time (request %s)", request.get(REQUEST_ID))
+        return _unavailable(request, "the database is busy or unreachable; retry later")
     except DatabaseUnavailable:
         return _unavailable(request)
     except Exception as exc:
+        # Order matters: disk_full is SQLSTATE class 53, which is_unavailable() also matches.
+        if is_disk_full(exc):
+            log.error("database is out of disk space (request %s)", request.get(REQUEST_ID))
+            return _unavailable(
+                request, "the database cannot store anything right now; retry later", code="storage_full"
+            )
+        if is_timeout(exc):
+            log.warning(
+                "database statement timed out: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID)
+            )
+            return problem_response(
+                request,
+                504,
+                "database_timeout",
+                "Gateway Timeout",
+                "the database did not answer in time; retry later (resending the same external_id is safe)",
+                headers={"Retry-After": str(request.app[SETTINGS].db_retry_after_s)},
+            )
         if is_unavailable(exc):
             log.warning(
                 "database unavailable: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID)
@@ -163,16 +185,31 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         )
 
 
-def _unavailable(request: web.Request) -> web.Response:
+def _unavailable(
+    request: web.Request,
+    detail: str = "the database is unreachable; retry later (resending the same external_id is safe)",
+    *,
+    code: str = "database_unavailable",
+) -> web.Response:
     retry_after = str(request.app[SETTINGS].db_retry_after_s)
     return problem_response(
-        request,
-        503,
-        "database_unavailable",
-        "Service Unavailable",
-        "the database is unreachable; nothing was stored, retry later",
-        headers={"Retry-After": retry_after},
+        request, 503, code, "Service Unavailable", detail, headers={"Retry-After": retry_after}
     )
+
+
+def json_depth(value: object) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            deepest = max(deepest, depth + 1)
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+            deepest = max(deepest, depth + 1)
+    return deepest
 
 
 async def read_json(request: web.Request) -> object:
@@ -183,6 +220,10 @@ async def read_json(request: web.Request) -> object:
     if not raw:
         raise ApiError(400, "invalid_json", "Bad Request", "request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_json", "Bad Request", "request body is not valid JSON") from None
+    limit = request.app[SETTINGS].max_json_depth
+    if json_depth(data) > limit:
+        raise ApiError(400, "invalid_json", "Bad Request", f"request body is nested deeper than {limit} levels")
+    return data

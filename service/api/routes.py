@@ -10,8 +10,10 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.api import handlers as h
+from service.api import models as mh
 from service.api import policy as p
 from service.api import schemas as s
+from service.api import workbench as wb
 from service.domain.types import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -20,6 +22,10 @@ SUBMIT = frozenset({Role.SUBMITTER, Role.ADMIN})
 READ = frozenset({Role.SUBMITTER, Role.MODERATOR, Role.ADMIN})
 MODERATE = frozenset({Role.MODERATOR, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
+# The model registry and the label stream belong to whoever runs the ML pipeline (trainer) and to
+# admins. Activation is included: the retraining job promotes through the same gate-checked path,
+# and a trainer must be able to roll back a bad model at night without waking an admin.
+TRAIN = frozenset({Role.TRAINER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class Endpoint:
     responses: dict[int, type[BaseModel]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     tag: str = "comments"
+    # A non-JSON success body (its media type), e.g. a server-sent event stream.
+    stream: str | None = None
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -101,7 +109,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ADMIN,
         body=s.ArticleIn,
         responses={200: s.ArticleOut},
-        errors=(400, 403, 413, 415, 422, 503),
+        errors=(400, 403, 404, 413, 415, 422, 503),
         tag="articles",
     ),
     Endpoint(
@@ -151,6 +159,178 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         responses={200: s.StatsOut},
         errors=(403, 422, 503),
         tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/whoami",
+        wb.get_whoami,
+        "get_whoami",
+        "The caller's key name and role, and the review settings a moderator page needs",
+        MODERATE,
+        responses={200: s.WhoAmIOut},
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/leases/extend",
+        wb.post_extend_leases,
+        "post_extend_leases",
+        "Keep holding comments you still work on (their leases restart)",
+        MODERATE,
+        body=s.LeaseIdsIn,
+        responses={200: s.ExtendOut},
+        errors=(400, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/leases/release",
+        wb.post_release_leases,
+        "post_release_leases",
+        "Give back comments you hold but will not decide",
+        MODERATE,
+        body=s.LeaseIdsIn,
+        responses={200: s.ReleaseOut},
+        errors=(400, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/bulk",
+        wb.post_bulk,
+        "post_bulk",
+        "Approve or reject many pending comments (by ids or by filter) in one transaction",
+        MODERATE,
+        body=s.BulkIn,
+        responses={200: s.BulkOut},
+        errors=(400, 403, 413, 415, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/review/{id}/undo",
+        wb.post_undo,
+        "post_undo",
+        "Take back your latest decision on a comment, within the undo window; it returns to you",
+        MODERATE,
+        responses={200: s.QueueItemOut},
+        errors=(403, 404, 409, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/{id}/context",
+        wb.get_context,
+        "get_context",
+        "A comment with its article, parent comment and the author's history",
+        MODERATE,
+        responses={200: s.ContextOut},
+        errors=(404, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/dashboard",
+        wb.get_dashboard,
+        "get_dashboard",
+        "Queue depth and age over time, decisions per moderator per day, overturns of the model",
+        MODERATE,
+        query=s.DashboardQuery,
+        responses={200: s.DashboardOut},
+        errors=(403, 422, 503),
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/review/events",
+        wb.get_events,
+        "get_events",
+        "Live queue changes as server-sent events (read with fetch() and the Authorization header)",
+        MODERATE,
+        stream="text/event-stream",
+        tag="review",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/models",
+        mh.list_models,
+        "list_models",
+        "Every registered model version with its state, manifest summary, gate report and shadow comparison",
+        TRAIN,
+        responses={200: s.ModelListOut},
+        errors=(503,),
+        tag="models",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/models/{version}",
+        mh.get_model,
+        "get_model",
+        "One registered model version",
+        TRAIN,
+        responses={200: s.ModelOut},
+        errors=(404, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models",
+        mh.post_model,
+        "post_model",
+        "Upload a model (tar or zip of the artifact directory, as bytes); validated and smoke-tested, "
+        "then registered as a candidate",
+        TRAIN,
+        responses={201: s.ModelOut},
+        errors=(400, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/{version}/activate",
+        mh.post_activate,
+        "activate_model",
+        "Make a version active on every instance (also the way to roll back to any earlier version)",
+        TRAIN,
+        body=s.ActivateIn,
+        responses={200: s.ModelOut},
+        errors=(400, 404, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/rollback",
+        mh.post_rollback,
+        "rollback_model",
+        "Activate the version that was active before the current one",
+        TRAIN,
+        responses={200: s.ModelOut},
+        errors=(409, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/models/{version}/shadow",
+        mh.post_shadow,
+        "shadow_model",
+        "Let a version score live traffic beside the active model without affecting decisions, or stop it",
+        TRAIN,
+        body=s.ShadowIn,
+        responses={200: s.ModelOut},
+        errors=(400, 404, 409, 413, 415, 422, 503),
+        tag="models",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/training-data",
+        mh.get_training_data,
+        "get_training_data",
+        "Moderator decisions as labeled examples with provenance, streamed as JSON lines; "
+        "resume with since=<last cursor>",
+        TRAIN,
+        query=s.TrainingDataQuery,
+        responses={200: s.TrainingExampleOut},
+        errors=(422, 503),
+        tag="models",
     ),
     Endpoint(
         "GET",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,11 +21,43 @@ from service.domain.reasons import public_message
 from service.domain.rules import FloodAction, RepeatAction, Standing
 from service.domain.types import ArticleMode, Status
 
-Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+# Identifiers: printable, no control characters (they end up in logs, URLs and exports).
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+# Free text: anything but U+0000, which PostgreSQL text and jsonb cannot hold. Refusing it here
+# answers 422 naming the field, instead of a 500 from the database.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+Id = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+
+
+def OptionalId(**kwargs: Any) -> Any:  # noqa: N802 - reads like the Field it returns
+    return Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN, **kwargs)
+
+
+def OptionalText(max_length: int, **kwargs: Any) -> Any:  # noqa: N802
+    return Field(default=None, max_length=max_length, pattern=NO_NUL_PATTERN, **kwargs)
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_contains_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """No U+0000 anywhere in a request: PostgreSQL text and jsonb cannot hold it (422, not 500)."""
+        if _contains_nul(value):
+            raise ValueError("must not contain U+0000 (NUL)")
+        return value
 
 
 class TextBody(Body):
@@ -36,6 +68,8 @@ class TextBody(Body):
     def _text(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("text must not be blank")
+        if "\x00" in value:
+            raise ValueError("text must not contain U+0000 (NUL)")
         limit = (info.context or {}).get("max_text_chars")
         if limit is not None and len(value) > limit:
             raise ValueError(f"text is longer than {limit} characters")
@@ -45,23 +79,17 @@ class TextBody(Body):
 class CommentIn(TextBody):
     article_id: str = Id
     author_id: str = Id
-    site_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
-    external_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId()
+    external_id: str | None = OptionalId(
         description="The website's own id for this comment: submitting it again returns the first result.",
     )
     parent_id: uuid.UUID | None = None
     author_ip: IPvAnyAddress | None = None
-    user_agent: str | None = Field(default=None, max_length=1000)
+    user_agent: str | None = OptionalText(1000)
 
 
 class ScoreIn(TextBody):
-    site_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    site_id: str | None = OptionalId(
         description="Apply this site's word lists, link rules, thresholds and language check too.",
     )
 
@@ -78,19 +106,16 @@ ReportReason = Literal["spam", "abuse", "harassment", "hate", "off_topic", "misi
 class ReportIn(Body):
     reason: ReportReason
     detail: str | None = Field(default=None, max_length=500)
-    reporter_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
+    reporter_id: str | None = OptionalId(
         description="The reporting reader's id on the website: a reader's repeated reports count once.",
     )
 
 
 class ArticleIn(Body):
     mode: ArticleMode
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=1000)
-    url: str | None = Field(default=None, max_length=2000)
+    site_id: str | None = OptionalId()
+    title: str | None = OptionalText(1000)
+    url: str | None = OptionalText(2000)
 
 
 Queue = Literal["pending", "reported"]
@@ -99,28 +124,72 @@ Queue = Literal["pending", "reported"]
 class ClaimIn(Body):
     limit: int = Field(default=10, ge=1, le=1000)
     queue: Queue = "pending"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    sort: Literal["oldest", "newest", "score"] = Field(
+        default="oldest",
+        description="Which pending comments to lease first (score: most likely rejected); reported: oldest first.",
+    )
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
 
 
 class DecisionIn(Body):
     decision: Literal["approve", "reject"]
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = OptionalText(500)
 
 
 class QueueQuery(Body):
     sort: Literal["oldest", "newest", "score"] = "oldest"
     queue: Queue = "pending"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=500)
 
 
 class StatsQuery(Body):
     queue: Queue = "pending"
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
-    article_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
+    article_id: str | None = OptionalId()
+
+
+SiteId = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+# Enough for a generous batch on a page; bounded so one request cannot lock the table.
+MAX_LEASE_IDS = 500
+MAX_BULK_IDS = 1000
+
+
+class LeaseIdsIn(Body):
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_LEASE_IDS)
+
+
+class BulkFilter(Body):
+    site_id: str | None = SiteId
+    article_id: str | None = SiteId
+    created_before: dt.datetime | None = Field(
+        default=None, description="Only comments created at or before this time (pass a preview's as_of)."
+    )
+
+
+class BulkIn(Body):
+    """Exactly one of ``ids`` (comments chosen one by one) or ``filter`` (all pending matching it)."""
+
+    ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
+    filter: BulkFilter | None = None
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=500)
+    dry_run: bool = Field(default=False, description="Only count what would be decided.")
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkIn:
+        if (self.ids is None) == (self.filter is None):
+            raise ValueError("send exactly one of ids or filter")
+        return self
+
+
+class DashboardQuery(Body):
+    site_id: str | None = SiteId
+    hours: int = Field(default=48, ge=1, le=24 * 90, description="Queue chart span.")
+    days: int = Field(default=14, ge=1, le=366, description="Span of the decision and overturn tables.")
 
 
 class ReasonOut(BaseModel):
@@ -220,6 +289,128 @@ class StatsOut(BaseModel):
     oldest_age_s: float
 
 
+class WhoAmIOut(BaseModel):
+    name: str
+    role: str
+    site_id: str | None
+    lease_s: int = Field(description="How long a claim holds; extend before it runs out.")
+    claim_max: int
+    undo_window_s: int
+    bulk_max: int
+    reject_reasons: list[str]
+
+
+class LeaseOut(BaseModel):
+    id: uuid.UUID
+    lease_expires_at: dt.datetime
+
+
+class ExtendOut(BaseModel):
+    extended: list[LeaseOut] = Field(description="The comments still held; any other id is no longer yours.")
+
+
+class ReleaseOut(BaseModel):
+    released: list[uuid.UUID]
+
+
+class BulkOut(BaseModel):
+    dry_run: bool
+    decision: Literal["approve", "reject"]
+    matched: int = Field(description="Pending comments the selection covered (held by you or by no one).")
+    decided: int
+    skipped: int = Field(description="Matched but not decided: being decided concurrently, or past bulk_max.")
+    ids: list[uuid.UUID] = Field(description="The decided comments (only for a selection by ids).")
+    as_of: dt.datetime = Field(description="Database time of the count: send as filter.created_before.")
+
+
+class ContextArticleOut(BaseModel):
+    id: str
+    title: str | None
+    url: str | None
+    mode: str | None
+
+
+class ContextParentOut(BaseModel):
+    id: uuid.UUID
+    author_id: str
+    status: Status
+    text: str
+    created_at: dt.datetime
+
+
+class ContextAuthorCommentOut(BaseModel):
+    id: uuid.UUID
+    article_id: str
+    status: Status
+    text: str
+    created_at: dt.datetime
+
+
+class ContextAuthorActionOut(BaseModel):
+    at: dt.datetime
+    actor_name: str
+    action: str
+    to_standing: str | None
+    reason: str | None
+
+
+class ContextAuthorOut(BaseModel):
+    id: str
+    standing: str
+    suspended_until: dt.datetime | None
+    approved_count: int
+    rejected_count: int
+    approval_rate: float | None
+    first_seen: dt.datetime | None
+    sanctions: list[str] = Field(description="Current sanctions: banned, suspended, always_review.")
+    actions: list[ContextAuthorActionOut] = Field(description="Moderator actions on the author, newest first.")
+    recent: list[ContextAuthorCommentOut]
+
+
+class ContextOut(BaseModel):
+    comment: QueueItemOut
+    article: ContextArticleOut
+    parent: ContextParentOut | None
+    author: ContextAuthorOut
+
+
+class QueuePointOut(BaseModel):
+    at: dt.datetime
+    depth: int
+    oldest_age_s: float
+
+
+class ModeratorDayOut(BaseModel):
+    day: dt.date
+    moderator: str
+    approved: int
+    rejected: int
+
+
+class OverturnOut(BaseModel):
+    key: str
+    decided: int
+    overturned: int
+    rate: float | None
+
+
+class OverturnsOut(BaseModel):
+    overall: OverturnOut
+    by_label: list[OverturnOut]
+    by_model_reason: list[OverturnOut]
+    by_moderator_reason: list[OverturnOut]
+
+
+class DashboardOut(BaseModel):
+    hours: int
+    days: int
+    bucket_s: int
+    now: StatsOut
+    queue: list[QueuePointOut]
+    decisions: list[ModeratorDayOut]
+    overturns: OverturnsOut
+
+
 class ScoreOut(BaseModel):
     status: Status = Field(description="What the policy would decide on a post-moderated article.")
     scores: dict[str, float]
@@ -285,7 +476,7 @@ class SiteSettingsBase(Body):
 class ArticleSettingsIn(Body):
     """Overrides of the site's settings for one article; an absent field follows the site."""
 
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     thresholds: dict[str, ThresholdPairIn] | None = None
     max_links: int | None = Field(default=None, ge=0, le=100)
     allowed_domains: list[str] | None = Field(default=None, max_length=1000)
@@ -365,11 +556,11 @@ class WordListOut(BaseModel):
 
 
 class SiteQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
 
 
 class StandingIn(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     reason: str | None = Field(default=None, max_length=500, description="Kept in the author's history.")
 
 
@@ -426,7 +617,7 @@ class ErasedOut(BaseModel):
 
 
 class DeliveriesQuery(Body):
-    site_id: str | None = Field(default=None, min_length=1, max_length=200)
+    site_id: str | None = OptionalId()
     state: Literal["pending", "delivered", "dead"] | None = None
     limit: int = Field(default=50, ge=1, le=500)
 
@@ -484,3 +675,73 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+
+
+# -- model registry and training data (service/api/models.py) -------------------------------------
+
+
+class ActivateIn(Body):
+    reason: str | None = Field(default=None, max_length=500, description="Why; recorded as the state reason.")
+    force: bool = Field(default=False, description="Activate even a version the gate rejected.")
+
+
+class ShadowIn(Body):
+    enabled: bool = Field(description="Score live traffic beside the active model (true) or stop (false).")
+
+
+class TrainingDataQuery(Body):
+    since: int = Field(default=0, ge=0, description="Resume after this cursor (the last example's cursor).")
+    limit: int | None = Field(default=None, ge=1, le=1_000_000, description="At most this many examples.")
+
+
+class ShadowComparisonOut(BaseModel):
+    compared: int
+    agreed: int
+    agreement: float | None
+    shadow_stricter: int = Field(description="Comments the shadow would have held or rejected more strictly.")
+    shadow_laxer: int
+    mean_max_score_delta: float | None
+
+
+class DataSourceOut(BaseModel):
+    name: str | None
+    rows: int | None
+    files: list[dict[str, str]]
+
+
+class ModelOut(BaseModel):
+    version: str
+    state: Literal["candidate", "active", "retired", "rejected"]
+    state_reason: str | None
+    origin: str
+    created_by: str | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    recipe: str | None
+    data_sources: list[DataSourceOut]
+    library_versions: dict[str, str]
+    thresholds: dict[str, dict[str, float]]
+    metrics: dict[str, object]
+    evaluation: dict[str, object] = Field(description="The retraining gate's report (empty for uploads).")
+    shadow: bool
+    shadow_comparison: ShadowComparisonOut
+
+
+class ModelListOut(BaseModel):
+    items: list[ModelOut]
+    serving: str | None = Field(description="The version this instance is serving right now.")
+
+
+class TrainingExampleOut(BaseModel):
+    """One line of GET /v1/training-data (JSON lines)."""
+
+    cursor: str
+    comment_id: uuid.UUID
+    site_id: str
+    article_id: str
+    text: str
+    outcome: Literal["approved", "rejected"]
+    labels: dict[str, float | None]
+    provenance: dict[str, object]

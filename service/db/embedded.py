@@ -177,6 +177,16 @@ class EmbeddedPostgres:
                 os.close(self._users_fd)
                 self._users_fd = None
 
+    def pg_ctl(self, *args: str, timeout: float = STOP_TIMEOUT_S + 15) -> tuple[int, str]:
+        """Run ``pg_ctl <args> -D pgdata`` as the server account; (exit code, output).
+
+        For operations and fault-injection tests that stop, crash or restart the postmaster
+        behind the back of the processes using it (``start``/``stop`` above keep the user count).
+        """
+        if self._bin is None:
+            raise EmbeddedPostgresError("start() first: the binaries are not located yet")
+        return self._run([self._exe("pg_ctl"), *args, "-D", str(self.pgdata)], timeout=timeout)
+
     def __enter__(self) -> Self:
         self.start()
         return self

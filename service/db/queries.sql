@@ -2,10 +2,10 @@
 -- "-- name: <query_name>" followed by a one-line description, and uses $n parameters only.
 
 -- name: get_api_key_by_hash
--- The live (not revoked) key with this hash.
+-- The live key with this hash: not revoked, or revoked at a time still to come (a rotation's grace).
 SELECT id, name, role, site_id, key_hash
 FROM api_keys
-WHERE key_hash = $1 AND revoked_at IS NULL;
+WHERE key_hash = $1 AND (revoked_at IS NULL OR revoked_at > now());
 
 -- name: insert_api_key
 -- Create a key; the name must be unique among live keys.
@@ -14,16 +14,23 @@ VALUES ($1, $2, $3, $4, $5)
 RETURNING id, name, role, key_prefix, site_id, created_at;
 
 -- name: list_api_keys
--- Every key, newest first, without hashes.
-SELECT id, name, role, key_prefix, site_id, created_at, revoked_at, last_used_at
+-- Every key, newest first, without hashes; revoked is true once revoked_at has passed.
+SELECT id, name, role, key_prefix, site_id, created_at, revoked_at, last_used_at,
+       (revoked_at IS NOT NULL AND revoked_at <= now()) AS revoked
 FROM api_keys
 ORDER BY id DESC;
 
 -- name: revoke_api_key
--- Revoke the live key with this name.
+-- Revoke now every live key with this name, including one still in a rotation's grace period.
 UPDATE api_keys SET revoked_at = now()
-WHERE name = $1 AND revoked_at IS NULL
+WHERE name = $1 AND (revoked_at IS NULL OR revoked_at > now())
 RETURNING id;
+
+-- name: retire_api_key
+-- Rotation, step one: the current key with this name stops working $2 seconds from now.
+UPDATE api_keys SET revoked_at = now() + make_interval(secs => $2)
+WHERE name = $1 AND revoked_at IS NULL
+RETURNING id, role, site_id, revoked_at;
 
 -- name: touch_api_key
 -- Record that a key was used (at most once a minute per key, to spare writes).
@@ -172,6 +179,273 @@ WHERE status = 'pending'
   AND ($1::text IS NULL OR site_id = $1)
   AND ($2::text IS NULL OR article_id = $2);
 
+-- name: claim_reviews_newest
+-- Lease up to $1 free pending comments, newest first, to key $4 for $5 seconds.
+WITH candidate AS (
+    SELECT id
+    FROM comments
+    WHERE status = 'pending'
+      AND (lease_expires_at IS NULL OR lease_expires_at < now())
+      AND ($2::text IS NULL OR site_id = $2)
+      AND ($3::text IS NULL OR article_id = $3)
+    ORDER BY created_at DESC, id DESC
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE comments AS c
+SET lease_key_id = $4, lease_expires_at = now() + make_interval(secs => $5)
+FROM candidate
+WHERE c.id = candidate.id
+RETURNING c.*;
+
+-- name: claim_reviews_score
+-- Lease up to $1 free pending comments, most likely rejected first, to key $4 for $5 seconds.
+WITH candidate AS (
+    SELECT id
+    FROM comments
+    WHERE status = 'pending'
+      AND (lease_expires_at IS NULL OR lease_expires_at < now())
+      AND ($2::text IS NULL OR site_id = $2)
+      AND ($3::text IS NULL OR article_id = $3)
+    ORDER BY max_score DESC, id DESC
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE comments AS c
+SET lease_key_id = $4, lease_expires_at = now() + make_interval(secs => $5)
+FROM candidate
+WHERE c.id = candidate.id
+RETURNING c.*;
+
+-- name: extend_leases
+-- Push the lease of the pending comments among $1 that key $2 holds to now + $3 seconds.
+-- A lease that ran out is extended too as long as nobody else claimed the comment meanwhile.
+UPDATE comments
+SET lease_expires_at = now() + make_interval(secs => $3)
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND lease_key_id = $2
+RETURNING id, lease_expires_at;
+
+-- name: release_leases
+-- Give back the pending comments among $1 that key $2 holds, so others can claim them at once.
+UPDATE comments
+SET lease_key_id = NULL, lease_expires_at = NULL
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND lease_key_id = $2
+RETURNING id;
+
+-- name: count_bulk_candidates
+-- How many pending comments a bulk decision would settle: those in $1 (when given) matching the
+-- filter ($2 site, $3 article, created at or before $4) that nobody but key $5 holds; and the
+-- time of the count, which the caller passes back as $4 to settle no comment it has not counted.
+SELECT count(*) AS n, now() AS as_of
+FROM comments
+WHERE status = 'pending'
+  AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+  AND ($2::text IS NULL OR site_id = $2)
+  AND ($3::text IS NULL OR article_id = $3)
+  AND ($4::timestamptz IS NULL OR created_at <= $4)
+  AND (lease_key_id IS NULL OR lease_key_id = $5 OR lease_expires_at < now());
+
+-- name: bulk_decide
+-- Settle, in one statement, up to $6 pending comments chosen like count_bulk_candidates, oldest
+-- first: set their status to $7, append one history event each, settle their reports, keep the
+-- authors' tallies.
+-- Rows another transaction is deciding right now are skipped, not waited for.
+-- $8 actor kind, $9 actor name, $10 event reasons, $11 the moderator's reason (or NULL).
+WITH target AS (
+    SELECT id
+    FROM comments
+    WHERE status = 'pending'
+      AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+      AND ($2::text IS NULL OR site_id = $2)
+      AND ($3::text IS NULL OR article_id = $3)
+      AND ($4::timestamptz IS NULL OR created_at <= $4)
+      AND (lease_key_id IS NULL OR lease_key_id = $5 OR lease_expires_at < now())
+    ORDER BY created_at, id
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+), decided AS (
+    UPDATE comments AS c
+    SET status = $7, decided_at = now(), updated_at = now(), version = c.version + 1,
+        lease_key_id = NULL, lease_expires_at = NULL, reported_at = NULL
+    FROM target
+    WHERE c.id = target.id
+    RETURNING c.id, c.site_id, c.author_id, c.model_version, c.scores
+), settled AS (
+    -- Deciding a comment settles its open reader reports with the same outcome.
+    UPDATE comment_reports AS r SET settled_at = now(), settled_status = $7
+    FROM decided
+    WHERE r.comment_id = decided.id AND r.settled_at IS NULL
+), events AS (
+    INSERT INTO comment_events (comment_id, actor_kind, actor_name, action, from_status, to_status,
+                                reasons, details)
+    SELECT id, $8, $9, 'decided', 'pending', $7, $10,
+           jsonb_build_object('key_id', $5::bigint, 'reason', $11::text, 'bulk', true,
+                              'model_version', model_version, 'scores', scores)
+    FROM decided
+), tallies AS (
+    UPDATE authors AS a
+    SET approved_count = a.approved_count + CASE WHEN $7 = 'approved' THEN per_author.n ELSE 0 END,
+        rejected_count = a.rejected_count + CASE WHEN $7 = 'rejected' THEN per_author.n ELSE 0 END,
+        updated_at = now()
+    FROM (SELECT site_id, author_id, count(*)::integer AS n FROM decided GROUP BY site_id, author_id) AS per_author
+    WHERE a.site_id = per_author.site_id AND a.id = per_author.author_id
+)
+SELECT id FROM decided;
+
+-- name: lock_comment_for_undo
+-- A comment and its latest history event, locked so two undos (or an undo and a claim) serialise.
+SELECT c.id, c.site_id, c.author_id, c.status, c.decided_at, e.id AS event_id, e.action,
+       e.actor_name, e.details, now() AS now
+FROM comments AS c
+LEFT JOIN LATERAL (
+    SELECT id, action, actor_name, details
+    FROM comment_events
+    WHERE comment_id = c.id
+    ORDER BY id DESC
+    LIMIT 1
+) AS e ON true
+WHERE c.id = $1
+FOR UPDATE OF c;
+
+-- name: reopen_comment
+-- Put a decided comment back in the queue, leased to key $2 for $3 seconds (the undoer keeps it).
+UPDATE comments
+SET status = 'pending', decided_at = NULL, updated_at = now(), version = version + 1,
+    lease_key_id = $2, lease_expires_at = now() + make_interval(secs => $3)
+WHERE id = $1
+RETURNING *;
+
+-- name: uncount_author_decision
+-- Take back one approved/rejected from an author's tallies (an undone decision).
+UPDATE authors
+SET approved_count = greatest(approved_count - CASE WHEN $3 = 'approved' THEN 1 ELSE 0 END, 0),
+    rejected_count = greatest(rejected_count - CASE WHEN $3 = 'rejected' THEN 1 ELSE 0 END, 0),
+    updated_at = now()
+WHERE site_id = $1 AND id = $2;
+
+-- name: list_author_comments
+-- An author's most recent comments on a site, newest first, except comment $3.
+SELECT id, article_id, text, status, created_at
+FROM comments
+WHERE site_id = $1 AND author_id = $2 AND id <> $3
+ORDER BY created_at DESC
+LIMIT $4;
+
+-- name: record_queue_snapshot
+-- Sample every site's queue depth into the bucket of width $1 seconds containing now; a bucket
+-- already sampled (by this or another instance) is left alone.
+INSERT INTO queue_snapshots (bucket, site_id, depth, leased, oldest_age_s)
+SELECT date_bin(make_interval(secs => $1), now(), TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+       s.id,
+       count(c.id),
+       count(c.id) FILTER (WHERE c.lease_expires_at >= now()),
+       COALESCE(EXTRACT(EPOCH FROM now() - min(c.created_at)), 0)::float8
+FROM sites AS s
+LEFT JOIN comments AS c ON c.site_id = s.id AND c.status = 'pending'
+GROUP BY s.id
+ON CONFLICT ON CONSTRAINT pk__queue_snapshots DO NOTHING;
+
+-- name: prune_queue_snapshots
+-- Forget snapshots older than $1 days.
+DELETE FROM queue_snapshots WHERE bucket < now() - make_interval(days => $1);
+
+-- name: dashboard_queue_series
+-- Queue depth and oldest age over the last $1 hours in buckets of $2 seconds, for site $3 or all
+-- sites (depths add up across sites; the oldest age is the largest).
+SELECT date_bin(make_interval(secs => $2), bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at,
+       max(depth)::integer AS depth,
+       max(oldest_age_s) AS oldest_age_s
+FROM (
+    SELECT bucket, sum(depth) AS depth, max(oldest_age_s) AS oldest_age_s
+    FROM queue_snapshots
+    WHERE bucket >= now() - make_interval(hours => $1)
+      AND ($3::text IS NULL OR site_id = $3)
+    GROUP BY bucket
+) AS per_bucket
+GROUP BY 1
+ORDER BY 1;
+
+-- name: dashboard_decisions_per_moderator
+-- Moderator decisions per UTC day and moderator over the last $1 days, for site $2 or all sites.
+-- A decision later undone does not count.
+SELECT (date_trunc('day', e.at AT TIME ZONE 'UTC'))::date AS day,
+       e.actor_name AS moderator,
+       count(*) FILTER (WHERE e.to_status = 'approved')::integer AS approved,
+       count(*) FILTER (WHERE e.to_status = 'rejected')::integer AS rejected
+FROM comment_events AS e
+JOIN comments AS c ON c.id = e.comment_id
+WHERE e.action = 'decided'
+  AND e.actor_kind IN ('moderator', 'admin')
+  AND e.at >= now() - make_interval(days => $1)
+  AND ($2::text IS NULL OR c.site_id = $2)
+  AND NOT EXISTS (
+      SELECT 1 FROM comment_events AS u
+      WHERE u.comment_id = e.comment_id AND u.action = 'undone' AND u.id > e.id
+  )
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: dashboard_overturns
+-- How often moderators overturned the model over the last $1 days (site $2 or all sites).
+-- The model flagged a comment when its stored reasons name a label (a score over a threshold);
+-- a moderator overturns the model by approving a flagged comment or rejecting an unflagged one.
+-- Rows: dimension 'all' (one row), 'label' (each flagged label, '(none)' for unflagged comments),
+-- 'model_reason' (each reason code the comment was held for) and 'moderator_reason' (rejections
+-- by the reason the moderator gave). Undone decisions do not count.
+WITH decision AS (
+    SELECT e.to_status,
+           COALESCE(flags.labels, ARRAY[]::text[]) AS labels,
+           COALESCE(flags.codes, ARRAY[]::text[]) AS codes,
+           COALESCE(NULLIF(e.details ->> 'reason', ''), '(none)') AS moderator_reason
+    FROM comment_events AS e
+    JOIN comments AS c ON c.id = e.comment_id
+    LEFT JOIN LATERAL (
+        SELECT array_agg(DISTINCT r ->> 'label') FILTER (WHERE r ->> 'label' IS NOT NULL) AS labels,
+               array_agg(DISTINCT r ->> 'code') FILTER (WHERE r ->> 'code' IS NOT NULL) AS codes
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.reasons) = 'array' THEN c.reasons ELSE '[]' END) AS r
+    ) AS flags ON true
+    WHERE e.action = 'decided'
+      AND e.actor_kind IN ('moderator', 'admin')
+      AND e.at >= now() - make_interval(days => $1)
+      AND ($2::text IS NULL OR c.site_id = $2)
+      AND NOT EXISTS (
+          SELECT 1 FROM comment_events AS u
+          WHERE u.comment_id = e.comment_id AND u.action = 'undone' AND u.id > e.id
+      )
+), judged AS (
+    SELECT *,
+           CASE WHEN cardinality(labels) > 0 THEN to_status = 'approved' ELSE to_status = 'rejected' END
+               AS overturned
+    FROM decision
+)
+SELECT 'all' AS dimension, 'all' AS key, count(*)::integer AS decided,
+       count(*) FILTER (WHERE overturned)::integer AS overturned
+FROM judged
+UNION ALL
+SELECT 'label', label, count(*)::integer, count(*) FILTER (WHERE overturned)::integer
+FROM judged, unnest(CASE WHEN cardinality(labels) > 0 THEN labels ELSE ARRAY['(none)'] END) AS label
+GROUP BY label
+UNION ALL
+SELECT 'model_reason', code, count(*)::integer, count(*) FILTER (WHERE overturned)::integer
+FROM judged, unnest(CASE WHEN cardinality(codes) > 0 THEN codes ELSE ARRAY['(none)'] END) AS code
+GROUP BY code
+UNION ALL
+SELECT 'moderator_reason', moderator_reason, count(*)::integer, count(*) FILTER (WHERE overturned)::integer
+FROM judged
+WHERE to_status = 'rejected'
+GROUP BY moderator_reason
+ORDER BY 1, 3 DESC, 2;
+
+-- name: get_comments_by_ids
+-- The comments with these ids (any order).
+SELECT * FROM comments WHERE id = ANY($1::uuid[]);
+
+-- name: enqueue_webhooks
+-- Queue many events for delivery in one statement (ids, sites, types, comments and payloads
+-- given as parallel arrays), in the transaction of the change they announce.
+INSERT INTO webhook_outbox (id, site_id, event_type, comment_id, payload)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[]);
+
 -- name: register_model_version
 -- Record a model version (first registration wins); active when no model is active yet.
 INSERT INTO model_versions (version, state, manifest, artifact_sha256, activated_at)
@@ -179,6 +453,159 @@ SELECT $1, CASE WHEN active.version IS NULL THEN 'active' ELSE 'candidate' END, 
        CASE WHEN active.version IS NULL THEN now() END
 FROM (SELECT (SELECT version FROM model_versions WHERE state = 'active') AS version) AS active
 ON CONFLICT (version) DO NOTHING;
+
+-- name: register_bundled_model_version
+-- Record the bundled model with its artifact (active when none is); fill in the artifact of an older record.
+INSERT INTO model_versions (version, state, manifest, artifact, artifact_sha256, activated_at, origin, state_reason)
+SELECT $1, CASE WHEN active.version IS NULL THEN 'active' ELSE 'candidate' END, $2, $3, $4,
+       CASE WHEN active.version IS NULL THEN now() END, 'bundled', 'the model bundled with the service'
+FROM (SELECT (SELECT version FROM model_versions WHERE state = 'active') AS version) AS active
+ON CONFLICT (version) DO UPDATE
+SET artifact = EXCLUDED.artifact, artifact_sha256 = EXCLUDED.artifact_sha256
+WHERE model_versions.artifact IS NULL;
+
+-- name: get_active_model_version
+-- The active version and its artifact's hash (cheap: no artifact bytes).
+SELECT version, artifact_sha256 FROM model_versions WHERE state = 'active';
+
+-- name: get_shadow_model_version
+-- The shadow version and its artifact's hash, if any.
+SELECT version, artifact_sha256 FROM model_versions WHERE shadow;
+
+-- name: get_model_artifact
+-- One version's artifact bytes and recorded hash.
+SELECT version, state, artifact, artifact_sha256 FROM model_versions WHERE version = $1;
+
+-- name: list_model_versions
+-- Every version, newest first, with its shadow comparison; never the artifact bytes.
+SELECT m.version, m.state, m.manifest, m.artifact_sha256, octet_length(m.artifact) AS artifact_bytes,
+       m.state_reason, m.created_at, m.activated_at, m.origin, m.created_by, m.evaluation, m.shadow,
+       s.compared, s.agreed, s.shadow_stricter, s.shadow_laxer, s.mean_max_delta
+FROM model_versions AS m
+LEFT JOIN LATERAL (
+    SELECT count(*) AS compared,
+           count(*) FILTER (WHERE shadow_status = active_status) AS agreed,
+           count(*) FILTER (WHERE shadow_status = 'rejected' AND active_status <> 'rejected'
+                               OR shadow_status = 'pending' AND active_status = 'approved') AS shadow_stricter,
+           count(*) FILTER (WHERE active_status = 'rejected' AND shadow_status <> 'rejected'
+                               OR active_status = 'pending' AND shadow_status = 'approved') AS shadow_laxer,
+           avg(max_score_delta)::float8 AS mean_max_delta
+    FROM model_shadow_scores WHERE model_version = m.version
+) AS s ON true
+WHERE ($1::text IS NULL OR m.version = $1)
+ORDER BY m.created_at DESC, m.version DESC;
+
+-- name: insert_model_version
+-- Register a new version (candidate or rejected); nothing when the version exists.
+INSERT INTO model_versions (version, state, manifest, artifact, artifact_sha256, state_reason, origin,
+                            created_by, evaluation)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (version) DO NOTHING
+RETURNING version;
+
+-- name: lock_model_version
+-- Lock one version's row for a state change; its state and whether it has an artifact.
+SELECT version, state, artifact IS NOT NULL AS has_artifact
+FROM model_versions WHERE version = $1
+FOR UPDATE;
+
+-- name: retire_active_model_version
+-- Retire the active version (before another becomes active), saying why.
+UPDATE model_versions SET state = 'retired', state_reason = $1
+WHERE state = 'active'
+RETURNING version;
+
+-- name: activate_model_version
+-- Make a version active (it stops being the shadow).
+UPDATE model_versions
+SET state = 'active', activated_at = now(), state_reason = $2, shadow = false
+WHERE version = $1
+RETURNING version;
+
+-- name: set_model_version_state
+-- Set a (non-active) version's state, reason and evaluation report.
+UPDATE model_versions SET state = $2, state_reason = $3, evaluation = $4
+WHERE version = $1 AND state <> 'active'
+RETURNING version;
+
+-- name: clear_shadow_model_version
+-- No version scores in the shadow any more.
+UPDATE model_versions SET shadow = false WHERE shadow;
+
+-- name: set_shadow_model_version
+-- Let a non-active version score live traffic in the shadow.
+UPDATE model_versions SET shadow = true WHERE version = $1 AND state <> 'active'
+RETURNING version;
+
+-- name: notify_model_activated
+-- Tell every instance (LISTEN model_activated) that the active or shadow model changed; sent at commit.
+SELECT pg_notify('model_activated', $1);
+
+-- name: list_comments_after
+-- Comments scored by model $3 created after the keyset cursor ($1, $2), oldest first (the shadow's feed).
+SELECT id, text, status, scores, model_version, created_at
+FROM comments
+WHERE (created_at, id) > ($1, $2::uuid) AND model_version = $3 AND text <> '' AND text_erased_at IS NULL
+ORDER BY created_at, id
+LIMIT $4;
+
+-- name: latest_comment_cursor
+-- The newest comment's keyset position (where a new shadow starts reading).
+SELECT created_at, id FROM comments ORDER BY created_at DESC, id DESC LIMIT 1;
+
+-- name: insert_shadow_score
+-- Record the shadow model's opinion of one comment.
+INSERT INTO model_shadow_scores (model_version, comment_id, active_version, active_status, shadow_status,
+                                 active_scores, shadow_scores, max_score_delta)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT ON CONSTRAINT pk__model_shadow_scores DO NOTHING;
+
+-- name: list_training_labels
+-- Human decisions after event id $1 (the cursor), oldest first, with the comment's text and the
+-- model's opinion; never the text of an erased author or of an erased or emptied comment. A ban's
+-- bulk rejection of the author's pending comments judges the author, not each text: not a label.
+SELECT e.id AS cursor, e.at, e.actor_kind, e.actor_name, e.action, e.from_status, e.to_status,
+       e.reasons, e.details, c.id AS comment_id, c.site_id, c.article_id, c.text,
+       c.model_version AS comment_model_version, c.scores AS comment_scores
+FROM comment_events AS e
+JOIN comments AS c ON c.id = e.comment_id
+JOIN authors AS a ON a.site_id = c.site_id AND a.id = c.author_id
+WHERE e.id > $1
+  AND e.actor_kind IN ('moderator', 'admin') AND e.to_status IN ('approved', 'rejected')
+  AND ($3::text IS NULL OR c.site_id = $3)
+  AND a.erased_at IS NULL AND c.text_erased_at IS NULL AND c.text <> ''
+  AND COALESCE(e.details->>'via', '') <> 'author_ban'
+ORDER BY e.id
+LIMIT $2;
+
+-- name: try_retrain_lock
+-- Take the retraining advisory lock for this session; false when another session holds it.
+SELECT pg_try_advisory_lock($1);
+
+-- name: release_retrain_lock
+-- Release the retraining advisory lock.
+SELECT pg_advisory_unlock($1);
+
+-- name: insert_retrain_run
+-- Open a retraining run's record.
+INSERT INTO retrain_runs (active_version) VALUES ($1) RETURNING id;
+
+-- name: finish_retrain_run
+-- Close a retraining run's record with its outcome.
+UPDATE retrain_runs
+SET finished_at = now(), outcome = $2, labels_cursor = $3, labels_used = $4, candidate_version = $5,
+    message = $6, report = $7
+WHERE id = $1;
+
+-- name: last_retrain_cursor
+-- The label cursor the last run that trained a candidate read up to (0 before any).
+SELECT COALESCE(max(labels_cursor), 0) FROM retrain_runs WHERE outcome IN ('promoted', 'not_promoted');
+
+-- name: count_training_labels_after
+-- How many human decisions arrived after event id $1 (counted as list_training_labels selects them).
+SELECT count(*) FROM comment_events
+WHERE id > $1 AND actor_kind IN ('moderator', 'admin') AND to_status IN ('approved', 'rejected')
+  AND COALESCE(details->>'via', '') <> 'author_ban';
 
 -- name: ping
 -- Cheap round trip for readiness checks.

@@ -150,6 +150,11 @@ async def revoke_api_key(conn: Conn, name: str) -> bool:
     return await conn.fetchval(QUERIES["revoke_api_key"], name) is not None
 
 
+async def retire_api_key(conn: Conn, name: str, grace_s: float) -> asyncpg.Record | None:
+    """Schedule the current key named ``name`` to stop working in ``grace_s`` seconds (0: now)."""
+    return await conn.fetchrow(QUERIES["retire_api_key"], name, float(grace_s))
+
+
 async def touch_api_key(conn: Conn, key_id: int) -> None:
     await conn.execute(QUERIES["touch_api_key"], key_id)
 
@@ -253,11 +258,37 @@ async def list_comment_events(conn: Conn, comment_id: uuid.UUID) -> list[StoredE
     return [StoredEvent(**dict(row)) for row in rows]
 
 
+# The order each claim query leases in, to sort what UPDATE ... RETURNING gives back unordered.
+_CLAIM_ORDER: dict[str, Any] = {
+    "oldest": lambda c: (c.created_at, c.id),
+    "newest": lambda c: (-c.created_at.timestamp(), _desc_uuid(c.id)),
+    "score": lambda c: (-c.max_score, _desc_uuid(c.id)),
+}
+
+
+def _desc_uuid(value: uuid.UUID) -> int:
+    return -value.int
+
+
 async def claim_reviews(
-    conn: Conn, limit: int, site_id: str | None, article_id: str | None, key_id: int, lease_s: float
+    conn: Conn,
+    limit: int,
+    site_id: str | None,
+    article_id: str | None,
+    key_id: int,
+    lease_s: float,
+    sort: str = "oldest",
 ) -> list[StoredComment]:
-    rows = await conn.fetch(QUERIES["claim_reviews"], limit, site_id, article_id, key_id, float(lease_s))
-    return sorted((StoredComment.from_row(r) for r in rows), key=lambda c: (c.created_at, c.id))
+    if sort == "oldest":
+        query = QUERIES["claim_reviews"]
+    elif sort == "newest":
+        query = QUERIES["claim_reviews_newest"]
+    elif sort == "score":
+        query = QUERIES["claim_reviews_score"]
+    else:
+        raise ValueError(f"unknown sort {sort!r}")
+    rows = await conn.fetch(query, limit, site_id, article_id, key_id, float(lease_s))
+    return sorted((StoredComment.from_row(r) for r in rows), key=_CLAIM_ORDER[sort])
 
 
 async def decide_review(
@@ -291,10 +322,458 @@ async def review_stats(conn: Conn, site_id: str | None, article_id: str | None) 
     return await conn.fetchrow(QUERIES["review_stats"], site_id, article_id)
 
 
+@dataclass(frozen=True)
+class LeaseExtended:
+    id: uuid.UUID
+    lease_expires_at: dt.datetime
+
+
+async def extend_leases(
+    conn: Conn, ids: list[uuid.UUID], key_id: int, lease_s: float
+) -> list[LeaseExtended]:
+    rows = await conn.fetch(QUERIES["extend_leases"], ids, key_id, float(lease_s))
+    return [LeaseExtended(r["id"], r["lease_expires_at"]) for r in rows]
+
+
+async def release_leases(conn: Conn, ids: list[uuid.UUID], key_id: int) -> list[uuid.UUID]:
+    return [r["id"] for r in await conn.fetch(QUERIES["release_leases"], ids, key_id)]
+
+
+@dataclass(frozen=True)
+class BulkSelection:
+    """Which pending comments a bulk decision settles: ``ids`` (or all), narrowed by the filter."""
+
+    ids: list[uuid.UUID] | None
+    site_id: str | None
+    article_id: str | None
+    created_before: dt.datetime | None
+
+
+async def count_bulk_candidates(conn: Conn, sel: BulkSelection, key_id: int) -> tuple[int, dt.datetime]:
+    """How many comments the selection covers, and the database's time of the count."""
+    row = await conn.fetchrow(
+        QUERIES["count_bulk_candidates"], sel.ids, sel.site_id, sel.article_id, sel.created_before, key_id
+    )
+    return row["n"], row["as_of"]
+
+
+async def bulk_decide(
+    conn: Conn,
+    sel: BulkSelection,
+    *,
+    key_id: int,
+    limit: int,
+    status: Status,
+    actor_kind: str,
+    actor_name: str,
+    reasons: list[dict[str, Any]],
+    reason: str | None,
+) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        QUERIES["bulk_decide"],
+        sel.ids,
+        sel.site_id,
+        sel.article_id,
+        sel.created_before,
+        key_id,
+        limit,
+        status.value,
+        actor_kind,
+        actor_name,
+        reasons,
+        reason,
+    )
+    return [r["id"] for r in rows]
+
+
+@dataclass(frozen=True)
+class UndoTarget:
+    """A comment locked for undo, with its latest history event."""
+
+    id: uuid.UUID
+    site_id: str
+    author_id: str
+    status: Status
+    decided_at: dt.datetime | None
+    event_id: int | None
+    action: str | None
+    actor_name: str | None
+    details: dict[str, Any]
+    now: dt.datetime
+
+
+async def lock_comment_for_undo(conn: Conn, comment_id: uuid.UUID) -> UndoTarget | None:
+    row = await conn.fetchrow(QUERIES["lock_comment_for_undo"], comment_id)
+    if row is None:
+        return None
+    return UndoTarget(
+        id=row["id"],
+        site_id=row["site_id"],
+        author_id=row["author_id"],
+        status=Status(row["status"]),
+        decided_at=row["decided_at"],
+        event_id=row["event_id"],
+        action=row["action"],
+        actor_name=row["actor_name"],
+        details=row["details"] or {},
+        now=row["now"],
+    )
+
+
+async def reopen_comment(conn: Conn, comment_id: uuid.UUID, key_id: int, lease_s: float) -> StoredComment:
+    row = await conn.fetchrow(QUERIES["reopen_comment"], comment_id, key_id, float(lease_s))
+    return StoredComment.from_row(row)
+
+
+async def uncount_author_decision(conn: Conn, site_id: str, author_id: str, status: Status) -> None:
+    await conn.execute(QUERIES["uncount_author_decision"], site_id, author_id, status.value)
+
+
+@dataclass(frozen=True)
+class AuthorComment:
+    id: uuid.UUID
+    article_id: str
+    text: str
+    status: Status
+    created_at: dt.datetime
+
+
+async def list_author_comments(
+    conn: Conn, site_id: str, author_id: str, except_id: uuid.UUID, limit: int
+) -> list[AuthorComment]:
+    rows = await conn.fetch(QUERIES["list_author_comments"], site_id, author_id, except_id, limit)
+    return [AuthorComment(r["id"], r["article_id"], r["text"], Status(r["status"]), r["created_at"]) for r in rows]
+
+
+async def record_queue_snapshot(conn: Conn, bucket_s: float) -> None:
+    await conn.execute(QUERIES["record_queue_snapshot"], float(bucket_s))
+
+
+async def prune_queue_snapshots(conn: Conn, keep_days: int) -> None:
+    await conn.execute(QUERIES["prune_queue_snapshots"], keep_days)
+
+
+@dataclass(frozen=True)
+class QueuePoint:
+    at: dt.datetime
+    depth: int
+    oldest_age_s: float
+
+
+async def dashboard_queue_series(
+    conn: Conn, hours: int, bucket_s: float, site_id: str | None
+) -> list[QueuePoint]:
+    rows = await conn.fetch(QUERIES["dashboard_queue_series"], hours, float(bucket_s), site_id)
+    return [QueuePoint(r["at"], r["depth"], r["oldest_age_s"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class ModeratorDay:
+    day: dt.date
+    moderator: str
+    approved: int
+    rejected: int
+
+
+async def dashboard_decisions_per_moderator(conn: Conn, days: int, site_id: str | None) -> list[ModeratorDay]:
+    rows = await conn.fetch(QUERIES["dashboard_decisions_per_moderator"], days, site_id)
+    return [ModeratorDay(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class OverturnCount:
+    dimension: str
+    key: str
+    decided: int
+    overturned: int
+
+
+async def dashboard_overturns(conn: Conn, days: int, site_id: str | None) -> list[OverturnCount]:
+    rows = await conn.fetch(QUERIES["dashboard_overturns"], days, site_id)
+    return [OverturnCount(**dict(r)) for r in rows]
+
+
+async def get_comments_by_ids(conn: Conn, ids: list[uuid.UUID]) -> list[StoredComment]:
+    return [StoredComment.from_row(r) for r in await conn.fetch(QUERIES["get_comments_by_ids"], ids)]
+
+
+@dataclass(frozen=True)
+class NewWebhook:
+    id: uuid.UUID
+    site_id: str
+    event_type: str
+    comment_id: uuid.UUID
+    payload: dict[str, Any]
+
+
+async def enqueue_webhooks(conn: Conn, events: list[NewWebhook]) -> None:
+    await conn.execute(
+        QUERIES["enqueue_webhooks"],
+        [e.id for e in events],
+        [e.site_id for e in events],
+        [e.event_type for e in events],
+        [e.comment_id for e in events],
+        [e.payload for e in events],
+    )
+
+
 async def register_model_version(
     conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None
 ) -> None:
     await conn.execute(QUERIES["register_model_version"], version, manifest, sha256)
+
+
+# -- model registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered version and its artifact's hash, without the bytes."""
+
+    version: str
+    artifact_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    version: str
+    state: str
+    artifact: bytes | None
+    artifact_sha256: str | None
+
+
+@dataclass(frozen=True)
+class StoredModelVersion:
+    version: str
+    state: str
+    manifest: dict[str, Any]
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    state_reason: str | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    origin: str
+    created_by: str | None
+    evaluation: dict[str, Any]
+    shadow: bool
+    compared: int
+    agreed: int
+    shadow_stricter: int
+    shadow_laxer: int
+    mean_max_delta: float | None
+
+
+@dataclass(frozen=True)
+class LockedModelVersion:
+    version: str
+    state: str
+    has_artifact: bool
+
+
+@dataclass(frozen=True)
+class ShadowFeedComment:
+    id: uuid.UUID
+    text: str
+    status: str
+    scores: dict[str, float]
+    model_version: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One human decision with its comment, as the label stream reads it."""
+
+    cursor: int
+    at: dt.datetime
+    actor_kind: str
+    actor_name: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reasons: list[dict[str, Any]]
+    details: dict[str, Any]
+    comment_id: uuid.UUID
+    site_id: str
+    article_id: str
+    text: str
+    comment_model_version: str | None
+    comment_scores: dict[str, float]
+
+
+async def register_bundled_model_version(
+    conn: Conn, version: str, manifest: dict[str, Any], artifact: bytes, sha256: str
+) -> None:
+    await conn.execute(QUERIES["register_bundled_model_version"], version, manifest, artifact, sha256)
+
+
+async def get_active_model_version(conn: Conn) -> ModelRef | None:
+    row = await conn.fetchrow(QUERIES["get_active_model_version"])
+    return ModelRef(row["version"], row["artifact_sha256"]) if row else None
+
+
+async def get_shadow_model_version(conn: Conn) -> ModelRef | None:
+    row = await conn.fetchrow(QUERIES["get_shadow_model_version"])
+    return ModelRef(row["version"], row["artifact_sha256"]) if row else None
+
+
+async def get_model_artifact(conn: Conn, version: str) -> ModelArtifact | None:
+    row = await conn.fetchrow(QUERIES["get_model_artifact"], version)
+    if row is None:
+        return None
+    artifact = bytes(row["artifact"]) if row["artifact"] is not None else None
+    return ModelArtifact(row["version"], row["state"], artifact, row["artifact_sha256"])
+
+
+async def list_model_versions(conn: Conn, version: str | None = None) -> list[StoredModelVersion]:
+    rows = await conn.fetch(QUERIES["list_model_versions"], version)
+    return [StoredModelVersion(**dict(r)) for r in rows]
+
+
+async def insert_model_version(
+    conn: Conn,
+    *,
+    version: str,
+    state: str,
+    manifest: dict[str, Any],
+    artifact: bytes,
+    sha256: str,
+    state_reason: str | None,
+    origin: str,
+    created_by: str | None,
+    evaluation: dict[str, Any],
+) -> bool:
+    """True when registered; False when the version exists already."""
+    got = await conn.fetchval(
+        QUERIES["insert_model_version"],
+        version,
+        state,
+        manifest,
+        artifact,
+        sha256,
+        state_reason,
+        origin,
+        created_by,
+        evaluation,
+    )
+    return got is not None
+
+
+async def lock_model_version(conn: Conn, version: str) -> LockedModelVersion | None:
+    row = await conn.fetchrow(QUERIES["lock_model_version"], version)
+    return LockedModelVersion(row["version"], row["state"], row["has_artifact"]) if row else None
+
+
+async def retire_active_model_version(conn: Conn, reason: str) -> str | None:
+    return await conn.fetchval(QUERIES["retire_active_model_version"], reason)
+
+
+async def activate_model_version(conn: Conn, version: str, reason: str) -> bool:
+    return await conn.fetchval(QUERIES["activate_model_version"], version, reason) is not None
+
+
+async def set_model_version_state(
+    conn: Conn, version: str, state: str, reason: str, evaluation: dict[str, Any]
+) -> bool:
+    return await conn.fetchval(QUERIES["set_model_version_state"], version, state, reason, evaluation) is not None
+
+
+async def clear_shadow_model_version(conn: Conn) -> None:
+    await conn.execute(QUERIES["clear_shadow_model_version"])
+
+
+async def set_shadow_model_version(conn: Conn, version: str) -> bool:
+    return await conn.fetchval(QUERIES["set_shadow_model_version"], version) is not None
+
+
+async def notify_model_activated(conn: Conn, version: str) -> None:
+    await conn.execute(QUERIES["notify_model_activated"], version)
+
+
+async def list_comments_after(
+    conn: Conn, after: tuple[dt.datetime, uuid.UUID], model_version: str, limit: int
+) -> list[ShadowFeedComment]:
+    rows = await conn.fetch(QUERIES["list_comments_after"], after[0], after[1], model_version, limit)
+    return [ShadowFeedComment(**dict(r)) for r in rows]
+
+
+async def latest_comment_cursor(conn: Conn) -> tuple[dt.datetime, uuid.UUID] | None:
+    row = await conn.fetchrow(QUERIES["latest_comment_cursor"])
+    return (row["created_at"], row["id"]) if row else None
+
+
+async def insert_shadow_score(
+    conn: Conn,
+    *,
+    model_version: str,
+    comment_id: uuid.UUID,
+    active_version: str | None,
+    active_status: str,
+    shadow_status: str,
+    active_scores: dict[str, float],
+    shadow_scores: dict[str, float],
+    max_score_delta: float,
+) -> None:
+    await conn.execute(
+        QUERIES["insert_shadow_score"],
+        model_version,
+        comment_id,
+        active_version,
+        active_status,
+        shadow_status,
+        active_scores,
+        shadow_scores,
+        max_score_delta,
+    )
+
+
+async def list_training_labels(conn: Conn, after: int, limit: int, site_id: str | None) -> list[LabelRow]:
+    rows = await conn.fetch(QUERIES["list_training_labels"], after, limit, site_id)
+    return [LabelRow(**dict(r)) for r in rows]
+
+
+async def try_retrain_lock(conn: Conn, key: int) -> bool:
+    return bool(await conn.fetchval(QUERIES["try_retrain_lock"], key))
+
+
+async def release_retrain_lock(conn: Conn, key: int) -> None:
+    await conn.fetchval(QUERIES["release_retrain_lock"], key)
+
+
+async def insert_retrain_run(conn: Conn, active_version: str | None) -> int:
+    run_id: int = await conn.fetchval(QUERIES["insert_retrain_run"], active_version)
+    return run_id
+
+
+async def finish_retrain_run(
+    conn: Conn,
+    run_id: int,
+    *,
+    outcome: str,
+    labels_cursor: int,
+    labels_used: int,
+    candidate_version: str | None,
+    message: str,
+    report: dict[str, Any],
+) -> None:
+    await conn.execute(
+        QUERIES["finish_retrain_run"],
+        run_id,
+        outcome,
+        labels_cursor,
+        labels_used,
+        candidate_version,
+        message,
+        report,
+    )
+
+
+async def last_retrain_cursor(conn: Conn) -> int:
+    return int(await conn.fetchval(QUERIES["last_retrain_cursor"]))
+
+
+async def count_training_labels_after(conn: Conn, after: int) -> int:
+    return int(await conn.fetchval(QUERIES["count_training_labels_after"], after))
 
 
 async def ping(conn: Conn) -> None:

@@ -172,13 +172,18 @@ def spam_phase(inp: PolicyInput) -> Finding:
     limits = inp.thresholds.get(SPAM_LABEL)
     if inp.language_unsupported or limits is None or SPAM_LABEL not in inp.scores:
         return NOTHING
-    score = round(float(inp.scores[SPAM_LABEL]), 4)
-    if crossed(score, limits.reject):
+    # Compare the raw score, as score_phase does; reasons show score and threshold rounded alike.
+    raw = float(inp.scores[SPAM_LABEL])
+    score = round(raw, 4)
+    if crossed(raw, limits.reject):
         return Finding(
-            Status.REJECTED, (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, limits.reject),)
+            Status.REJECTED,
+            (Reason("spam_detected", "very likely spam", SPAM_LABEL, score, round(limits.reject, 4)),),
         )
-    if crossed(score, limits.review):
-        return Finding(Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, limits.review),))
+    if crossed(raw, limits.review):
+        return Finding(
+            Status.PENDING, (Reason("possible_spam", "possibly spam", SPAM_LABEL, score, round(limits.review, 4)),)
+        )
     return NOTHING
 
 
@@ -195,9 +200,13 @@ def score_phase(inp: PolicyInput) -> Finding:
         score = float(inp.scores[label])
         words = LABEL_WORDS.get(label, label)
         if crossed(score, limits.reject):
-            rejects.append(Reason("score_above_reject", f"very likely {words}", label, round(score, 4), limits.reject))
+            rejects.append(
+                Reason("score_above_reject", f"very likely {words}", label, round(score, 4), round(limits.reject, 4))
+            )
         elif crossed(score, limits.review):
-            reviews.append(Reason("score_above_review", f"possibly {words}", label, round(score, 4), limits.review))
+            reviews.append(
+                Reason("score_above_review", f"possibly {words}", label, round(score, 4), round(limits.review, 4))
+            )
     if rejects:
         return Finding(Status.REJECTED, tuple(rejects + reviews))
     if reviews:

@@ -18,7 +18,8 @@ from tests.helpers import Keys
 
 @pytest.fixture
 def settings(db_dsn: str) -> Settings:
-    return Settings(database_url=SecretStr(db_dsn), review_lease_s=60)
+    # No background queue sampling: tests that need samples take them explicitly.
+    return Settings(database_url=SecretStr(db_dsn), review_lease_s=60, queue_snapshot_interval_s=0)
 
 
 @pytest.fixture

@@ -9,12 +9,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 
+from service.app import create_app
+from service.domain.types import Role
+from service.keys import create_key
+from service.settings import REPO_ROOT, Settings
 from tests.helpers import server_dir
 
 MODERATION = str(Path(sys.executable).with_name("moderation"))
@@ -26,16 +33,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli_env(data_dir: Path) -> dict[str, str]:
+def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
     env["MODERATION_DATA_DIR"] = str(data_dir)
     env["MODERATION_LOG_LEVEL"] = "INFO"
+    env.update(extra or {})
     return env
 
 
-def run_cli(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [MODERATION, *args], env=cli_env(data_dir), capture_output=True, text=True, timeout=timeout, check=False
+        [MODERATION, *args], env=cli_env(data_dir, env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -60,12 +70,15 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, log_path: Path, timeout: float = 90) -> Server:
+def start_server(
+    data_dir: Path, log_path: Path, timeout: float = 90, env: dict[str, str] | None = None
+) -> Server:
+    """``moderation serve`` on a free port; ``env`` adds MODERATION_* settings (e.g. a DATABASE_URL)."""
     port = free_port()
     log = log_path.open("a")
     process = subprocess.Popen(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(data_dir),
+        env=cli_env(data_dir, env),
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
@@ -101,3 +114,35 @@ def server(data_dir: Path) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+# The moderator page's browser tests (Chromium and Firefox) share these.
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "moderator-page"
+
+
+@pytest.fixture
+async def base_url(db_dsn: str) -> AsyncIterator[str]:
+    """The whole app (create_app, as in production) served on a real port."""
+    settings = Settings(database_url=SecretStr(db_dsn), review_lease_s=120, queue_snapshot_interval_s=0)
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def mod_keys(conn: asyncpg.Connection) -> dict[str, str]:
+    return {
+        name: (await create_key(conn, name=name, role=role)).secret
+        for name, role in [
+            ("alice", Role.MODERATOR),
+            ("bob", Role.MODERATOR),
+            ("ops", Role.ADMIN),
+            ("website", Role.SUBMITTER),
+        ]
+    }

@@ -10,8 +10,7 @@ import pytest
 
 from classifier.cli import add_subcommands, main
 from classifier.labels import LABELS
-
-from .classifier_fixtures import train_tiny_model
+from classifier.testing import train_tiny_model
 
 
 @pytest.fixture(scope="module")

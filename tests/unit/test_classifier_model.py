@@ -12,8 +12,7 @@ import pytest
 
 from classifier import LABELS, LabelThresholds, Model, ModelLoadError, Span, load_model
 from classifier.model import ARRAYS_FILE, MANIFEST_FILE, sha256_file
-
-from .classifier_fixtures import train_tiny_model
+from classifier.testing import train_tiny_model
 
 
 @pytest.fixture(scope="module")

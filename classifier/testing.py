@@ -1,4 +1,5 @@
-"""A tiny model trained in seconds on generated sentences, for tests that need no shared data."""
+"""Test helpers: a tiny model trained in seconds on generated sentences, so tests (here and in the
+service) can exercise a real artifact without the shared data."""
 
 from __future__ import annotations
 

@@ -1,0 +1,313 @@
+"""Soak test: a steady request rate against ``moderation serve`` on loopback, for a bounded time.
+
+It starts its own embedded PostgreSQL (in a temporary directory) and its own ``moderation serve``
+process, creates the keys it needs, then sends a fixed mix at a fixed rate (open loop: a request
+is due every 1/rate seconds whether or not earlier ones finished, at most --max-in-flight at
+once). Every 10 s it samples the service's resident memory. At the end it checks that every
+comment answered 2xx is in the database, and writes a JSON report.
+
+    python bench/soak.py --duration 600 --rate 40 --out bench/results/soak.json
+
+Traffic goes to 127.0.0.1 only and stops by itself after --duration seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from service.db.embedded import EmbeddedPostgres  # noqa: E402
+from service.domain.types import Role  # noqa: E402
+from service.keys import create_key  # noqa: E402
+
+MODERATION = str(Path(sys.executable).with_name("moderation"))
+CIVIL = [
+    "Thank you for the clear explanation of the budget vote.",
+    "I disagree with the author on the tram line, but the figures are useful.",
+    "Does anyone know when the council publishes the minutes?",
+    "Great reporting, and the map of the flooded streets helped a lot.",
+]
+RUDE = [
+    "You are an idiot and this article is garbage.",
+    "Shut up, nobody cares about your stupid opinion.",
+]
+
+
+@dataclass
+class Stats:
+    started: float = field(default_factory=time.monotonic)
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    stored_ids: list[str] = field(default_factory=list)
+    late_starts: int = 0
+    memory: list[tuple[float, int]] = field(default_factory=list)  # (seconds, RSS bytes)
+
+    def record(self, kind: str, status: int | None, seconds: float) -> None:
+        self.statuses[f"{kind} {status}"] += 1
+        self.latencies.setdefault(kind, []).append(seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def start_service(dsn: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
+    env.update({"MODERATION_DATABASE_URL": dsn, "MODERATION_LOG_LEVEL": "INFO"})
+    log = log_path.open("ab")
+    proc = subprocess.Popen(
+        [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"service exited with {proc.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("service not ready in 120 s")
+
+
+async def make_keys(dsn: str) -> dict[str, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            role.value: (await create_key(conn, name=f"soak-{role.value}", role=role)).secret
+            for role in (Role.SUBMITTER, Role.MODERATOR, Role.ADMIN)
+        } | {"moderator_b": (await create_key(conn, name="soak-moderator-b", role=Role.MODERATOR)).secret}
+    finally:
+        await conn.close()
+
+
+async def one_request(http: aiohttp.ClientSession, url: str, keys: dict[str, str], i: int, stats: Stats) -> None:
+    """The mix: 70% submit (1 in 10 rude, 1 in 5 on a premoderated article), 10% read back,
+    10% score, 10% one of two moderators claims and decides up to 5 pending comments (up to six
+    requests, so each moderator key stays under its role's default 20 requests/s)."""
+    sub = {"Authorization": f"Bearer {keys['submitter']}"}
+    mod = {"Authorization": f"Bearer {keys['moderator' if i % 20 < 10 else 'moderator_b']}"}
+    roll = i % 10
+    t0 = time.monotonic()
+    kind = "submit"
+    try:
+        if roll < 7:
+            text = random.choice(RUDE if i % 10 == 3 else CIVIL) + f" (#{i})"
+            body = {
+                "article_id": "soak-premod" if i % 5 == 0 else f"soak-{i % 50}",
+                "author_id": f"reader-{i % 997}",
+                "external_id": f"soak-{i}",
+                "text": text,
+            }
+            async with http.post(f"{url}/v1/comments", json=body, headers=sub) as resp:
+                data = await resp.json(content_type=None)
+                if 200 <= resp.status < 300:
+                    stats.stored_ids.append(data["id"])
+                stats.record(kind, resp.status, time.monotonic() - t0)
+        elif roll == 7 and stats.stored_ids:
+            kind = "read"
+            cid = random.choice(stats.stored_ids[-500:])
+            async with http.get(f"{url}/v1/comments/{cid}", headers=sub) as resp:
+                await resp.read()
+                stats.record(kind, resp.status, time.monotonic() - t0)
+        elif roll == 8:
+            kind = "score"
+            async with http.post(f"{url}/v1/score", json={"text": random.choice(CIVIL + RUDE)}, headers=sub) as resp:
+                await resp.read()
+                stats.record(kind, resp.status, time.monotonic() - t0)
+        else:
+            kind = "review"
+            async with http.post(f"{url}/v1/review/claim", json={"limit": 5}, headers=mod) as resp:
+                items = (await resp.json(content_type=None)).get("items", [])
+                status = resp.status
+            for item in items:
+                decision = {"decision": "approve" if item["max_score"] < 0.5 else "reject"}
+                async with http.post(f"{url}/v1/review/{item['id']}/decision", json=decision, headers=mod) as resp:
+                    await resp.read()
+                    status = resp.status if resp.status != 200 else status
+            stats.record(kind, status, time.monotonic() - t0)
+    except Exception as exc:  # a soak counts every failure, whatever it is
+        stats.record(kind, None, time.monotonic() - t0)
+        stats.errors.append(f"{kind}: {exc.__class__.__name__}: {exc}"[:200])
+
+
+async def drive(url: str, keys: dict[str, str], pid: int, duration: float, rate: float, max_in_flight: int) -> Stats:
+    stats = Stats()
+    in_flight = asyncio.Semaphore(max_in_flight)
+    tasks: set[asyncio.Task[None]] = set()
+    connector = aiohttp.TCPConnector(limit=max_in_flight)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
+        admin = {"Authorization": f"Bearer {keys['admin']}"}
+        async with http.put(f"{url}/v1/articles/soak-premod", json={"mode": "premod"}, headers=admin) as resp:
+            assert resp.status == 200, await resp.text()
+
+        async def sample_memory() -> None:
+            while True:
+                stats.memory.append((round(time.monotonic() - stats.started, 1), rss_bytes(pid)))
+                await asyncio.sleep(10)
+
+        sampler = asyncio.create_task(sample_memory())
+        t0 = time.monotonic()
+        total = int(duration * rate)
+        for i in range(total):
+            due = t0 + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0:
+                stats.late_starts += 1
+            await in_flight.acquire()
+
+            async def run(i: int = i) -> None:
+                try:
+                    await one_request(http, url, keys, i, stats)
+                finally:
+                    in_flight.release()
+
+            task = asyncio.create_task(run())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        sampler.cancel()
+        stats.memory.append((round(time.monotonic() - stats.started, 1), rss_bytes(pid)))
+    return stats
+
+
+async def missing(dsn: str, ids: list[str]) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        found = await conn.fetchval("SELECT count(*) FROM comments WHERE id = ANY($1::uuid[])", ids)
+    finally:
+        await conn.close()
+    return len(set(ids)) - int(found)
+
+
+def slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
+    """Least-squares slope of RSS over the second half of the run (after warm-up), MiB per minute."""
+    half = samples[len(samples) // 2 :]
+    if len(half) < 2:
+        return 0.0
+    xs = [t for t, _ in half]
+    ys = [b / 2**20 for _, b in half]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return 0.0 if var == 0 else 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=600, help="seconds of steady load (default 600)")
+    parser.add_argument("--rate", type=float, default=40, help="requests per second (default 40)")
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak.json")
+    args = parser.parse_args()
+    if args.duration > 3600 or args.rate > 500:
+        parser.error("bounded by design: at most 3600 s and 500 requests/s")
+
+    base = Path(tempfile.mkdtemp(prefix="cm-soak-", dir="/tmp"))
+    base.chmod(0o711)  # as root the embedded server runs as an unprivileged account
+    pg = EmbeddedPostgres(base / "pg")
+    dsn = pg.start()
+    proc = None
+    try:
+        proc, url = start_service(dsn, base / "server.log")
+        keys = asyncio.run(make_keys(dsn))
+        rss_start = rss_bytes(proc.pid)
+        print(f"soak: {args.rate:g} req/s for {args.duration:g} s against {url} (pid {proc.pid})", flush=True)
+        stats = asyncio.run(drive(url, keys, proc.pid, args.duration, args.rate, args.max_in_flight))
+        lost = asyncio.run(missing(dsn, stats.stored_ids))
+        elapsed = time.monotonic() - stats.started
+        proc.send_signal(signal.SIGTERM)
+        exit_code = proc.wait(60)
+        log_text = (base / "server.log").read_text(errors="replace")
+        leaked = any(k in log_text for k in keys.values()) or "council" in log_text
+        ok = sum(n for k, n in stats.statuses.items() if k.split()[1].startswith("2"))
+        total = sum(stats.statuses.values())
+        report: dict[str, Any] = {
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "duration_s": round(elapsed, 1),
+            "rate_target_per_s": args.rate,
+            "requests": total,
+            "achieved_per_s": round(total / elapsed, 1),
+            "ok_2xx": ok,
+            "non_2xx_or_errors": total - ok,
+            "statuses": dict(sorted(stats.statuses.items())),
+            "errors_sample": stats.errors[:10],
+            "late_starts_over_1s": stats.late_starts,
+            "comments_answered_2xx": len(stats.stored_ids),
+            "comments_lost": lost,
+            "latency_ms": {
+                kind: {
+                    "p50": round(1000 * percentile(v, 0.5), 1),
+                    "p95": round(1000 * percentile(v, 0.95), 1),
+                    "p99": round(1000 * percentile(v, 0.99), 1),
+                    "max": round(1000 * max(v), 1),
+                }
+                for kind, v in sorted(stats.latencies.items())
+            },
+            "rss_mib": {
+                "at_start": round(rss_start / 2**20, 1),
+                "samples": [(t, round(b / 2**20, 1)) for t, b in stats.memory],
+                "slope_second_half_mib_per_min": round(slope_mib_per_min(stats.memory), 3),
+            },
+            "service_exit_code_after_sigterm": exit_code,
+            "secrets_or_text_in_log": leaked,
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps({k: v for k, v in report.items() if k != "rss_mib"}, indent=2))
+        print("rss MiB:", report["rss_mib"])
+        healthy = ok == total and lost == 0 and exit_code == 0 and not leaked
+        return 0 if healthy else 1
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

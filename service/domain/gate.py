@@ -1,0 +1,56 @@
+"""The promotion gate: pure comparison of a candidate's and the active model's evaluations.
+
+A candidate is promoted only when, on every evaluation set (the fixed base test set and the most
+recent moderator labels held out from training), no label's ROC AUC is worse than the active
+model's by more than ``auc_margin``, and the error rate of its automatic decisions (approvals and
+rejections without a human) is within ``max_auto_error`` on every set. Labels an evaluation set
+cannot measure (one class only) are not compared there. Every failed rule becomes a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SetEvaluation:
+    roc_auc: Mapping[str, float]
+    auto_error_rate: float
+    auto_decided: int
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        return "gate passed" if self.passed else "gate failed: " + "; ".join(self.reasons)
+
+
+def check_gate(
+    candidate: Mapping[str, SetEvaluation],
+    active: Mapping[str, SetEvaluation] | None,
+    *,
+    auc_margin: float,
+    max_auto_error: float,
+) -> GateResult:
+    """Compare per evaluation set; ``active`` None means there is nothing to be worse than."""
+    reasons: list[str] = []
+    for set_name, cand in candidate.items():
+        current = active.get(set_name) if active is not None else None
+        if current is not None:
+            for label, auc in sorted(cand.roc_auc.items()):
+                before = current.roc_auc.get(label)
+                if before is not None and auc < before - auc_margin:
+                    reasons.append(
+                        f"{set_name}: {label} ROC AUC {auc:.4f} is below the active model's {before:.4f} "
+                        f"by more than {auc_margin}"
+                    )
+        if cand.auto_decided and cand.auto_error_rate > max_auto_error:
+            reasons.append(
+                f"{set_name}: automatic decisions are wrong {cand.auto_error_rate:.2%} of the time "
+                f"(target {max_auto_error:.2%})"
+            )
+    return GateResult(not reasons, tuple(reasons))

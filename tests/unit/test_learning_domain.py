@@ -1,0 +1,83 @@
+"""Pure pieces of learning from moderators: decision → labels, the promotion gate, holdout split."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.labels import LABELS
+from service.domain.gate import SetEvaluation, check_gate
+from service.domain.labels import MODEL_LABELS, labels_for, named_labels, overturned
+from service.retraining import split_holdout
+
+
+def test_domain_labels_match_the_classifier() -> None:
+    assert MODEL_LABELS == LABELS
+
+
+def test_approval_clears_every_label() -> None:
+    assert labels_for("approved", "spam? no, fine") == {label: 0.0 for label in LABELS}
+
+
+@pytest.mark.parametrize(
+    ("reason", "positive"),
+    [
+        (None, {"toxicity"}),
+        ("rude", {"toxicity"}),
+        ("Spam link", {"spam"}),
+        ("a threat against the author", {"threat", "toxicity"}),
+        ("hate speech and insulting", {"identity_attack", "insult", "toxicity"}),
+    ],
+)
+def test_rejection_labels_what_the_reason_names(reason: str | None, positive: set[str]) -> None:
+    got = labels_for("rejected", reason)
+    assert {label for label, v in got.items() if v == 1.0} == positive
+    assert all(v is None for label, v in got.items() if label not in positive)
+
+
+def test_named_labels_and_overturned() -> None:
+    assert named_labels("obscenity, severe") == ["severe_toxicity", "obscene"]
+    assert named_labels("spammy") == []  # whole words only
+    assert overturned("approved", "rejected") is True
+    assert overturned("rejected", "rejected") is False
+    assert overturned("pending", "rejected") is None
+    with pytest.raises(ValueError):
+        labels_for("pending", None)
+
+
+def ev(error: float = 0.0, **auc: float) -> SetEvaluation:
+    return SetEvaluation(roc_auc=auc, auto_error_rate=error, auto_decided=100)
+
+
+def test_gate_passes_a_candidate_no_worse_than_the_margin() -> None:
+    result = check_gate(
+        {"fixed": ev(toxicity=0.905, spam=0.99)},
+        {"fixed": ev(toxicity=0.91, spam=0.98)},
+        auc_margin=0.01,
+        max_auto_error=0.05,
+    )
+    assert result.passed and result.summary() == "gate passed"
+
+
+def test_gate_names_every_failed_rule() -> None:
+    result = check_gate(
+        {"fixed": ev(0.02, toxicity=0.85, spam=0.99), "recent": ev(0.2, toxicity=0.9)},
+        {"fixed": ev(0.0, toxicity=0.91, spam=0.98), "recent": ev(0.0, toxicity=0.5)},
+        auc_margin=0.01,
+        max_auto_error=0.05,
+    )
+    assert not result.passed
+    assert len(result.reasons) == 2
+    assert "fixed: toxicity ROC AUC 0.8500" in result.reasons[0]
+    assert "recent: automatic decisions are wrong 20.00%" in result.reasons[1]
+
+
+def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
+    assert check_gate({"recent": ev(toxicity=0.6)}, {"recent": ev()}, auc_margin=0.0, max_auto_error=0.1).passed
+    assert check_gate({"fixed": ev(toxicity=0.6)}, None, auc_margin=0.0, max_auto_error=0.1).passed
+
+
+def test_holdout_takes_the_newest_labels() -> None:
+    train, held = split_holdout(list(range(10)), 0.2)
+    assert (train, held) == (list(range(8)), [8, 9])
+    assert split_holdout([1], 0.2) == ([], [1])
+    assert split_holdout([], 0.2) == ([], [])
