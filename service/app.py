@@ -20,7 +20,19 @@ from service.api.page import add_page_routes
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
-from service.appkeys import HUB, KEYS, LANGUAGE, MODEL_SYNC, POOL, RATE_LIMITER, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import (
+    HUB,
+    KEYS,
+    LANGUAGE,
+    METRICS,
+    MODEL_SYNC,
+    POOL,
+    RATE_LIMITER,
+    REQUEST_ID,
+    SCORER,
+    SETTINGS,
+    WORD_LISTS,
+)
 from service.authors import retention_context
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
@@ -29,6 +41,7 @@ from service.domain.types import Role
 from service.keys import KeyResolver, ensure_key
 from service.language import LanguageDetector
 from service.live import QueueHub
+from service.metrics import add_metrics, metrics_middleware
 from service.ml.scorer import Scorer
 from service.model_sync import ModelSync
 from service.settings import Settings
@@ -85,7 +98,7 @@ async def _model(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # The registry's active version when there is one; the bundled model (registered) otherwise.
     model = await registry.serving_model(app[POOL], settings)
-    scorer = Scorer(model, threshold_overrides=settings.thresholds)
+    scorer = Scorer(model, threshold_overrides=settings.thresholds, on_batch=app[METRICS].observe_scoring)
     app[SCORER] = scorer
     log.info("model %s loaded", model.version)
     sync = ModelSync(
@@ -163,12 +176,22 @@ async def migrate(dsn: str, directory: Path) -> list[str]:
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Streamed answers (SSE, NDJSON) send their headers before the request-id middleware resumes.
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        response.headers.setdefault("X-Request-Id", request_id)
 
 
 def create_app(settings: Settings) -> web.Application:
     install_log_filters()
     app = web.Application(
-        middlewares=[request_id_middleware, problem_middleware, auth_middleware, rate_limit_middleware],
+        middlewares=[
+            request_id_middleware,
+            metrics_middleware,
+            problem_middleware,
+            auth_middleware,
+            rate_limit_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -180,6 +203,7 @@ def create_app(settings: Settings) -> web.Application:
         return web.Response(body=openapi_body, content_type="application/json")
 
     app.router.add_get("/openapi.json", openapi, name="openapi")
+    add_metrics(app, settings.metrics_multiproc_dir)
     add_page_routes(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_model)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from service.keys import KeyResolver
     from service.language import LanguageDetector
     from service.live import QueueHub
+    from service.metrics import Metrics
     from service.ml.scorer import Scorer
     from service.model_sync import ModelSync
     from service.settings import Settings
@@ -31,6 +32,7 @@ LANGUAGE: web.AppKey[LanguageDetector] = web.AppKey("language")
 WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 # Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.
 WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

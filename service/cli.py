@@ -8,9 +8,11 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from pydantic import SecretStr
 
+from service.logs import configure_logging
 from service.settings import Settings
 
 log = logging.getLogger("moderation")
@@ -39,11 +41,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.app import create_app
 
-    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None}
     if args.no_migrate:
         updates["migrate_on_start"] = False
     settings = settings.model_copy(update=updates)
     with database(settings) as settings:
+        if settings.workers > 1:
+            return _serve_workers(settings)
         web.run_app(
             create_app(settings),
             host=settings.host,
@@ -52,9 +56,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # cancel what is left and run the cleanup contexts (model, then the pool).
             shutdown_timeout=settings.shutdown_timeout_s,
             access_log=None,
+            reuse_port=args.reuse_port or None,
             print=lambda msg: log.info("%s", msg),
         )
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """Migrate once, then supervise N children sharing the port (see service/workers.py)."""
+    from service.app import database_url, migrate
+    from service.workers import serve_workers
+
+    dsn = database_url(settings)
+    if settings.migrate_on_start:
+        asyncio.run(migrate(dsn, settings.migrations_dir))
+    return serve_workers(workers=settings.workers, host=settings.host, port=settings.port, dsn=dsn)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,6 +170,23 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
     return result.exit_code
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from service import backup
+    from service.app import database_url
+
+    with database(settings) as settings:
+        dsn = database_url(settings)
+        if args.backup_command == "backup":
+            code = backup.dump(dsn, args.out, args.pg_bin)
+            if code == 0:
+                print(f"wrote {args.out}")
+        else:
+            code = backup.restore(dsn, args.file, args.pg_bin)
+            if code == 0:
+                print(f"restored {args.file}")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes sharing the port via SO_REUSEPORT (default 1)"
+    )
+    serve.add_argument(
+        "--reuse-port", action="store_true", help="bind with SO_REUSEPORT (set for the workers of --workers N)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
@@ -197,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--base", help="'recipe:<name>' or a CSV/JSONL table (default: MODERATION_RETRAIN_BASE)")
     retrain.add_argument("--min-new-labels", type=int, help="override MODERATION_RETRAIN_MIN_NEW_LABELS")
     retrain.set_defaults(func=cmd_retrain)
+    dump = sub.add_parser("backup", help="pg_dump the database (embedded or not) to a file")
+    dump.add_argument("--out", type=Path, required=True, help="dump file (pg_dump custom format)")
+    restore = sub.add_parser("restore", help="pg_restore a dump made by 'backup' (stop the service first)")
+    restore.add_argument("file", type=Path, help="dump file made by 'moderation backup'")
+    for p, name in ((dump, "backup"), (restore, "restore")):
+        p.add_argument("--pg-bin", type=Path, help="directory with pg_dump/pg_restore (default: the bundled 16.x)")
+        p.set_defaults(func=cmd_backup, backup_command=name)
 
     try:
         from classifier.cli import add_subcommands
@@ -211,11 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_retrain):
+    configure_logging(settings.log_level, settings.log_format)
+    if args.func in (cmd_serve, cmd_migrate, cmd_keys, cmd_retrain, cmd_backup):
         return int(args.func(args, settings) or 0)
     return int(args.func(args) or 0)

@@ -191,3 +191,29 @@ class Settings(BaseSettings):
     retrain_max_auto_error: float = Field(
         default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
     )
+
+    # Operations (issue 9): logs, metrics, worker processes.
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log line format: 'text' for people, 'json' (one object per line, with request_id) "
+        "for log collectors.",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="Log one line per request at INFO: method, route name, status, duration (never IP or path).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="If set, GET /metrics requires 'Authorization: Bearer <token>'; unset, /metrics is open.",
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes for 'moderation serve' (SO_REUSEPORT on one port); --workers overrides.",
+    )
+    metrics_multiproc_dir: Path | None = Field(
+        default=None,
+        description="Set by 'serve --workers N' for its children: where prometheus_client's multi-process "
+        "files live, so any worker's /metrics sums all workers. Not set by hand.",
+    )

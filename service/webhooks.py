@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from service.appkeys import POOL, SETTINGS, WEBHOOK_WAKE
+from service.appkeys import METRICS, POOL, SETTINGS, WEBHOOK_WAKE
 from service.db import store
 from service.domain.reasons import public_message
 from service.domain.rules import SitePolicy
@@ -120,19 +120,31 @@ async def post_event(
         return DeliveryOutcome(False, None, exc.__class__.__name__)
 
 
-async def deliver_due(pool: asyncpg.Pool, http: aiohttp.ClientSession, settings: Settings) -> int:
-    """Claim due events and attempt each once; returns how many were attempted."""
+async def deliver_due(
+    pool: asyncpg.Pool,
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    on_outcome: Callable[[str], None] | None = None,
+) -> int:
+    """Claim due events and attempt each once; returns how many were attempted.
+
+    ``on_outcome`` hears each attempt's outcome (delivered, retry, dead) once it is recorded: the
+    metrics counter ``moderation_webhook_deliveries_total``.
+    """
     async with pool.acquire() as conn:
         claimed = await store.claim_webhooks(conn, settings.webhook_batch, settings.webhook_claim_lease_s)
     if not claimed:
         return 0
-    await asyncio.gather(*(_attempt(pool, http, settings, event) for event in claimed))
+    outcomes = await asyncio.gather(*(_attempt(pool, http, settings, event) for event in claimed))
+    if on_outcome is not None:
+        for outcome in outcomes:
+            on_outcome(outcome)
     return len(claimed)
 
 
 async def _attempt(
     pool: asyncpg.Pool, http: aiohttp.ClientSession, settings: Settings, event: store.ClaimedWebhook
-) -> None:
+) -> str:
     started = time.perf_counter()
     if not event.url or not event.secret:
         outcome = DeliveryOutcome(False, None, "the site has no webhook url or secret")
@@ -146,23 +158,30 @@ async def _attempt(
         if outcome.delivered:
             assert outcome.status_code is not None
             await store.mark_webhook_delivered(conn, event.id, outcome.status_code)
-        elif event.attempts >= settings.webhook_max_attempts:
+            return "delivered"
+        if event.attempts >= settings.webhook_max_attempts:
             await store.mark_webhook_dead(conn, event.id, outcome.status_code, outcome.error)
             log.warning("webhook %s dead after %d attempts: %s", event.id, event.attempts, outcome.error)
-        else:
-            delay = retry_delay(
-                event.attempts, base_s=settings.webhook_backoff_base_s, cap_s=settings.webhook_backoff_max_s
-            )
-            await store.schedule_webhook_retry(conn, event.id, delay, outcome.status_code, outcome.error)
+            return "dead"
+        delay = retry_delay(
+            event.attempts, base_s=settings.webhook_backoff_base_s, cap_s=settings.webhook_backoff_max_s
+        )
+        await store.schedule_webhook_retry(conn, event.id, delay, outcome.status_code, outcome.error)
+        return "retry"
 
 
 async def delivery_loop(app: web.Application) -> None:
     """Deliver until cancelled: poll for due events, or wake early when this instance queued one."""
     settings, pool, wake = app[SETTINGS], app[POOL], app[WEBHOOK_WAKE]
+    deliveries = app[METRICS].webhook_deliveries
+
+    def count(outcome: str) -> None:
+        deliveries.labels(outcome=outcome).inc()
+
     async with aiohttp.ClientSession() as http:
         while True:
             try:
-                attempted = await deliver_due(pool, http, settings)
+                attempted = await deliver_due(pool, http, settings, count)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database may be down: keep the loop alive and try later

@@ -39,7 +39,7 @@ from service.api.schemas import (
     StatsOut,
     StatsQuery,
 )
-from service.appkeys import LANGUAGE, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import LANGUAGE, METRICS, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
 from service.db import store
 from service.domain.types import Principal
 from service.webhooks import wake_deliverer
@@ -114,6 +114,8 @@ async def post_comment(request: web.Request) -> web.Response:
         ),
         tools(request),
     )
+    if submitted.created:
+        request.app[METRICS].record_decision(submitted.comment.status.value, submitted.comment.reasons, source="model")
     return respond(comment_out(submitted.comment), 201 if submitted.created else 200)
 
 
@@ -230,6 +232,7 @@ async def post_decision(request: web.Request) -> web.Response:
         reason=data.reason,
         tools=tools(request),
     )
+    request.app[METRICS].record_decision(decided.status.value, [{"code": "moderator_decision"}], source="moderator")
     return respond(comment_out(decided))
 
 

@@ -19,6 +19,7 @@ from service.api.schemas import FieldError, Problem
 from service.appkeys import REQUEST_ID, SETTINGS
 from service.db.pool import DatabaseBusy, DatabaseUnavailable, is_disk_full, is_timeout, is_unavailable
 from service.errors import DomainError
+from service.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,11 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     incoming = request.headers.get("X-Request-Id", "")
     rid = incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
     request[REQUEST_ID] = rid
-    response = await handler(request)
+    token = current_request_id.set(rid)  # every log record of this request carries the id
+    try:
+        response = await handler(request)
+    finally:
+        current_request_id.reset(token)
     response.headers["X-Request-Id"] = rid
     return response
 

@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,10 @@ class Scorer:
         *,
         threshold_overrides: Mapping[str, Mapping[str, float]] | None = None,
         workers: int = 1,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._model = model
+        self._on_batch = on_batch  # metrics hook: (texts in the batch, seconds the model took)
         self._overrides = dict(threshold_overrides or {})
         self._thresholds = self._merge(model)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scorer")
@@ -113,7 +116,10 @@ class Scorer:
         """Scores of one text (no spans)."""
         model = self._model
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         (scores,) = await loop.run_in_executor(self._executor, model.score, [text])
+        if self._on_batch is not None:
+            self._on_batch(1, time.perf_counter() - started)
         return Scored(_rounded(scores), [], model.version)
 
     async def explain(self, text: str, scored: Scored) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from service.app import create_app
+from service.appkeys import METRICS
 from service.domain.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify
 from service.settings import Settings
 from tests.api.policy_helpers import claim, configure, decide, submit
@@ -118,6 +119,9 @@ async def test_delivery_survives_a_receiver_that_fails_twice(
     assert delivery["id"] in event_ids and delivery["state"] == "delivered" and delivery["attempts"] == 3
     assert [a["status_code"] for a in delivery["log"]] == [500, 500, 204]
     assert [a["attempt"] for a in delivery["log"]] == [1, 2, 3]
+    deliveries = client.app[METRICS].webhook_deliveries
+    assert deliveries.labels(outcome="retry")._value.get() == 2
+    assert deliveries.labels(outcome="delivered")._value.get() == 1
     resp = await client.get("/v1/webhooks/deliveries", headers=auth(keys.moderator))
     assert resp.status == 403
 
@@ -179,6 +183,9 @@ async def test_an_event_is_dead_after_its_last_attempt(
         resp = await client.get("/v1/webhooks/deliveries?state=dead", headers=auth(keys.admin))
         (delivery,) = (await resp.json())["items"]
         assert delivery["attempts"] == 2 and delivery["last_status"] == 500 and len(delivery["log"]) == 2
+        metrics = await (await client.get("/metrics")).text()
+        assert 'moderation_webhook_deliveries_total{outcome="dead"} 1.0' in metrics
+        assert 'moderation_webhook_deliveries_total{outcome="retry"} 1.0' in metrics
     finally:
         await client.close()
     assert len(receiver.calls) == 2
