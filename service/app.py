@@ -20,7 +20,18 @@ from service.api.page import add_page_routes
 from service.api.problems import problem_middleware, request_id_middleware
 from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
-from service.appkeys import HUB, KEYS, LANGUAGE, MODEL_SYNC, POOL, RATE_LIMITER, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import (
+    HUB,
+    KEYS,
+    LANGUAGE,
+    MODEL_SYNC,
+    POOL,
+    RATE_LIMITER,
+    REQUEST_ID,
+    SCORER,
+    SETTINGS,
+    WORD_LISTS,
+)
 from service.authors import retention_context
 from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
@@ -163,6 +174,11 @@ async def migrate(dsn: str, directory: Path) -> list[str]:
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Here rather than only in the middleware: a streamed answer (SSE, NDJSON) sends its headers
+    # before the handler returns, too early for the middleware to add one.
+    rid = request.get(REQUEST_ID)
+    if rid is not None:
+        response.headers.setdefault("X-Request-Id", rid)
 
 
 def create_app(settings: Settings) -> web.Application:
