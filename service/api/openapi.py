@@ -68,7 +68,8 @@ def build_openapi() -> dict[str, Any]:
             }
         responses: dict[str, Any] = {}
         if e.stream:
-            responses["200"] = {"description": "OK", "content": {e.stream: {"schema": {"type": "string"}}}}
+            # No schema: an event stream is a sequence of events, not one document to validate.
+            responses["200"] = {"description": "OK", "content": {e.stream: {}}}
         for status, model in e.responses.items():
             responses[str(status)] = {
                 "description": "OK" if status < 300 else "Not ready",

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from service.app import create_app
 from service.appkeys import MODEL_SYNC
-from service.settings import Settings
+from service.domain.types import Role
+from service.settings import RateLimit, Settings
 from tests.helpers import CIVIL, Keys, assert_problem, auth
 from tests.learning_fixtures import TEST_THRESHOLDS, train_base_model, write_base_table
 
@@ -32,7 +33,12 @@ def site_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
 
 @pytest.fixture
 async def client(db_dsn: str, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
-    settings = Settings(database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0)
+    # The swap-under-load test posts as fast as it can through one key: lift that key's rate
+    # limit (per-key limits are tested in test_rate_limits.py), or it measures 429s instead of swaps.
+    unlimited = {Role.SUBMITTER: RateLimit(per_second=1e6, burst=1_000_000)}
+    settings = Settings(
+        database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0, rate_limits=unlimited
+    )
     return await aiohttp_client(create_app(settings))
 
 

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from service.app import create_app
 from service.domain.types import Role
 from service.keys import create_key
-from service.settings import Settings
+from service.settings import RateLimit, Settings
 from tests.helpers import Keys, auth
 from tests.learning_fixtures import (
     FRESH_SLUR_COMMENT,
@@ -42,7 +42,11 @@ from tests.learning_fixtures import (
 
 @pytest.fixture
 async def client(db_dsn: str, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
-    settings = Settings(database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0)
+    # Scripted moderators decide as fast as they can: lift the per-key limits (tested elsewhere).
+    unlimited = {role: RateLimit(per_second=1e6, burst=1_000_000) for role in Role}
+    settings = Settings(
+        database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0, rate_limits=unlimited
+    )
     return await aiohttp_client(create_app(settings))
 
 
