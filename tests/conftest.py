@@ -47,69 +47,59 @@ def pg_server() -> Iterator[str]:
             embedded.stop()
 
 
+async def _admin(server: str, statement: str) -> None:
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+async def create_database(server: str, prefix: str, template: str | None = None) -> str:
+    """Create a uniquely named database (cloned from ``template`` when given); return its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    clone = f' TEMPLATE "{template}"' if template else ""
+    await _admin(server, f'CREATE DATABASE "{name}"{clone}')
+    return name
+
+
+async def drop_database(server: str, name: str) -> None:
+    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server: str) -> Iterator[str]:
     """Name of a database with every migration applied, cloned by each test."""
     import asyncio
 
-    name = f"moderation_tmpl_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        admin = await asyncpg.connect(pg_server)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+    async def create() -> str:
+        name = await create_database(pg_server, "moderation_tmpl")
         conn = await asyncpg.connect(with_database(pg_server, name))
         try:
             await apply_migrations(conn, MIGRATIONS)
         finally:
             await conn.close()
+        return name
 
-    async def drop() -> None:
-        admin = await asyncpg.connect(pg_server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    asyncio.run(create())
+    name = asyncio.run(create())
     yield name
-    asyncio.run(drop())
+    asyncio.run(drop_database(pg_server, name))
 
 
 @pytest.fixture
 async def db_dsn(pg_server: str, template_db: str) -> AsyncIterator[str]:
     """DSN of a fresh, migrated database for one test."""
-    name = f"moderation_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    finally:
-        await admin.close()
+    name = await create_database(pg_server, "moderation_test", template=template_db)
     yield with_database(pg_server, name)
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(pg_server, name)
 
 
 @pytest.fixture
 async def empty_db_dsn(pg_server: str) -> AsyncIterator[str]:
     """DSN of an empty database (no migrations), for migration tests."""
-    name = f"moderation_empty_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name = await create_database(pg_server, "moderation_empty")
     yield with_database(pg_server, name)
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(pg_server, name)
 
 
 @pytest.fixture
