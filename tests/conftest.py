@@ -18,8 +18,10 @@ import asyncpg
 import pytest
 
 from service.db.migrations import apply_migrations
+from service.domain.types import Role
+from service.keys import create_key
 from service.settings import REPO_ROOT
-from tests.helpers import server_dir
+from tests.helpers import Keys, server_dir
 
 MIGRATIONS = REPO_ROOT / "migrations"
 SHARED_DATA = Path(os.environ.get("MODERATION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -100,6 +102,21 @@ async def empty_db_dsn(pg_server: str) -> AsyncIterator[str]:
     name = await create_database(pg_server, "moderation_empty")
     yield with_database(pg_server, name)
     await drop_database(pg_server, name)
+
+
+@pytest.fixture
+async def keys(conn: asyncpg.Connection) -> Keys:
+    """One live key per role (two moderators), made in the test's database."""
+    made = {}
+    for name, role in [
+        ("submitter", Role.SUBMITTER),
+        ("moderator", Role.MODERATOR),
+        ("moderator_b", Role.MODERATOR),
+        ("admin", Role.ADMIN),
+        ("trainer", Role.TRAINER),
+    ]:
+        made[name] = (await create_key(conn, name=name, role=role)).secret
+    return Keys(**made)
 
 
 @pytest.fixture

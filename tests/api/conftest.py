@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from service.app import create_app
-from service.domain.types import Role
-from service.keys import create_key
 from service.settings import Settings
-from tests.helpers import Keys
 
 
 @pytest.fixture
@@ -25,17 +21,3 @@ def settings(db_dsn: str) -> Settings:
 @pytest.fixture
 async def client(settings: Settings, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
     return await aiohttp_client(create_app(settings))
-
-
-@pytest.fixture
-async def keys(conn: asyncpg.Connection) -> Keys:
-    made = {}
-    for name, role in [
-        ("submitter", Role.SUBMITTER),
-        ("moderator", Role.MODERATOR),
-        ("moderator_b", Role.MODERATOR),
-        ("admin", Role.ADMIN),
-        ("trainer", Role.TRAINER),
-    ]:
-        made[name] = (await create_key(conn, name=name, role=role)).secret
-    return Keys(**made)

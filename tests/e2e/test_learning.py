@@ -27,7 +27,6 @@ from pydantic import SecretStr
 
 from service.app import create_app
 from service.domain.types import Role
-from service.keys import create_key
 from service.settings import RateLimit, Settings
 from tests.helpers import Keys, auth
 from tests.learning_fixtures import (
@@ -48,20 +47,6 @@ async def client(db_dsn: str, aiohttp_client: Callable[..., Awaitable[TestClient
         database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0, rate_limits=unlimited
     )
     return await aiohttp_client(create_app(settings))
-
-
-@pytest.fixture
-async def keys(conn: asyncpg.Connection) -> Keys:
-    made = {}
-    for name, role in [
-        ("submitter", Role.SUBMITTER),
-        ("moderator", Role.MODERATOR),
-        ("moderator_b", Role.MODERATOR),
-        ("admin", Role.ADMIN),
-        ("trainer", Role.TRAINER),
-    ]:
-        made[name] = (await create_key(conn, name=name, role=role)).secret
-    return Keys(**made)
 
 
 @pytest.fixture
