@@ -446,14 +446,6 @@ SELECT * FROM comments WHERE id = ANY($1::uuid[]);
 INSERT INTO webhook_outbox (id, site_id, event_type, comment_id, payload)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[]);
 
--- name: register_model_version
--- Record a model version (first registration wins); active when no model is active yet.
-INSERT INTO model_versions (version, state, manifest, artifact_sha256, activated_at)
-SELECT $1, CASE WHEN active.version IS NULL THEN 'active' ELSE 'candidate' END, $2, $3,
-       CASE WHEN active.version IS NULL THEN now() END
-FROM (SELECT (SELECT version FROM model_versions WHERE state = 'active') AS version) AS active
-ON CONFLICT (version) DO NOTHING;
-
 -- name: register_bundled_model_version
 -- Record the bundled model with its artifact (active when none is); fill in the artifact of an older record.
 INSERT INTO model_versions (version, state, manifest, artifact, artifact_sha256, activated_at, origin, state_reason)

@@ -517,12 +517,6 @@ async def enqueue_webhooks(conn: Conn, events: list[NewWebhook]) -> None:
     )
 
 
-async def register_model_version(
-    conn: Conn, version: str, manifest: dict[str, Any], sha256: str | None
-) -> None:
-    await conn.execute(QUERIES["register_model_version"], version, manifest, sha256)
-
-
 # -- model registry -------------------------------------------------------------------------------
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -59,12 +57,6 @@ def load_model_from(path: Path | None) -> ModelLike:
     from classifier import default_model_path, load_model
 
     return load_model(path or default_model_path())
-
-
-def manifest_digest(model: ModelLike) -> str:
-    """A stable digest of the model's manifest, recorded with its version."""
-    manifest = model_manifest(model)
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
 def model_manifest(model: ModelLike) -> dict[str, Any]:
