@@ -269,6 +269,8 @@ async def authors_activity(conn: Conn, keys: list[ActivityKey]) -> list[asyncpg.
 
 async def get_parent_comments(conn: Conn, ids: list[uuid.UUID]) -> dict[uuid.UUID, Key]:
     """(site, article) of each of these comments that exists."""
+    if not ids:
+        return {}
     rows = await conn.fetch(QUERIES["get_parent_comments"], ids)
     return {r["id"]: (r["site_id"], r["article_id"]) for r in rows}
 
