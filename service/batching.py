@@ -115,8 +115,13 @@ class MicroBatcher(Generic[T, R]):
             else:
                 future.set_result(result)
 
-    async def close(self) -> None:
-        """Stop taking items and wait for the batches already queued or running to finish."""
+    async def close(self, *, cancel: bool = False) -> None:
+        """Stop taking items; wait for the batches queued or running to finish, or with ``cancel``
+        cancel them (their callers get ``CancelledError``)."""
         self._closed = True
         while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
+            tasks = list(self._running)
+            if cancel:
+                for task in tasks:
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

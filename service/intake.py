@@ -382,4 +382,6 @@ class Intake:
         return await self._batcher.submit(Request(principal, sub))
 
     async def close(self) -> None:
-        await self._batcher.close()
+        """At shutdown, after the drain: a batch still running has no caller left (the server has
+        answered or cut off every request), so it is cancelled and its transaction rolls back."""
+        await self._batcher.close(cancel=True)

@@ -150,3 +150,14 @@ def test_bad_bounds_are_refused() -> None:
         MicroBatcher(nothing, max_batch=0)
     with pytest.raises(ValueError):
         MicroBatcher(nothing, max_wait_s=-1)
+
+
+async def test_close_with_cancel_stops_running_batches() -> None:
+    run = Recorder()
+    run.gate.clear()
+    batcher = MicroBatcher(run, max_concurrent=1)
+    stuck = asyncio.ensure_future(batcher.submit(2))
+    await run.entered.wait()
+    await batcher.close(cancel=True)
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
