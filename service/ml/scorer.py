@@ -48,7 +48,9 @@ class ModelLike(Protocol):
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
-    def explain(self, text: str, scores: dict[str, float] | None = None, top_k: int = 8) -> Sequence[SpanLike]: ...
+    def explain_many(
+        self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
+    ) -> Sequence[Sequence[SpanLike]]: ...
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,8 @@ class Scorer:
         if not wanted:
             return out
 
-        def run() -> list[Sequence[SpanLike]]:
-            return [model.explain(text, scored.scores) for _, text, scored in wanted]
+        def run() -> Sequence[Sequence[SpanLike]]:
+            return model.explain_many([text for _, text, _ in wanted], [scored.scores for _, _, scored in wanted])
 
         loop = asyncio.get_running_loop()
         for (i, _, _), spans in zip(wanted, await loop.run_in_executor(self._executor, run), strict=True):
