@@ -4,7 +4,7 @@
 --             unset: a generated sentence with the request number in it
 --   RUN       external_id prefix; every request gets "<RUN>-<thread>-<n>", unique in the run.
 --             Unset: no external_id
---   AUTHORS   distinct authors (default 5000), picked uniformly
+--   AUTHORS   distinct authors (default 100000), picked uniformly
 --   ARTICLES  distinct articles (default 200), skewed: a few hot ones get most comments
 --   IDS       directory: each thread writes the external_id of every 2xx answer to <IDS>/<thread>.ids
 --             (read from the answer body), so the benchmark can check each one was committed
@@ -32,7 +32,7 @@ function init(args)
       texts[#texts + 1] = line
     end
   end
-  authors = tonumber(os.getenv("AUTHORS") or "5000")
+  authors = tonumber(os.getenv("AUTHORS") or "100000")
   articles = tonumber(os.getenv("ARTICLES") or "200")
   run = os.getenv("RUN")
   local ids = os.getenv("IDS")
