@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -360,6 +361,7 @@ def measure(
         "comments_per_s": round(ok / seconds, 1),
         "non_2xx": summary["requests"] - ok,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "decisions": dict(sorted(summary.get("decisions", {}).items())),
         "socket_errors": {k: errors[k] for k in ("connect", "read", "write", "timeout")},
         "latency_ms": {k: round(lat[k] / 1000, 2) for k in ("p50", "p90", "p99", "p99.9", "max", "mean")},
         "cpu_cores": {
@@ -368,17 +370,31 @@ def measure(
             "wrk": _round(cpu.cores["waited_children"]),
             "machine": _round(cpu.cores["machine"]),
         },
+        # CPU per answered comment holds up on a busy machine, where throughput does not.
+        "cpu_ms_per_comment": {
+            name: None if cpu.cores[key] is None or not ok else round(1000 * cpu.cores[key] * seconds / ok, 3)
+            for name, key in (("server", "server"), ("postgres", "postgres"), ("wrk", "waited_children"))
+        },
         "max_worker_rss_mib": round(max(worker_rss.values(), default=0.0), 1),
         "worker_rss_mib": {str(pid): round(v, 1) for pid, v in sorted(worker_rss.items())},
         "durability": check,
     }
 
 
+_SEEDS = itertools.count(1)
+
+
 def wrk_env(target: Target, args: argparse.Namespace, base: Path, run: str, ids: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     for name in ("KEY", "IDS"):
         env.pop(name, None)
-    env.update(TEXTS=str(base / "texts.jsonl"), RUN=run, AUTHORS=str(args.authors), ARTICLES=str(args.articles))
+    env.update(
+        TEXTS=str(base / "texts.jsonl"),
+        RUN=run,
+        SEED=str(next(_SEEDS)),
+        AUTHORS=str(args.authors),
+        ARTICLES=str(args.articles),
+    )
     if target.key:
         env["KEY"] = target.key
     if ids is not None:
@@ -425,6 +441,14 @@ def non_2xx(run: dict[str, Any]) -> str:
     return f"{run['non_2xx']} ({', '.join(f'{k}: {v}' for k, v in other.items())})" if other else str(run["non_2xx"])
 
 
+def decision_shares(run: dict[str, Any]) -> str:
+    decisions = run["decisions"]
+    total = sum(decisions.values())
+    if not total:
+        return "-"
+    return " / ".join(f"{100 * decisions.get(k, 0) / total:.0f}" for k in ("approved", "pending", "rejected"))
+
+
 def markdown(report: dict[str, Any]) -> str:
     m, s = report["machine"], report["settings"]
     lines = [
@@ -443,8 +467,9 @@ def markdown(report: dict[str, Any]) -> str:
         + ".",
         "",
         "| target | conns | comments/s | p50 ms | p99 ms | max ms | non-2xx | socket errors "
-        "| CPU server | CPU PostgreSQL | CPU wrk | CPU machine | max worker RSS MiB | lost | committed unanswered |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU server | CPU PostgreSQL | CPU wrk | CPU machine | server CPU ms/comment | PostgreSQL CPU ms/comment "
+        "| max worker RSS MiB | lost | committed unanswered | approved / pending / rejected % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(x: Any) -> str:
@@ -455,8 +480,10 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {r['target']} | {r['connections']} | {r['comments_per_s']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} "
             f"| {lat['max']:.1f} | {non_2xx(r)} | {sum(r['socket_errors'].values())} | {cell(cpu['server'])} "
-            f"| {cell(cpu['postgres'])} | {cell(cpu['wrk'])} | {cell(cpu['machine'])} | {r['max_worker_rss_mib']:.0f} "
-            f"| {d.get('lost', '-')} | {d.get('committed_unanswered', '-')} |"
+            f"| {cell(cpu['postgres'])} | {cell(cpu['wrk'])} | {cell(cpu['machine'])} "
+            f"| {cell(r['cpu_ms_per_comment']['server'])} | {cell(r['cpu_ms_per_comment']['postgres'])} "
+            f"| {r['max_worker_rss_mib']:.0f} "
+            f"| {d.get('lost', '-')} | {d.get('committed_unanswered', '-')} | {decision_shares(r)} |"
         )
     if report["ratio_service_to_echo"]:
         lines += [
@@ -468,7 +495,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "comments/s: 2xx answers per second. CPU columns: cores busy on average during the run (1.00 = one "
-        "core); 'machine' includes every process on it. lost: answered 2xx but not in the database (must be 0). "
+        "core); 'machine' includes every process on it (2.00 on 2 cores: saturated, by whatever ran). CPU "
+        "ms/comment: CPU time per 2xx answer. lost: answered 2xx but not in the database (must be 0). "
         "committed unanswered: committed while wrk was stopping, answer never read (at most one per connection).",
     ]
     return "\n".join(lines)

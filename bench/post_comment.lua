@@ -6,9 +6,11 @@
 --             Unset: no external_id
 --   AUTHORS   distinct authors (default 100000), picked uniformly
 --   ARTICLES  distinct articles (default 200), skewed: a few hot ones get most comments
+--   SEED      a different number for every run (default 0): where the texts start, which authors
 --   IDS       directory: each thread writes the external_id of every 2xx answer to <IDS>/<thread>.ids
 --             (read from the answer body), so the benchmark can check each one was committed
--- done() prints one line "WRKJSON {...}" with the totals, latency in microseconds and statuses.
+-- done() prints one line "WRKJSON {...}" with the totals, latency in microseconds, the HTTP statuses
+-- and the service's decisions (approved, pending, rejected) among the 2xx answers.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 if os.getenv("KEY") then
@@ -40,10 +42,14 @@ function init(args)
     out = assert(io.open(ids .. "/" .. tid .. ".ids", "w"))
     out:setvbuf("line") -- wrk never closes a thread's Lua state: no buffered line may be lost
   end
-  math.randomseed(tid)
+  -- Each run (SEED) and thread draws its own authors and starts at its own text: a run that
+  -- replayed an earlier run's (author, text) pairs would trip the repeated-comment rule.
+  local seed = tonumber(os.getenv("SEED") or "0")
+  math.randomseed(seed * 1000 + tid)
   n = 0
-  pos = (tid * 7919) % math.max(#texts, 1) -- threads start at different texts
+  pos = (seed * 104729 + tid * 7919) % math.max(#texts, 1)
   statuses = {}
+  decisions = {}
 end
 
 function request()
@@ -68,31 +74,42 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
-  if out and status >= 200 and status < 300 then
-    out:write(string.match(body, '"external_id":%s*"([^"]*)"') or "?", "\n")
+  if status >= 200 and status < 300 then
+    if out then
+      out:write(string.match(body, '"external_id":%s*"([^"]*)"') or "?", "\n")
+    end
+    -- the service's decision (the first "status" field of its answer); the references have none
+    local decision = string.match(body, '"status":%s*"([%w_]*)"')
+    if decision then
+      decisions[decision] = (decisions[decision] or 0) + 1
+    end
   end
 end
 
-function done(summary, latency, requests)
-  local codes = {}
+local function merged(name)
+  local total = {}
   for _, thread in ipairs(threads) do
-    for code, count in pairs(thread:get("statuses") or {}) do
-      codes[code] = (codes[code] or 0) + count
+    for k, count in pairs(thread:get(name) or {}) do
+      total[k] = (total[k] or 0) + count
     end
   end
   local parts = {}
-  for code, count in pairs(codes) do
-    parts[#parts + 1] = string.format('"%d":%d', code, count)
+  for k, count in pairs(total) do
+    parts[#parts + 1] = string.format('"%s":%d', tostring(k), count)
   end
+  return table.concat(parts, ",")
+end
+
+function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"p99.9":%d,"max":%d},' ..
-    '"statuses":{%s}}\n',
+    '"statuses":{%s},"decisions":{%s}}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.min, latency.mean, latency.stdev, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency:percentile(99.9), latency.max,
-    table.concat(parts, ",")))
+    merged("statuses"), merged("decisions")))
 end
