@@ -75,7 +75,7 @@ from harness import (
     service_env,
     wait_ready,
 )
-from reference_server import COUNT_STORED, DROP_SCHEMA
+from reference_server import COUNT_STORED, drop_table
 
 from service.db.embedded import EmbeddedPostgres
 
@@ -323,14 +323,6 @@ async def durability(dsn: str, target: str, run: str, answered: list[str]) -> di
     }
 
 
-async def drop_reference_schema(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(DROP_SCHEMA)
-    finally:
-        await conn.close()
-
-
 # -- runs -------------------------------------------------------------------------------------
 
 
@@ -548,7 +540,7 @@ def main() -> int:
             target_runs, exit_codes[name] = bench_target(name, args, base, postmaster, stamp)
             runs += target_runs
         if "insert" in args.targets:
-            asyncio.run(drop_reference_schema(args.dsn))
+            asyncio.run(drop_table(args.dsn))
     finally:
         if pg is not None:
             pg.stop()

@@ -49,13 +49,22 @@ COUNT_STORED = "SELECT external_id FROM bench_reference.comments WHERE external_
 DROP_SCHEMA = "DROP SCHEMA IF EXISTS bench_reference CASCADE"
 
 
-async def create_table(dsn: str) -> None:
-    """Create the reference table (once, before the workers start: concurrent DDL would race)."""
+async def _execute(dsn: str, statement: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(CREATE_TABLE)
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def create_table(dsn: str) -> None:
+    """Create the reference table (once, before the workers start: concurrent DDL would race)."""
+    await _execute(dsn, CREATE_TABLE)
+
+
+async def drop_table(dsn: str) -> None:
+    """Drop the reference schema and everything in it."""
+    await _execute(dsn, DROP_SCHEMA)
 
 
 async def healthz(request: web.Request) -> web.Response:
