@@ -53,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +70,18 @@ from harness import (
     load_average,
     machine_info,
     parent_of,
-    process_tree,
     run_wrk,
     service_env,
     wait_ready,
 )
-from reference_server import COUNT_STORED, drop_table
+from reference_server import STORED_IDS as REFERENCE_STORED_IDS
+from reference_server import drop_table
 
 from service.db.embedded import EmbeddedPostgres
 
 REFERENCE_SERVER = Path(__file__).resolve().with_name("reference_server.py")
 TARGETS = ("echo", "insert", "service")
-COUNT_SERVICE_STORED = "SELECT external_id FROM comments WHERE external_id = ANY($1::text[])"
+SERVICE_STORED_IDS = "SELECT external_id FROM comments WHERE external_id = ANY($1::text[])"
 COUNT_SERVICE_RUN = "SELECT count(*) FROM comments WHERE external_id LIKE $1"
 COUNT_REFERENCE_RUN = "SELECT count(*) FROM bench_reference.comments WHERE external_id LIKE $1"
 MAX_TEXT_CHARS = 5000  # well under the service's 20,000-character and 64 KiB body limits
@@ -207,7 +207,7 @@ class Target:
     url: str
     key: str | None
     log: Path
-    worker_pids: set[int] = field(default_factory=set)
+    supervised: bool  # a supervisor process (no model) runs the workers
 
 
 def listening_sockets(port: int) -> int:
@@ -263,9 +263,7 @@ def start_target(name: str, args: argparse.Namespace, dsn: str, base: Path) -> T
         raise
     # With one worker the service serves in the process itself; otherwise a supervisor without a
     # model runs the workers, and only the workers' memory is reported.
-    single = name == "service" and args.workers == 1
-    workers = {proc.pid} if single else set(process_tree(proc.pid)) - {proc.pid}
-    return Target(name, proc, url, key, log, workers)
+    return Target(name, proc, url, key, log, supervised=not (name == "service" and args.workers == 1))
 
 
 def stop_target(proc: subprocess.Popen[bytes]) -> int | None:
@@ -303,7 +301,7 @@ async def postgres_info(dsn: str) -> tuple[int | None, str]:
 async def durability(dsn: str, target: str, run: str, answered: list[str]) -> dict[str, int]:
     """Answered external_ids missing from the database, and commits nobody read the answer of."""
     stored_query, run_query = (
-        (COUNT_SERVICE_STORED, COUNT_SERVICE_RUN) if target == "service" else (COUNT_STORED, COUNT_REFERENCE_RUN)
+        (SERVICE_STORED_IDS, COUNT_SERVICE_RUN) if target == "service" else (REFERENCE_STORED_IDS, COUNT_REFERENCE_RUN)
     )
     conn = await asyncpg.connect(dsn)
     try:
@@ -342,7 +340,7 @@ def measure(
     check = asyncio.run(durability(args.dsn, target.name, run, answered)) if target.name != "echo" else {}
     lat = summary["latency_us"]
     errors = summary["errors"]
-    worker_rss = {pid: mib for pid, mib in rss.peak.items() if pid in target.worker_pids}
+    worker_rss = {pid: mib for pid, mib in rss.peak.items() if not (target.supervised and pid == target.proc.pid)}
     return {
         "target": target.name,
         "connections": connections,

@@ -45,7 +45,7 @@ INSERT INTO bench_reference.comments (external_id, article_id, author_id, text)
 VALUES ($1, $2, $3, $4)
 RETURNING id
 """
-COUNT_STORED = "SELECT external_id FROM bench_reference.comments WHERE external_id = ANY($1::text[])"
+STORED_IDS = "SELECT external_id FROM bench_reference.comments WHERE external_id = ANY($1::text[])"
 DROP_SCHEMA = "DROP SCHEMA IF EXISTS bench_reference CASCADE"
 
 
