@@ -16,18 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,15 +31,20 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from harness import (
+    MODERATION,
+    REPO,
+    create_keys,
+    free_port,
+    machine_info,
+    percentile,
+    rss_mib,
+    service_env,
+    wait_ready,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from service.db.embedded import EmbeddedPostgres
 
-from service.db.embedded import EmbeddedPostgres  # noqa: E402
-from service.domain.types import Role  # noqa: E402
-from service.keys import create_key  # noqa: E402
-
-MODERATION = str(Path(sys.executable).with_name("moderation"))
 CIVIL = [
     "Thank you for the clear explanation of the budget vote.",
     "I disagree with the author on the tram line, but the figures are useful.",
@@ -71,51 +72,30 @@ class Stats:
         self.latencies.setdefault(kind, []).append(seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return int(rss_mib(pid) * 2**20)
 
 
 def start_service(dsn: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env.update({"MODERATION_DATABASE_URL": dsn, "MODERATION_LOG_LEVEL": "INFO"})
+    env = service_env(database_url=dsn, log_level="INFO")
     log = log_path.open("ab")
     proc = subprocess.Popen(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"service exited with {proc.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("service not ready in 120 s")
+    try:
+        wait_ready(url + "/readyz", proc, log=log_path)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, url
 
 
 async def make_keys(dsn: str) -> dict[str, str]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return {
-            role.value: (await create_key(conn, name=f"soak-{role.value}", role=role)).secret
-            for role in (Role.SUBMITTER, Role.MODERATOR, Role.ADMIN)
-        } | {"moderator_b": (await create_key(conn, name="soak-moderator-b", role=Role.MODERATOR)).secret}
-    finally:
-        await conn.close()
+    roles = {"submitter": "submitter", "moderator": "moderator", "admin": "admin", "moderator_b": "moderator"}
+    keys = await create_keys(dsn, {f"soak-{label}": role for label, role in roles.items()})
+    return {label: keys[f"soak-{label}"] for label in roles}
 
 
 async def one_request(http: aiohttp.ClientSession, url: str, keys: dict[str, str], i: int, stats: Stats) -> None:
@@ -231,11 +211,6 @@ def slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
     return 0.0 if var == 0 else 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=600, help="seconds of steady load (default 600)")
@@ -267,7 +242,7 @@ def main() -> int:
         total = sum(stats.statuses.values())
         report: dict[str, Any] = {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "machine": machine_info(),
             "duration_s": round(elapsed, 1),
             "rate_target_per_s": args.rate,
             "requests": total,
