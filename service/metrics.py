@@ -130,6 +130,13 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=r,
         )
+        self.intake_batch_size = Histogram(
+            "intake_batch_size",
+            "New comments per submission batch (one transaction each)",
+            namespace=NAMESPACE,
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
         # The webhook deliverer (issue 4) records each attempt's outcome here:
         # delivered | retry | dead. See docs/operations.md ("Metrics") for the one-line hook.
         self.webhook_deliveries = Counter(
@@ -145,6 +152,10 @@ class Metrics:
         """Hook for the scorer: one model call of ``batch_size`` texts took ``seconds``."""
         self.scoring_duration.observe(seconds)
         self.scoring_batch_size.observe(batch_size)
+
+    def observe_intake_batch(self, batch_size: int) -> None:
+        """Hook for the intake: one batch of ``batch_size`` submissions started."""
+        self.intake_batch_size.observe(batch_size)
 
     def record_decision(self, status: str, reasons: Sequence[Mapping[str, Any]], *, source: str) -> None:
         """Count one decision and its reason codes (codes are a fixed, small set)."""
