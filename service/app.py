@@ -142,9 +142,7 @@ async def _queue_sampler(app: web.Application) -> AsyncIterator[None]:
     async def sample_forever() -> None:
         while True:
             try:
-                await record_queue_snapshot(
-                    app[POOL], interval_s=interval, keep_days=settings.queue_snapshot_keep_days
-                )
+                await record_queue_snapshot(app[POOL], interval_s=interval, keep_days=settings.queue_snapshot_keep_days)
             except Exception as exc:  # a missed sample leaves a gap in a chart, nothing more
                 log.warning("queue snapshot failed: %s", exc.__class__.__name__)
             await asyncio.sleep(interval)

@@ -15,6 +15,7 @@ have had alone:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -154,31 +155,24 @@ async def _plan(
     if not live:
         return []
     subs = {i: requests[i].submission for i in live}
+    # Score every text now, in the scoring thread, while the fingerprints and reads below run: a text that turns out
+    # not to need a score (an earlier submission, a refused one, a language the model does not
+    # know) costs a fraction of a millisecond; waiting for the reads first would cost latency.
+    scoring = asyncio.ensure_future(scorer.score_many([subs[i].text for i in live]))
     site_of = {i: cast(str, sites[i]) for i in live}
     ext_keys = [(site_of[i], cast(str, subs[i].external_id)) for i in live if subs[i].external_id is not None]
     article_keys = sorted({(site_of[i], subs[i].article_id) for i in live})
     author_keys = sorted({(site_of[i], subs[i].author_id) for i in live})
     prints = {i: text_fingerprint(subs[i].text) for i in live}
 
-    async with pool.acquire() as conn:
-        existing = await store.get_comments_by_external_ids(conn, ext_keys) if ext_keys else {}
-        base_sites = {s: await load_site(conn, s) for s in sorted({site_of[i] for i in live})}
-        articles = await store.get_articles_by_keys(conn, article_keys)
-        authors = await store.get_authors_by_keys(conn, author_keys)
-        fresh = [i for i in live if (site_of[i], subs[i].external_id) not in existing]
-        rows = await store.authors_activity(
-            conn,
-            [
-                store.ActivityKey(
-                    site_of[i],
-                    subs[i].author_id,
-                    prints[i],
-                    base_sites[site_of[i]].policy.repeat_window_s,
-                    base_sites[site_of[i]].policy.rejection_rate_window_days,
-                )
-                for i in fresh
-            ],
-        )
+    try:
+        async with pool.acquire() as conn:
+            read = await _read(conn, subs, site_of, live, ext_keys, article_keys, author_keys, prints)
+    except BaseException:
+        scoring.cancel()
+        raise
+    existing, base_sites, articles, authors, fresh, rows = read
+    early = dict(zip(live, await scoring, strict=True))
 
     planned: list[_Planned] = []
     cases: list[Case] = []
@@ -212,9 +206,50 @@ async def _plan(
         author = authors.get((site_id, sub.author_id))
         cases.append(Case(sub.text, site_id, site, mode, author_facts(author), activity, prints[i]))
 
-    for p, found in zip(planned, await assess_many(pool, scorer, tools, cases), strict=True):
+    found_all = await assess_many(pool, scorer, tools, cases, scored=[early[p.index] for p in planned])
+    for p, found in zip(planned, found_all, strict=True):
         p.found = found
     return planned
+
+
+async def _read(
+    conn: store.Conn,
+    subs: dict[int, Submission],
+    site_of: dict[int, str],
+    live: list[int],
+    ext_keys: list[store.Key],
+    article_keys: list[store.Key],
+    author_keys: list[store.Key],
+    prints: dict[int, bytes],
+) -> tuple[
+    dict[store.Key, store.StoredComment],
+    dict[str, SiteState],
+    dict[store.Key, store.StoredArticleSettings],
+    dict[store.Key, store.StoredAuthor],
+    list[int],
+    list[asyncpg.Record],
+]:
+    """The batch's reads: earlier submissions, sites, articles, authors, and the activity of the
+    authors of the submissions that are new."""
+    existing = await store.get_comments_by_external_ids(conn, ext_keys) if ext_keys else {}
+    base_sites = {s: await load_site(conn, s) for s in sorted({site_of[i] for i in live})}
+    articles = await store.get_articles_by_keys(conn, article_keys)
+    authors = await store.get_authors_by_keys(conn, author_keys)
+    fresh = [i for i in live if (site_of[i], subs[i].external_id) not in existing]
+    rows = await store.authors_activity(
+        conn,
+        [
+            store.ActivityKey(
+                site_of[i],
+                subs[i].author_id,
+                prints[i],
+                base_sites[site_of[i]].policy.repeat_window_s,
+                base_sites[site_of[i]].policy.rejection_rate_window_days,
+            )
+            for i in fresh
+        ],
+    )
+    return existing, base_sites, articles, authors, fresh, rows
 
 
 def _with_earlier(activity: AuthorActivity, earlier: list[bytes], print_: bytes) -> AuthorActivity:
@@ -283,9 +318,11 @@ async def _store(pool: asyncpg.Pool, requests: list[Request], planned: list[_Pla
             else:
                 writing.append(p)
         if writing:
-            await store.ensure_sites(conn, [p.site_id for p in writing])
-            await store.ensure_articles(conn, [(p.site_id, p.sub.article_id) for p in writing])
-            await store.ensure_authors(conn, [(p.site_id, p.sub.author_id) for p in writing])
+            await store.ensure_keys(
+                conn,
+                articles=[(p.site_id, p.sub.article_id) for p in writing],
+                authors=[(p.site_id, p.sub.author_id) for p in writing],
+            )
             inserted = await store.insert_comments(conn, [(p.comment_id, _new_comment(p)) for p in writing])
             taken = [p for p in writing if p.comment_id not in inserted]
             if taken:

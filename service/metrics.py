@@ -62,9 +62,7 @@ class _ScrapeTimeCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         m = self._metrics
-        up = GaugeMetricFamily(
-            f"{NAMESPACE}_queue_stats_up", "1 if the queue query of this scrape succeeded, else 0"
-        )
+        up = GaugeMetricFamily(f"{NAMESPACE}_queue_stats_up", "1 if the queue query of this scrape succeeded, else 0")
         up.add_metric([], 1.0 if m.queue is not None else 0.0)
         yield up
         if m.queue is not None:

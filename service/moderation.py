@@ -145,10 +145,18 @@ class Case:
     print_: bytes
 
 
-async def assess_many(pool: asyncpg.Pool, scorer: Scorer, tools: PolicyTools, cases: list[Case]) -> list[Assessment]:
+async def assess_many(
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    tools: PolicyTools,
+    cases: list[Case],
+    *,
+    scored: list[Scored] | None = None,
+) -> list[Assessment]:
     """Gather the policy's inputs for each text (word lists, links, language, scores) and decide.
 
-    The texts are scored in one model call and explained in one trip to the scoring thread.
+    The texts are scored in one model call (unless ``scored`` brings their scores already) and
+    explained in one trip to the scoring thread.
     """
     model = scorer.model
     languages = _model_languages(model)
@@ -178,8 +186,12 @@ async def assess_many(pool: asyncpg.Pool, scorer: Scorer, tools: PolicyTools, ca
         )
     # A language the model was not trained on is not scored at all: its scores would be noise.
     to_score = [i for i, inp in enumerate(inputs) if not inp.language_unsupported]
-    scored: list[Scored] = [Scored({}, [], model.version) for _ in cases]
-    if len(to_score) == 1:  # a lone text joins whatever other requests are being scored right now
+    given = scored
+    scored = [Scored({}, [], model.version) for _ in cases]
+    if given is not None:
+        for i in to_score:
+            scored[i] = given[i]
+    elif len(to_score) == 1:  # a lone text joins whatever other requests are being scored right now
         scored[to_score[0]] = await scorer.score(cases[to_score[0]].text)
     elif to_score:
         for i, result in zip(to_score, await scorer.score_many([cases[i].text for i in to_score]), strict=True):

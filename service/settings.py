@@ -103,8 +103,8 @@ class Settings(BaseSettings):
 
     rate_limits: dict[Role, RateLimit] = Field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
-        description="Per-key token bucket by role (JSON, e.g. {\"submitter\": {\"per_second\": 100, "
-        "\"burst\": 200}}); a role left out is not limited. Counted per process.",
+        description='Per-key token bucket by role (JSON, e.g. {"submitter": {"per_second": 100, '
+        '"burst": 200}}); a role left out is not limited. Counted per process.',
     )
     key_cache_ttl_s: float = Field(
         default=10.0,

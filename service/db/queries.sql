@@ -110,18 +110,17 @@ ORDER BY k.ord;
 -- Where the comments replies point at live: (id, site, article) of those that exist.
 SELECT id, site_id, article_id FROM comments WHERE id = ANY($1::uuid[]);
 
--- name: ensure_sites
--- Create these sites on first use.
-INSERT INTO sites (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING;
-
--- name: ensure_articles
--- Create these (site, article) pairs on first use, following their site's default mode.
-INSERT INTO articles (site_id, id) SELECT * FROM unnest($1::text[], $2::text[])
-ON CONFLICT (site_id, id) DO NOTHING;
-
--- name: ensure_authors
--- Create these (site, author) pairs on first use.
-INSERT INTO authors (site_id, id) SELECT * FROM unnest($1::text[], $2::text[])
+-- name: ensure_keys
+-- Create these sites, (site, article) and (site, author) pairs on first use, in one statement
+-- (articles follow their site's default mode). Foreign keys are checked at the end of the
+-- statement, when the sites inserted here exist.
+WITH new_sites AS (
+    INSERT INTO sites (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING
+), new_articles AS (
+    INSERT INTO articles (site_id, id) SELECT * FROM unnest($2::text[], $3::text[])
+    ON CONFLICT (site_id, id) DO NOTHING
+)
+INSERT INTO authors (site_id, id) SELECT * FROM unnest($4::text[], $5::text[])
 ON CONFLICT (site_id, id) DO NOTHING;
 
 -- name: insert_comments

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -165,11 +166,11 @@ async def ensure_site(conn: Conn, site_id: str) -> None:
 
 
 async def ensure_article(conn: Conn, site_id: str, article_id: str) -> None:
-    await ensure_articles(conn, [(site_id, article_id)])
+    await ensure_keys(conn, articles=[(site_id, article_id)])
 
 
 async def ensure_author(conn: Conn, site_id: str, author_id: str) -> None:
-    await ensure_authors(conn, [(site_id, author_id)])
+    await ensure_keys(conn, authors=[(site_id, author_id)])
 
 
 def _article(row: asyncpg.Record) -> StoredArticle:
@@ -226,7 +227,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _columns(keys: list[Key]) -> tuple[list[str], list[str]]:
+def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
     return [k[0] for k in keys], [k[1] for k in keys]
 
 
@@ -275,16 +276,10 @@ async def get_parent_comments(conn: Conn, ids: list[uuid.UUID]) -> dict[uuid.UUI
     return {r["id"]: (r["site_id"], r["article_id"]) for r in rows}
 
 
-async def ensure_sites(conn: Conn, site_ids: list[str]) -> None:
-    await conn.execute(QUERIES["ensure_sites"], sorted(set(site_ids)))
-
-
-async def ensure_articles(conn: Conn, keys: list[Key]) -> None:
-    await conn.execute(QUERIES["ensure_articles"], *_columns(sorted(set(keys))))
-
-
-async def ensure_authors(conn: Conn, keys: list[Key]) -> None:
-    await conn.execute(QUERIES["ensure_authors"], *_columns(sorted(set(keys))))
+async def ensure_keys(conn: Conn, *, articles: Sequence[Key] = (), authors: Sequence[Key] = ()) -> None:
+    """Create the sites, articles and authors these keys name (each list in one fixed order)."""
+    sites = sorted({site for site, _ in articles} | {site for site, _ in authors})
+    await conn.execute(QUERIES["ensure_keys"], sites, *_columns(sorted(set(articles))), *_columns(sorted(set(authors))))
 
 
 async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -> dict[uuid.UUID, StoredComment]:

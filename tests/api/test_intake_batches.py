@@ -137,3 +137,16 @@ async def test_concurrent_http_submissions_are_each_stored_once(
     assert sizes and counts
     batches, comments = float(sizes[0].split()[-1]), float(counts[0].split()[-1])
     assert comments == 120 and batches < 120
+
+
+async def test_a_batch_creates_new_sites_articles_and_authors_in_one_go(
+    client: TestClient, conn: asyncpg.Connection
+) -> None:
+    outcomes = await run_batch(
+        client,
+        [req(site_id="brand-new", article="n1", author="ivy"), req(site_id="brand-new", article="n2", author="ivy")],
+    )
+    assert all(isinstance(o, Submitted) and o.created for o in outcomes), outcomes
+    assert await conn.fetchval("SELECT count(*) FROM sites WHERE id = 'brand-new'") == 1
+    assert await conn.fetchval("SELECT count(*) FROM articles WHERE site_id = 'brand-new'") == 2
+    assert await conn.fetchval("SELECT count(*) FROM authors WHERE site_id = 'brand-new'") == 1
