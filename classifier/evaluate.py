@@ -542,7 +542,7 @@ def render_report(results: dict[str, Any], model: Any) -> str:
     add('reaches reject; "bad" means any annotated label is positive. Each error rate is followed by')
     add("its one-sided upper confidence bound in brackets. The first two rows are the held-out")
     add("answer to the targets: every Jigsaw test row (natural sample and class pools), reweighted by")
-    add("stratum to the natural bad share (about 10%), which uses seven times the bad comments of the")
+    add("stratum to the natural bad share (about 10%), which uses six times the bad comments of the")
     add("natural sample alone; the site mix adds held-out YouTube spam. The other sources are skewed")
     add("samples, so their shares are not what a site would see.")
     add("")

@@ -145,8 +145,8 @@ def decisions(
     As ``service/domain/policy.py`` decides on scores: reject when any label reaches its reject
     cut-off, where 1.0 means "never"; approve when every label is below its review cut-off.
     """
-    approved = (p < review).all(axis=1)
-    rejected = ((p >= reject) & (reject < 1.0)).any(axis=1) & ~approved
+    approved: NDArray[np.bool_] = np.asarray((p < review).all(axis=1))
+    rejected: NDArray[np.bool_] = np.asarray(((p >= reject) & (reject < 1.0)).any(axis=1) & ~approved)
     return approved, rejected
 
 

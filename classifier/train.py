@@ -98,7 +98,7 @@ class Recipe:
     source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
     # A second weight per word for comments that mention an identity term (needs identity_mask).
-    identity_conjunctions: bool = False
+    identity_conjunctions: bool = True
     approve_error: float = 0.01  # at most 1% of auto-approved comments may be bad
     reject_error: float = 0.02  # at most 2% of auto-rejected comments may be fine
     # The error targets must hold with this one-sided confidence (an upper bound, not the point
