@@ -110,3 +110,13 @@ def test_the_error_bound_is_above_the_rate_and_tightens_with_data() -> None:
     # Weighting rows up does not buy confidence: ten rows weighted 100 count as ten rows.
     heavy = error_upper_bound(np.zeros(10, dtype=bool), np.full(10, 100.0), 0.95)
     assert heavy == pytest.approx(error_upper_bound(np.zeros(10, dtype=bool), np.ones(10), 0.95))
+
+
+def test_labels_not_allowed_to_reject_never_reject() -> None:
+    rng = np.random.default_rng(4)
+    p, Y = _scores(rng, 4000, 0.2)
+    allowed = np.array([True, False, True])
+    chosen = choose_policy_thresholds(p, Y, np.ones(len(p)), 0.01, 0.02, can_reject=allowed)
+    assert chosen.reject[1] == 1.0 and chosen.reject[0] < 1.0
+    everyone = choose_policy_thresholds(p, Y, np.ones(len(p)), 0.01, 0.02)
+    np.testing.assert_array_equal(chosen.review, everyone.review)
