@@ -28,8 +28,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from classifier.features import CHAR_NGRAMS, Vocabulary
-from classifier.identity import prepare_text
-from classifier.model import ARRAYS_FILE, MANIFEST_FILE, MAX_CHARS
+from classifier.identity import PLACEHOLDER, prepare_text
+from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
 
 __all__ = ["WORD_TOKEN_PATTERN", "ReferencePipeline", "reference_pipeline"]
 
@@ -52,6 +52,9 @@ class ReferencePipeline:
     calib_slope: NDArray[np.float64]
     calib_bias: NDArray[np.float64]
     identity_mask: bool
+    # The identity-conjunction block: a second weight per word unigram that applies in comments
+    # mentioning an identity term (their prepared text holds the placeholder); None when absent.
+    identity_coef: NDArray[np.float64] | None = None
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
@@ -59,8 +62,15 @@ class ReferencePipeline:
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``, as ``Model.score_array``."""
-        matrix = self.features.transform(self.prepare(texts))
-        z = (np.asarray(matrix @ self.coef) + self.intercept) * self.calib_slope + self.calib_bias
+        prepared = self.prepare(texts)
+        matrix = self.features.transform(prepared)
+        raw = np.asarray(matrix @ self.coef) + self.intercept
+        if self.identity_coef is not None:
+            rows = [i for i, t in enumerate(prepared) if PLACEHOLDER in t]
+            if rows:
+                unigrams = matrix[rows][:, : self.identity_coef.shape[0]]
+                raw[rows] += np.asarray(unigrams @ self.identity_coef)
+        z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
 
@@ -102,4 +112,5 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         calib_slope=arrays["calib_slope"].astype(np.float64),
         calib_bias=arrays["calib_bias"].astype(np.float64),
         identity_mask=bool(config.get("identity_mask", False)),
+        identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
     )
