@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import asyncpg
+import jsonschema
 from aiohttp.test_utils import TestClient
 
 from tests.helpers import CIVIL, Keys, assert_problem, auth
@@ -55,6 +56,21 @@ async def test_decisions_stream_as_labeled_examples_with_provenance(client: Test
     assert provenance["reason"] == "spam link" and provenance["from_status"] == "pending"
     assert provenance["model_version"] and set(provenance["model_scores"]) >= {"toxicity", "spam"}
     assert spam["text"].startswith(CIVIL)
+
+
+async def test_openapi_documents_the_media_type_and_lines_it_streams(client: TestClient, keys: Keys) -> None:
+    await decided(client, keys, [("r1", "approve", None), ("r2", "reject", "spam link")])
+    resp = await client.get("/v1/training-data", headers=auth(keys.trainer))
+    assert resp.status == 200
+    doc = await (await client.get("/openapi.json")).json()
+    content = doc["paths"]["/v1/training-data"]["get"]["responses"]["200"]["content"]
+    assert list(content) == [resp.content_type] == ["application/x-ndjson"]
+    # The documented schema describes one line; the document's components resolve its $refs.
+    line_schema = {**content[resp.content_type]["schema"], "components": doc["components"]}
+    body = (await resp.text()).splitlines()
+    assert len(body) == 2
+    for line in body:
+        jsonschema.validate(json.loads(line), line_schema, cls=jsonschema.Draft202012Validator)
 
 
 async def test_the_cursor_resumes_and_limit_pages(client: TestClient, keys: Keys) -> None:
