@@ -90,10 +90,12 @@ def rss_bytes(pid: int) -> int:
 PROBE_DIR = REPO / "bench" / "soak_probe"
 
 
-def start_service(dsn: str, log_path: Path, probe_out: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_service(
+    dsn: str, log_path: Path, probe_out: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env.update({"MODERATION_DATABASE_URL": dsn, "MODERATION_LOG_LEVEL": "INFO"})
+    env.update({"MODERATION_DATABASE_URL": dsn, "MODERATION_LOG_LEVEL": "INFO", **(extra_env or {})})
     if probe_out is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE_DIR), env.get("PYTHONPATH")]))
         env["SOAK_PROBE_OUT"] = str(probe_out)
@@ -268,7 +270,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak.json")
     parser.add_argument("--warmup", type=float, default=120, help="seconds left out of the memory slope (default 120)")
     parser.add_argument("--probe", action="store_true", help="record the service's malloc/Python memory counters")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the service only, e.g. MODERATION_MALLOC_MMAP_THRESHOLD_BYTES=0 (repeatable)",
+    )
     args = parser.parse_args()
+    service_env = dict(item.partition("=")[::2] for item in args.service_env)
     if args.duration > 3600 or args.rate > 500:
         parser.error("bounded by design: at most 3600 s and 500 requests/s")
 
@@ -279,7 +289,7 @@ def main() -> int:
     proc = None
     try:
         probe_out = base / "probe.jsonl" if args.probe else None
-        proc, url = start_service(dsn, base / "server.log", probe_out)
+        proc, url = start_service(dsn, base / "server.log", probe_out, service_env)
         keys = asyncio.run(make_keys(dsn))
         rss_start = rss_bytes(proc.pid)
         print(f"soak: {args.rate:g} req/s for {args.duration:g} s against {url} (pid {proc.pid})", flush=True)
@@ -320,7 +330,8 @@ def main() -> int:
                 "samples": [(t, round(b / 2**20, 1)) for t, b in stats.memory],
                 **memory_summary(stats.memory, args.warmup),
             },
-            "service_env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PYTHONMALLOC"))},
+            "service_env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PYTHONMALLOC"))}
+            | service_env,
             "service_exit_code_after_sigterm": exit_code,
             "secrets_or_text_in_log": leaked,
         }
