@@ -5,7 +5,9 @@ thread that appends one JSON line every SOAK_PROBE_INTERVAL_S seconds to SOAK_PR
 the process's resident memory is made of: glibc malloc's own counters (``mallinfo2``: bytes in use,
 free inside the heap and arenas, mmapped blocks), the blocks Python's allocator holds, tracemalloc's
 total when PYTHONTRACEMALLOC is set, thread count, and RSS. That tells "more objects" apart from
-"the same objects, more pages" (allocator fragmentation) without a debugger.
+"the same objects, more pages" (allocator fragmentation) without a debugger. With PYTHONTRACEMALLOC
+and SOAK_PROBE_SNAPSHOTS_AT=t1,t2,... (seconds) it also writes where the Python heap grew between
+t1 and each later time, by allocating line.
 """
 
 from __future__ import annotations
@@ -36,13 +38,34 @@ def _rss_kib() -> dict[str, int]:
     return out
 
 
-def _run(path: str, interval: float) -> None:
+def _growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int = 15) -> list[dict[str, object]]:
+    """Where the traced Python heap grew between two snapshots, by allocating line (largest first)."""
+    stats = after.compare_to(before, "lineno")
+    return [
+        {"where": str(s.traceback[0]), "size_diff_kib": round(s.size_diff / 1024, 1), "count_diff": s.count_diff}
+        for s in sorted(stats, key=lambda s: s.size_diff, reverse=True)[:top]
+    ]
+
+
+def _run(path: str, interval: float, snapshot_at: list[float]) -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     mallinfo2 = libc.mallinfo2
     mallinfo2.restype = _MallInfo2
     started = time.monotonic()
+    first: tracemalloc.Snapshot | None = None
     with open(path, "a", buffering=1) as out:
         while True:
+            now = time.monotonic() - started
+            if snapshot_at and now >= snapshot_at[0] and tracemalloc.is_tracing():
+                # PYTHONTRACEMALLOC runs: the heap's growth between the first and each later time.
+                snapshot_at.pop(0)
+                snap = tracemalloc.take_snapshot().filter_traces(
+                    [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__)]
+                )
+                if first is None:
+                    first = snap
+                else:
+                    out.write(json.dumps({"t": round(now, 1), "tracemalloc_growth": _growth(first, snap)}) + "\n")
             m = mallinfo2()
             row = {
                 "t": round(time.monotonic() - started, 1),
@@ -63,6 +86,10 @@ def _run(path: str, interval: float) -> None:
 
 _path = os.environ.get("SOAK_PROBE_OUT")
 if _path:
+    _at = sorted(float(x) for x in os.environ.get("SOAK_PROBE_SNAPSHOTS_AT", "").split(",") if x.strip())
     threading.Thread(
-        target=_run, args=(_path, float(os.environ.get("SOAK_PROBE_INTERVAL_S", "10"))), name="soak-probe", daemon=True
+        target=_run,
+        args=(_path, float(os.environ.get("SOAK_PROBE_INTERVAL_S", "10")), _at),
+        name="soak-probe",
+        daemon=True,
     ).start()
