@@ -51,6 +51,11 @@ def _libc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "mallinfo2") else None
 
 
+def has_glibc_malloc() -> bool:
+    """Whether this process's C library has glibc's ``mallopt`` and ``mallinfo2``."""
+    return _libc() is not None
+
+
 def set_mmap_threshold(nbytes: int) -> bool:
     """Serve blocks of ``nbytes`` or more with mmap, always (no dynamic threshold); False if not glibc."""
     if not 0 < nbytes <= MAX_MMAP_THRESHOLD:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from service.memory import MAX_MMAP_THRESHOLD, _libc, set_mmap_threshold
+from service.memory import MAX_MMAP_THRESHOLD, has_glibc_malloc, set_mmap_threshold
 from service.settings import REPO_ROOT
 
 # Free a 4 MiB block (glibc's dynamic threshold then rises to 4 MiB), then ask for 2 MiB: prints 1
@@ -30,7 +30,7 @@ print(mallinfo().hblks - before)
 libc.free(block)
 """
 
-needs_glibc = pytest.mark.skipif(_libc() is None, reason="glibc's mallopt/mallinfo2 only")
+needs_glibc = pytest.mark.skipif(not has_glibc_malloc(), reason="glibc's mallopt/mallinfo2 only")
 
 
 def mmapped_after_a_large_free(threshold: int) -> int:
