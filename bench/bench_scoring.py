@@ -1,22 +1,40 @@
-"""Scoring throughput and latency of the default model (a benchmark, not a test).
+"""Scoring throughput of the default model per core, and its featurizer against scikit-learn's.
 
-Usage: ``python bench/bench_scoring.py [--model DIR] [--seconds 3]``. Texts, when the shared data is
-present: the Jigsaw sample (long Wikipedia talk-page comments, ~410 characters on average), Civil
-Comments posts and sentences (news comments), and Jigsaw comments under 120 characters; without
-the data, generated sentences.
+    python bench/bench_scoring.py [--model DIR] [--seconds 3] [--out bench/results/scoring.json]
+
+Part 1, scoring alone (``Model.score``: normalization, features, linear layer, calibration; no
+HTTP, no database), at batch sizes 1, 32 and 1024: comments per second per core (from this
+process's CPU time, which is what one core delivers whatever else runs on the machine), the same
+by wall clock, CPU milliseconds per comment, and the median and p95 wall time of one call.
+
+Part 2, featurization alone on already-normalized news comments: the served featurizer
+(``classifier.features``: word and character n-grams together) against the scikit-learn pipeline
+it reproduces (``classifier.sklearn_reference``, built from the same artifact): its ``char_wb``
+``TfidfVectorizer`` alone and the whole word + ``char_wb`` ``FeatureUnion``. CPU ms per comment.
+
+Texts, when the shared data is present: the Jigsaw sample (long Wikipedia talk-page comments,
+~410 characters on average), Civil Comments posts and sentences (news comments), and Jigsaw
+comments under 120 characters; without the data, generated sentences. One process, one thread.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import json
 import random
 import statistics
+import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import git_commit, load_average, machine_info
+
 from classifier import default_model_path, load_model
+from classifier.sklearn_reference import reference_pipeline
+
+BATCHES = (1, 32, 1024)
 
 
 def _texts() -> dict[str, list[str]]:
@@ -37,52 +55,112 @@ def _texts() -> dict[str, list[str]]:
     return {"generated": gen}
 
 
-def _measure(model: object, texts: list[str], batch: int, seconds: float) -> tuple[float, float, float, float]:
-    """Return (comments/s by wall clock, comments/s by CPU time, median and p95 wall ms per call).
+@dataclass(frozen=True)
+class Measurement:
+    batch: int
+    per_s_per_core: float  # comments per CPU second of this process
+    per_s_wall: float
+    cpu_ms_per_comment: float
+    median_call_ms: float
+    p95_call_ms: float
 
-    CPU time (``time.process_time``) is what one core delivers regardless of other processes on a
-    shared machine; wall time is what a caller waits. Both are printed.
-    """
+
+def measure(fn: Callable[[Sequence[str]], object], texts: list[str], batch: int, seconds: float) -> Measurement:
+    """Call ``fn`` on successive batches of ``texts`` for about ``seconds``."""
+    fn(texts[:batch])  # warm caches (first-call allocations, lazy imports)
     timings: list[float] = []
     cpu_total = 0.0
     start = time.perf_counter()
     i = 0
     while time.perf_counter() - start < seconds:
-        chunk = texts[(i * batch) % len(texts) :][:batch] if batch > 1 else [texts[i % len(texts)]]
+        chunk = texts[(i * batch) % len(texts) :][:batch]
         if len(chunk) < batch:
             chunk = texts[:batch]
         c0, t0 = time.process_time(), time.perf_counter()
-        model.score(chunk)  # type: ignore[attr-defined]
+        fn(chunk)
         timings.append(time.perf_counter() - t0)
         cpu_total += time.process_time() - c0
         i += 1
-    total = sum(timings)
     n = batch * len(timings)
     timings.sort()
-    median, p95 = statistics.median(timings) * 1e3, timings[int(0.95 * (len(timings) - 1))] * 1e3
-    return n / total, n / max(cpu_total, 1e-9), median, p95
+    cpu = max(cpu_total, 1e-9)
+    return Measurement(
+        batch,
+        n / cpu,
+        n / sum(timings),
+        1e3 * cpu / n,
+        statistics.median(timings) * 1e3,
+        timings[int(0.95 * (len(timings) - 1))] * 1e3,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=default_model_path())
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement (default 3)")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
     t0 = time.perf_counter()
     model = load_model(args.model)
     load_ms = (time.perf_counter() - t0) * 1e3
-    print(f"model {model.version}: {model.n_features} features, loaded in {load_ms:.0f} ms")
+    reference = reference_pipeline(args.model)
+    machine = machine_info()
+    load_start = load_average()
+    print(f"model {model.version}: {model.n_features} features, loaded in {load_ms:.0f} ms; commit {git_commit()}")
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
+        f"machine: {machine['nproc']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, "
+        f"Python {machine['python']}; one process, one thread; load average at start {load_start[0]:.2f}"
     )
-    # Other processes on the machine skew every figure: print the load so a reader can judge.
-    print(f"single process, one core; load average {os.getloadavg()[0]:.2f} over {os.cpu_count()} CPUs")
-    print(f"{'texts':28s} {'batch':>5s} {'wall/s':>8s} {'cpu/s':>8s} {'median ms':>10s} {'p95 ms':>8s}")
-    for name, texts in _texts().items():
-        for batch in (1, 32, 1024):
-            rate, cpu_rate, median, p95 = _measure(model, texts, batch, args.seconds)
-            print(f"{name:28s} {batch:5d} {rate:8.0f} {cpu_rate:8.0f} {median:10.2f} {p95:8.2f}")
+    texts = _texts()
+
+    print("\n## Scoring alone (Model.score)\n")
+    print("| texts | batch | comments/s per core | comments/s wall | CPU ms/comment | median ms/call | p95 ms/call |")
+    print("|---|---|---|---|---|---|---|")
+    scoring: dict[str, list[Measurement]] = {}
+    for name, pool in texts.items():
+        for batch in BATCHES:
+            m = measure(model.score, pool, batch, args.seconds)
+            scoring.setdefault(name, []).append(m)
+            print(
+                f"| {name} | {batch} | {m.per_s_per_core:.0f} | {m.per_s_wall:.0f} | {m.cpu_ms_per_comment:.3f} "
+                f"| {m.median_call_ms:.2f} | {m.p95_call_ms:.2f} |"
+            )
+
+    news_name = next((n for n in texts if n.startswith("news")), next(iter(texts)))
+    normalized = reference.prepare(texts[news_name])
+    features = model._features  # the served featurizer itself (private; benchmarks only)
+    contenders: dict[str, Callable[[Sequence[str]], object]] = {
+        "ours, word + char": features.transform,
+        "scikit-learn char_wb": reference.char.transform,
+        "scikit-learn word + char_wb": reference.features.transform,
+    }
+    print(f"\n## Featurization alone, {news_name}, normalized text: CPU ms per comment\n")
+    print("| batch | " + " | ".join(contenders) + " | ours / scikit-learn char_wb |")
+    print("|---|" + "---|" * (len(contenders) + 1))
+    featurizing: dict[str, list[Measurement]] = {}
+    for batch in BATCHES:
+        row = {name: measure(fn, normalized, batch, args.seconds) for name, fn in contenders.items()}
+        for name, m in row.items():
+            featurizing.setdefault(name, []).append(m)
+        ratio = row["ours, word + char"].cpu_ms_per_comment / row["scikit-learn char_wb"].cpu_ms_per_comment
+        cells = " | ".join(f"{m.cpu_ms_per_comment:.3f}" for m in row.values())
+        print(f"| {batch} | {cells} | {ratio:.2f} |")
+    normalize_ms = measure(reference.prepare, texts[news_name], 1024, args.seconds)
+    print(f"\nNormalization (prepare_text) of the same texts: {normalize_ms.cpu_ms_per_comment:.3f} CPU ms/comment.")
+    print(f"Load average at end {load_average()[0]:.2f}.")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report = {
+            "command": " ".join(["python", *sys.argv]),
+            "commit": git_commit(),
+            "model": model.version,
+            "machine": machine,
+            "load_average": {"start": load_start, "end": load_average()},
+            "scoring": {name: [asdict(m) for m in ms] for name, ms in scoring.items()},
+            "featurizing": {"texts": news_name, **{n: [asdict(m) for m in ms] for n, ms in featurizing.items()}},
+            "normalize_cpu_ms_per_comment": normalize_ms.cpu_ms_per_comment,
+        }
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

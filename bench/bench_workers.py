@@ -16,67 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-MODERATION = str(Path(sys.executable).with_name("moderation"))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def children_of(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                out.append(int(entry.name))
-    return out
-
-
-def tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo.extend(children_of(p))
-    return found
+from harness import HERE, MODERATION, CpuMeter, free_port, process_tree, rss_mib, run_wrk, service_env, wait_ready
 
 
 @dataclass
@@ -95,88 +44,69 @@ class Run:
     seconds: float
 
 
-def parse_latency(text: str, pct: str) -> float:
-    m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    if not m:
-        return float("nan")
-    return float(m[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m[2]]
-
-
-def run_wrk(url: str, args: argparse.Namespace, script: Path | None, env: dict[str, str]) -> str:
-    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s", "--latency"]
-    if script:
-        cmd += ["-s", str(script)]
-    # wrk is waited for, so its CPU time lands in this process's children's times.
-    return subprocess.run([*cmd, url], stdout=subprocess.PIPE, text=True, env=env, timeout=args.duration + 60).stdout
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, every process included."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
 def measure(
     workers: int, target: str, url: str, args: argparse.Namespace, roots: dict[str, int], env: dict[str, str]
 ) -> Run:
-    script = HERE / "post_comment.lua" if target == "POST /v1/comments" else None
-    before = {name: {p: cpu_seconds(p) for p in tree(root)} for name, root in roots.items()}
-    wrk_before = os.times().children_user + os.times().children_system
-    busy_before, total_before = machine_jiffies()
-    started = time.monotonic()
-    out = run_wrk(url, args, script, env)
-    seconds = time.monotonic() - started
-    busy_after, total_after = machine_jiffies()
-    wrk_cpu = os.times().children_user + os.times().children_system - wrk_before
-    # Processes born during the run (pool connections open lazily) count from zero.
-    used = {
-        name: sum(cpu_seconds(p) - before[name].get(p, 0.0) for p in tree(root)) for name, root in roots.items()
-    }
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    post = target == "POST /v1/comments"
+    with CpuMeter(roots) as cpu:
+        out = run_wrk(
+            url,
+            connections=args.connections,
+            duration=args.duration,
+            threads=args.threads,
+            env=env,
+            script=None if not post else HERE / "post_comment.lua",
+        )
+    if "latency_us" in out:  # the POST script's own summary
+        seconds = out["duration_us"] / 1e6
+        rps, p50, p99 = out["requests"] / seconds, out["latency_us"]["p50"] / 1000, out["latency_us"]["p99"] / 1000
+        non2xx = out["requests"] - sum(v for k, v in out["statuses"].items() if k.startswith("2"))
+    else:
+        rps, p50, p99, non2xx = (
+            out["requests_per_s"],
+            out["latency_ms"]["p50"],
+            out["latency_ms"]["p99"],
+            out["non_2xx"],
+        )
     return Run(
         workers,
         target,
         rps,
-        parse_latency(out, "50"),
-        parse_latency(out, "99"),
-        int(non2xx[1]) if non2xx else 0,
-        used["service"] / seconds,
-        used["postgres"] / seconds,
-        wrk_cpu / seconds,
-        (busy_after - busy_before) / max(1, total_after - total_before) * (os.cpu_count() or 1),
+        p50,
+        p99,
+        non2xx,
+        cpu.cores["service"] or 0.0,
+        cpu.cores["postgres"] or 0.0,
+        cpu.cores["waited_children"] or 0.0,
+        cpu.cores["machine"] or 0.0,
         # Serving processes only: with --workers N the supervisor (no model) is left out.
-        max(rss_mib(p) for p in tree(roots["service"])),
-        seconds,
+        max(rss_mib(p) for p in process_tree(roots["service"])),
+        cpu.seconds,
     )
 
 
 def bench(workers: int, args: argparse.Namespace, base: Path) -> list[Run]:
     data_dir = base / f"data-{workers}"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "PROMETHEUS_"))}
-    env.update(MODERATION_DATA_DIR=str(data_dir), MODERATION_LOG_LEVEL="WARNING", MODERATION_ACCESS_LOG="false")
-    key = subprocess.run(
-        [MODERATION, "keys", "create", "--role", "submitter", "--name", "bench"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]
+    # No rate limit: one submitter key sends everything (see bench_load.py).
+    env = service_env(data_dir=str(data_dir), log_level="WARNING", access_log="false", rate_limits="{}")
+    key = (
+        subprocess.run(
+            [MODERATION, "keys", "create", "--role", "submitter", "--name", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     server = subprocess.Popen(
         [MODERATION, "serve", "--workers", str(workers), "--port", str(port)], env=env, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"service with {workers} workers did not become ready")
-            time.sleep(0.3)
+        wait_ready(url + "/readyz", server)
         time.sleep(2)  # let every worker finish loading the model
         postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
         roots = {"service": server.pid, "postgres": postmaster}
@@ -212,8 +142,10 @@ def main() -> None:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"load average after the runs {' '.join(load)}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average after the runs {' '.join(load)}"
+    )
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency\n")
     print(
         "| workers | target | req/s | p50 ms | p99 ms | non-2xx "

@@ -20,17 +20,14 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,15 +35,22 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from harness import (
+    MODERATION,
+    REPO,
+    create_keys,
+    free_port,
+    git_commit,
+    load_average,
+    machine_info,
+    percentile,
+    rss_mib,
+    service_env,
+    wait_ready,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from service.db.embedded import EmbeddedPostgres
 
-from service.db.embedded import EmbeddedPostgres  # noqa: E402
-from service.domain.types import Role  # noqa: E402
-from service.keys import create_key  # noqa: E402
-
-MODERATION = str(Path(sys.executable).with_name("moderation"))
 CIVIL = [
     "Thank you for the clear explanation of the budget vote.",
     "I disagree with the author on the tram line, but the figures are useful.",
@@ -74,17 +78,8 @@ class Stats:
         self.latencies.setdefault(kind, []).append(seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return int(rss_mib(pid) * 2**20)
 
 
 PROBE_DIR = REPO / "bench" / "soak_probe"
@@ -94,8 +89,7 @@ def start_service(
     dsn: str, log_path: Path, probe_out: Path | None = None, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env.update({"MODERATION_DATABASE_URL": dsn, "MODERATION_LOG_LEVEL": "INFO", **(extra_env or {})})
+    env = service_env(database_url=dsn, log_level="INFO") | (extra_env or {})
     if probe_out is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE_DIR), env.get("PYTHONPATH")]))
         env["SOAK_PROBE_OUT"] = str(probe_out)
@@ -104,29 +98,18 @@ def start_service(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"service exited with {proc.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("service not ready in 120 s")
+    try:
+        wait_ready(url + "/readyz", proc, log=log_path)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, url
 
 
 async def make_keys(dsn: str) -> dict[str, str]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return {
-            role.value: (await create_key(conn, name=f"soak-{role.value}", role=role)).secret
-            for role in (Role.SUBMITTER, Role.MODERATOR, Role.ADMIN)
-        } | {"moderator_b": (await create_key(conn, name="soak-moderator-b", role=Role.MODERATOR)).secret}
-    finally:
-        await conn.close()
+    roles = {"submitter": "submitter", "moderator": "moderator", "admin": "admin", "moderator_b": "moderator"}
+    keys = await create_keys(dsn, {f"soak-{label}": role for label, role in roles.items()})
+    return {label: keys[f"soak-{label}"] for label in roles}
 
 
 async def one_request(http: aiohttp.ClientSession, url: str, keys: dict[str, str], i: int, stats: Stats) -> None:
@@ -257,11 +240,6 @@ def memory_summary(samples: list[tuple[float, int]], warmup_s: float) -> dict[st
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=600, help="seconds of steady load (default 600)")
@@ -278,7 +256,7 @@ def main() -> int:
         help="a setting for the service only, e.g. MODERATION_MALLOC_MMAP_THRESHOLD_BYTES=0 (repeatable)",
     )
     args = parser.parse_args()
-    service_env = dict(item.partition("=")[::2] for item in args.service_env)
+    extra_env = dict(item.partition("=")[::2] for item in args.service_env)
     if args.duration > 3600 or args.rate > 500:
         parser.error("bounded by design: at most 3600 s and 500 requests/s")
 
@@ -289,13 +267,15 @@ def main() -> int:
     proc = None
     try:
         probe_out = base / "probe.jsonl" if args.probe else None
-        proc, url = start_service(dsn, base / "server.log", probe_out, service_env)
+        proc, url = start_service(dsn, base / "server.log", probe_out, extra_env)
         keys = asyncio.run(make_keys(dsn))
         rss_start = rss_bytes(proc.pid)
+        load_start, started_at = load_average(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         print(f"soak: {args.rate:g} req/s for {args.duration:g} s against {url} (pid {proc.pid})", flush=True)
         stats = asyncio.run(drive(url, keys, proc.pid, args.duration, args.rate, args.max_in_flight))
         lost = asyncio.run(missing(dsn, stats.stored_ids))
         elapsed = time.monotonic() - stats.started
+        load_end = load_average()
         proc.send_signal(signal.SIGTERM)
         exit_code = proc.wait(60)
         log_text = (base / "server.log").read_text(errors="replace")
@@ -304,7 +284,10 @@ def main() -> int:
         total = sum(stats.statuses.values())
         report: dict[str, Any] = {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "machine": {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "commit": git_commit(),
+            "started_utc": started_at,
+            "machine": machine_info(),
+            "load_average_1_5_15": {"start": load_start, "end": load_end},
             "duration_s": round(elapsed, 1),
             "rate_target_per_s": args.rate,
             "requests": total,
@@ -331,7 +314,7 @@ def main() -> int:
                 **memory_summary(stats.memory, args.warmup),
             },
             "service_env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PYTHONMALLOC"))}
-            | service_env,
+            | extra_env,
             "service_exit_code_after_sigterm": exit_code,
             "secrets_or_text_in_log": leaked,
         }

@@ -217,44 +217,69 @@ class Model:
         coefficient) is spread over its characters, summed per word, and the ``top_k`` words with a
         positive total become spans; overlapping or adjacent spans are merged.
         """
-        text = text[:MAX_CHARS]
+        return self.explain_many([text], None if scores is None else [scores], top_k)[0]
+
+    def explain_many(
+        self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
+    ) -> list[list[Span]]:
+        """:meth:`explain` for many texts, featurized together (much cheaper per text than one by one)."""
+        texts = [t[:MAX_CHARS] for t in texts]
         if scores is None:
-            scores = self.score([text])[0]
-        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
-        if not flagged:
-            flagged = [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
-        per_char = self.char_contributions(text)
-        norm = per_char[0]
-        spans: list[Span] = []
-        for label in flagged:
-            contrib = per_char[1][:, self.labels.index(label)]
-            spans.extend(_top_word_spans(text, norm, contrib, label, top_k))
-        return spans
+            scores = self.score(texts)
+        out: list[list[Span]] = []
+        for text, text_scores, (norm, per_char) in zip(texts, scores, self.char_contributions_many(texts), strict=True):
+            flagged = [lb for lb in self.labels if text_scores.get(lb, 0.0) >= self.thresholds[lb].review]
+            if not flagged:
+                flagged = [max(self.labels, key=lambda lb: text_scores.get(lb, 0.0))]
+            spans: list[Span] = []
+            for label in flagged:
+                contrib = per_char[:, self.labels.index(label)]
+                spans.extend(_top_word_spans(text, norm, contrib, label, top_k))
+            out.append(spans)
+        return out
 
     def char_contributions(self, text: str) -> tuple[Any, NDArray[np.float64]]:
         """Per normalized character, its share of each label's calibrated log-odds."""
-        norm = prepare_text_with_offsets(text[:MAX_CHARS], self._identity_mask)
-        occ = extract([norm.text], self._features.char_ngrams)
-        matrix, cols = self._features.transform_occurrences(occ, 1)
-        n = len(norm.text)
-        out = np.zeros((n, len(self.labels)))
-        if matrix.nnz == 0 or n == 0:
-            return norm, out
-        row = np.zeros(self._features.n_features, dtype=np.float64)
-        row[matrix.indices] = matrix.data
+        return self.char_contributions_many([text])[0]
+
+    def char_contributions_many(self, texts: Sequence[str]) -> list[tuple[Any, NDArray[np.float64]]]:
+        """:meth:`char_contributions` of many texts from one featurization of the batch."""
+        norms = [prepare_text_with_offsets(t[:MAX_CHARS], self._identity_mask) for t in texts]
+        if not norms:
+            return []
+        occ = extract([n.text for n in norms], self._features.char_ngrams)
+        matrix, cols = self._features.transform_occurrences(occ, len(norms))
+        n_labels = len(self.labels)
+        # Each document's normalized text sits at [offset + 1, offset + 1 + len) of the batch
+        # string (after a padding space); contributions are laid out over the whole batch string.
+        text_start = occ.doc_offset + 1
+        text_end = text_start + np.fromiter((len(n.text) for n in norms), dtype=np.int64, count=len(norms))
+        length = len(occ.batch)
+        total = np.zeros((length, n_labels))
         found = cols >= 0
-        col = cols[found]
-        # An n-gram seen k times gets its contribution split over its k occurrences.
-        counts = np.bincount(col, minlength=self._features.n_features)
-        weight = (row[col] / counts[col])[:, None] * self._coef[col].astype(np.float64) * self._slope
-        # Positions in the batch string: document 0 starts with a padding space at offset 0.
-        starts = occ.start[found] - 1
-        ends = occ.end[found] - 1
-        for (s, e), w in zip(zip(starts.tolist(), ends.tolist(), strict=True), weight, strict=True):
-            s2, e2 = max(s, 0), min(e, n)
-            if e2 > s2:
-                out[s2:e2] += w / (e2 - s2)
-        return norm, out
+        if found.any():
+            doc, col = occ.doc[found], cols[found].astype(np.int64)
+            # The matrix holds one value per distinct (document, column), in (document, column)
+            # order: exactly the sorted distinct keys of these occurrences. An n-gram seen k times
+            # in a document gets its value split over its k occurrences.
+            keys = doc * self._features.n_features + col
+            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            value = matrix.data.astype(np.float64) / counts
+            weight = value[inverse][:, None] * self._coef[col].astype(np.float64) * self._slope
+            # Clip each occurrence to its document's text (n-grams may cover the padding spaces).
+            starts = np.maximum(occ.start[found], text_start[doc])
+            ends = np.minimum(occ.end[found], text_end[doc])
+            inside = ends > starts
+            starts, ends = starts[inside], ends[inside]
+            per_char = weight[inside] / (ends - starts)[:, None]
+            # Spread each occurrence evenly over its characters: +w at its start, -w at its end,
+            # and a running sum (a difference array: one pass whatever the number of n-grams).
+            for j in range(n_labels):
+                delta = np.bincount(starts, per_char[:, j], minlength=length + 1) - np.bincount(
+                    ends, per_char[:, j], minlength=length + 1
+                )
+                total[:, j] = np.cumsum(delta[:length])
+        return [(norm, total[a:b]) for norm, a, b in zip(norms, text_start.tolist(), text_end.tolist(), strict=True)]
 
     def vocabulary_entry(self, column: int) -> str:
         """The n-gram text of a feature column (for reports and debugging)."""

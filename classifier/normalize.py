@@ -25,6 +25,7 @@ can reuse it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -408,8 +409,12 @@ _STEPS_AFTER_URLS: tuple[tuple[re.Pattern[str], _Repl], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
-    """Return the normalized form of ``text`` (see the module docstring for the steps)."""
+    """Return the normalized form of ``text`` (see the module docstring for the steps).
+
+    Cached: the service normalizes each new comment for its fingerprint, its word lists and the
+    model, often in the same moment (the function is pure, and the cache is thread-safe)."""
     text = text.translate(_CHAR_MAP)
     if not text.isascii():
         text = _CONFUSABLE_WORD_RE.sub(_confusable_mapper(text), text)

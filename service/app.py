@@ -22,6 +22,7 @@ from service.api.ratelimit import add_rate_headers, rate_limit_middleware
 from service.api.routes import add_routes
 from service.appkeys import (
     HUB,
+    INTAKE,
     KEYS,
     LANGUAGE,
     METRICS,
@@ -38,15 +39,17 @@ from service.db.migrations import apply_migrations
 from service.db.pool import create_pool, wait_for_database
 from service.domain.ratelimit import RateLimiter
 from service.domain.types import Role
+from service.intake import Intake
 from service.keys import KeyResolver, ensure_key
 from service.language import LanguageDetector
 from service.live import QueueHub
 from service.metrics import add_metrics, metrics_middleware
 from service.ml.scorer import Scorer
 from service.model_sync import ModelSync
+from service.moderation import PolicyTools
 from service.settings import Settings
 from service.sites import WordListCache
-from service.webhooks import webhook_context
+from service.webhooks import wake_deliverer, webhook_context
 from service.workbench import record_queue_snapshot
 
 log = logging.getLogger(__name__)
@@ -139,9 +142,7 @@ async def _queue_sampler(app: web.Application) -> AsyncIterator[None]:
     async def sample_forever() -> None:
         while True:
             try:
-                await record_queue_snapshot(
-                    app[POOL], interval_s=interval, keep_days=settings.queue_snapshot_keep_days
-                )
+                await record_queue_snapshot(app[POOL], interval_s=interval, keep_days=settings.queue_snapshot_keep_days)
             except Exception as exc:  # a missed sample leaves a gap in a chart, nothing more
                 log.warning("queue snapshot failed: %s", exc.__class__.__name__)
             await asyncio.sleep(interval)
@@ -159,6 +160,23 @@ async def _policy_tools(app: web.Application) -> AsyncIterator[None]:
     app[LANGUAGE] = await asyncio.to_thread(LanguageDetector)
     app[WORD_LISTS] = WordListCache()
     yield
+
+
+async def _intake(app: web.Application) -> AsyncIterator[None]:
+    """The submission batcher; at shutdown it finishes the batches already taken in."""
+    settings = app[SETTINGS]
+    intake = Intake(
+        app[POOL],
+        app[SCORER],
+        PolicyTools(word_lists=app[WORD_LISTS], languages=app[LANGUAGE], on_event=lambda: wake_deliverer(app)),
+        max_batch=settings.intake_max_batch,
+        max_concurrent=settings.intake_max_concurrent,
+        max_wait_s=settings.intake_max_wait_ms / 1000,
+        on_batch=app[METRICS].observe_intake_batch,
+    )
+    app[INTAKE] = intake
+    yield
+    await intake.close()
 
 
 async def migrate(dsn: str, directory: Path) -> list[str]:
@@ -209,6 +227,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_model)
     app.cleanup_ctx.append(_policy_tools)
     app.cleanup_ctx.append(webhook_context)
+    app.cleanup_ctx.append(_intake)
     app.cleanup_ctx.append(retention_context)
     app.cleanup_ctx.append(_live_updates)
     app.cleanup_ctx.append(_queue_sampler)

@@ -11,6 +11,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from service.domain.ratelimit import RateLimiter, Verdict
     from service.domain.types import Principal
+    from service.intake import Intake
     from service.keys import KeyResolver
     from service.language import LanguageDetector
     from service.live import QueueHub
@@ -33,6 +34,7 @@ WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 # Set when this instance commits a webhook event, so its deliverer does not wait for the next poll.
 WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+INTAKE: web.AppKey[Intake] = web.AppKey("intake")
 
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -139,9 +139,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                     state = f"expires {r['revoked_at'].isoformat(timespec='seconds')}"
                 else:
                     state = "active"
-                print(
-                    f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}"
-                )
+                print(f"{r['id']}\t{r['name']}\t{r['role']}\t{r['key_prefix']}…\t{state}\t{r['site_id'] or '-'}")
         elif args.keys_command == "revoke":
             ok = asyncio.run(_with_conn(settings, lambda c: store.revoke_api_key(c, args.name)))
             if not ok:
@@ -212,9 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
-    serve.add_argument(
-        "--workers", type=int, help="worker processes sharing the port via SO_REUSEPORT (default 1)"
-    )
+    serve.add_argument("--workers", type=int, help="worker processes sharing the port via SO_REUSEPORT (default 1)")
     serve.add_argument(
         "--reuse-port", action="store_true", help="bind with SO_REUSEPORT (set for the workers of --workers N)"
     )

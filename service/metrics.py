@@ -67,9 +67,7 @@ class _ScrapeTimeCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         m = self._metrics
-        up = GaugeMetricFamily(
-            f"{NAMESPACE}_queue_stats_up", "1 if the queue query of this scrape succeeded, else 0"
-        )
+        up = GaugeMetricFamily(f"{NAMESPACE}_queue_stats_up", "1 if the queue query of this scrape succeeded, else 0")
         up.add_metric([], 1.0 if m.queue is not None else 0.0)
         yield up
         if m.queue is not None:
@@ -135,6 +133,13 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=r,
         )
+        self.intake_batch_size = Histogram(
+            "intake_batch_size",
+            "New comments per submission batch (one transaction each)",
+            namespace=NAMESPACE,
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
         # The webhook deliverer (issue 4) records each attempt's outcome here:
         # delivered | retry | dead. See docs/operations.md ("Metrics") for the one-line hook.
         self.webhook_deliveries = Counter(
@@ -150,6 +155,10 @@ class Metrics:
         """Hook for the scorer: one model call of ``batch_size`` texts took ``seconds``."""
         self.scoring_duration.observe(seconds)
         self.scoring_batch_size.observe(batch_size)
+
+    def observe_intake_batch(self, batch_size: int) -> None:
+        """Hook for the intake: one batch of ``batch_size`` submissions started."""
+        self.intake_batch_size.observe(batch_size)
 
     def record_decision(self, status: str, reasons: Sequence[Mapping[str, Any]], *, source: str) -> None:
         """Count one decision and its reason codes (codes are a fixed, small set)."""

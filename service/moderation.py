@@ -27,7 +27,6 @@ from service.domain.rules import (
     SitePolicy,
     Standing,
     extract_link_hosts,
-    flood_retry_after,
 )
 from service.domain.types import ArticleMode, Decision, Principal, Status
 from service.domain.webhooks import REPORTED
@@ -37,10 +36,8 @@ from service.errors import (
     ArticleClosed,
     CommentRejected,
     Forbidden,
-    InvalidReference,
     LeaseNotHeld,
     NotFound,
-    RateLimited,
     VersionConflict,
 )
 from service.language import LanguageDetector, supported_languages
@@ -51,18 +48,6 @@ DEFAULT_SITE = "default"
 # The review queues: comments waiting for a first decision, and comments readers reported.
 PENDING_QUEUE = "pending"
 REPORTED_QUEUE = "reported"
-
-
-@dataclass(frozen=True)
-class Submission:
-    article_id: str
-    author_id: str
-    text: str
-    site_id: str | None = None
-    external_id: str | None = None
-    parent_id: uuid.UUID | None = None
-    author_ip: str | None = None
-    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,12 +70,6 @@ class Assessment:
     fingerprint: bytes
     language: str | None
     mode: ArticleMode
-
-
-@dataclass(frozen=True)
-class Submitted:
-    comment: store.StoredComment
-    created: bool  # False: an earlier submission with the same external id was returned
 
 
 @dataclass(frozen=True)
@@ -128,18 +107,18 @@ def _visible(principal: Principal, comment: store.StoredComment | None) -> store
     return comment
 
 
-def effective_mode(article: store.StoredArticle | None, site: SitePolicy) -> ArticleMode:
-    """An article's own mode, else its site's default."""
-    return ArticleMode(article.mode) if article and article.mode else site.default_mode
+def effective_mode(article_mode: str | None, site: SitePolicy) -> ArticleMode:
+    """An article's own mode (None: not set, or no such article yet), else its site's default."""
+    return ArticleMode(article_mode) if article_mode else site.default_mode
 
 
-def _author_facts(author: store.StoredAuthor | None) -> AuthorFacts:
+def author_facts(author: store.StoredAuthor | None) -> AuthorFacts:
     if author is None:
         return AuthorFacts()
     return AuthorFacts(Standing(author.standing), author.suspended_until, author.approved_count, author.rejected_count)
 
 
-def _activity(row: asyncpg.Record) -> AuthorActivity:
+def activity_from_row(row: asyncpg.Record) -> AuthorActivity:
     return AuthorActivity(
         last_minute=row["last_minute"],
         oldest_in_last_minute_age_s=row["oldest_in_last_minute_age_s"],
@@ -153,47 +132,92 @@ def _word_spans(hits: list[WordHit]) -> list[dict[str, Any]]:
     return [{"start": h.start, "end": h.end, "label": f"{h.kind}_word", "weight": 1.0} for h in hits]
 
 
-async def assess(
+@dataclass(frozen=True)
+class Case:
+    """One text to assess, with what the policy needs to know about where and by whom it was written."""
+
+    text: str
+    site_id: str
+    site: SiteState
+    mode: ArticleMode
+    author: AuthorFacts | None
+    activity: AuthorActivity
+    print_: bytes
+
+
+async def assess_many(
     pool: asyncpg.Pool,
     scorer: Scorer,
     tools: PolicyTools,
+    cases: list[Case],
     *,
-    text: str,
-    site_id: str,
-    site: SiteState,
-    mode: ArticleMode,
-    author: AuthorFacts | None,
-    activity: AuthorActivity,
-    print_: bytes,
-) -> Assessment:
-    """Gather the policy's inputs for one text (word lists, links, language, scores) and decide."""
-    policy = site.policy
-    matcher: WordListMatcher = await tools.word_lists.matcher(pool, site_id, site.version)
-    hits = matcher.find(text)
-    language = tools.languages.detect(text) if tools.languages and policy.language_check else None
-    languages = _model_languages(scorer.model)
-    model_version = scorer.model.version
-    inp = PolicyInput(
-        scores={},
-        thresholds=merge_thresholds(scorer.thresholds, policy.thresholds),
-        mode=mode,
-        site=policy,
-        author=author,
-        activity=activity,
-        word_hits=tuple(hits),
-        link_hosts=extract_link_hosts(text),
-        language=language,
-        supported_languages=languages,
-        now=dt.datetime.now(dt.UTC),
-    )
+    scored: list[Scored] | None = None,
+) -> list[Assessment]:
+    """Gather the policy's inputs for each text (word lists, links, language, scores) and decide.
+
+    The texts are scored in one model call (unless ``scored`` brings their scores already) and
+    explained in one trip to the scoring thread.
+    """
+    model = scorer.model
+    languages = _model_languages(model)
+    now = dt.datetime.now(dt.UTC)
+    inputs: list[PolicyInput] = []
+    hits_of: list[list[WordHit]] = []
+    for case in cases:
+        policy = case.site.policy
+        matcher: WordListMatcher = await tools.word_lists.matcher(pool, case.site_id, case.site.version)
+        hits = matcher.find(case.text)
+        language = tools.languages.detect(case.text) if tools.languages and policy.language_check else None
+        hits_of.append(hits)
+        inputs.append(
+            PolicyInput(
+                scores={},
+                thresholds=merge_thresholds(scorer.thresholds, policy.thresholds),
+                mode=case.mode,
+                site=policy,
+                author=case.author,
+                activity=case.activity,
+                word_hits=tuple(hits),
+                link_hosts=extract_link_hosts(case.text),
+                language=language,
+                supported_languages=languages,
+                now=now,
+            )
+        )
     # A language the model was not trained on is not scored at all: its scores would be noise.
-    scored = Scored({}, [], model_version) if inp.language_unsupported else await scorer.score(text)
-    inp = dataclasses.replace(inp, scores=scored.scores)
-    decision = decide(inp)
-    spans = _word_spans(hits)
-    if decision.status is not Status.APPROVED and scored.scores:
-        spans += await scorer.explain(text, scored)
-    return Assessment(scored, decision, spans, print_, language, mode)
+    to_score = [i for i, inp in enumerate(inputs) if not inp.language_unsupported]
+    given = scored
+    scored = [Scored({}, [], model.version) for _ in cases]
+    if given is not None:
+        for i in to_score:
+            scored[i] = given[i]
+    elif len(to_score) == 1:  # a lone text joins whatever other requests are being scored right now
+        scored[to_score[0]] = await scorer.score(cases[to_score[0]].text)
+    elif to_score:
+        for i, result in zip(to_score, await scorer.score_many([cases[i].text for i in to_score]), strict=True):
+            scored[i] = result
+    decisions = [decide(dataclasses.replace(inp, scores=s.scores)) for inp, s in zip(inputs, scored, strict=True)]
+    to_explain = [i for i, d in enumerate(decisions) if d.status is not Status.APPROVED and scored[i].scores]
+    explained = await scorer.explain_many([(cases[i].text, scored[i]) for i in to_explain])
+    model_spans: list[list[dict[str, Any]]] = [[] for _ in cases]
+    for i, spans in zip(to_explain, explained, strict=True):
+        model_spans[i] = spans
+    return [
+        Assessment(
+            scored[i],
+            decisions[i],
+            _word_spans(hits_of[i]) + model_spans[i],
+            case.print_,
+            inputs[i].language,
+            case.mode,
+        )
+        for i, case in enumerate(cases)
+    ]
+
+
+async def assess(pool: asyncpg.Pool, scorer: Scorer, tools: PolicyTools, case: Case) -> Assessment:
+    (found,) = await assess_many(pool, scorer, tools, [case])
+    return found
 
 
 def _model_languages(model: ModelLike) -> frozenset[str]:
@@ -209,115 +233,6 @@ def _languages_of(model: Hashable) -> frozenset[str]:
 def text_fingerprint(text: str) -> bytes:
     """Equal for texts that normalize alike ("Buy now!!" and "BUY N0W"): the repeat rule's key."""
     return hashlib.sha256(fingerprint(text).encode()).digest()
-
-
-async def submit_comment(
-    pool: asyncpg.Pool,
-    scorer: Scorer,
-    principal: Principal,
-    sub: Submission,
-    tools: PolicyTools | None = None,
-) -> Submitted:
-    """Score, decide and store a comment; a repeated (site, external id) returns the first result."""
-    tools = tools or PolicyTools()
-    site_id = resolve_site(principal, sub.site_id)
-    if sub.external_id is not None:
-        async with pool.acquire() as conn:
-            existing = await store.get_comment_by_external_id(conn, site_id, sub.external_id)
-        if existing is not None:
-            return Submitted(existing, created=False)
-
-    print_ = text_fingerprint(sub.text)
-    async with pool.acquire() as conn:
-        site = await load_site(conn, site_id, sub.article_id)
-        article = await store.get_article(conn, site_id, sub.article_id)
-        author_row = await store.get_author(conn, site_id, sub.author_id)
-        activity = _activity(
-            await store.author_activity(
-                conn,
-                site_id,
-                sub.author_id,
-                print_,
-                site.policy.repeat_window_s,
-                site.policy.rejection_rate_window_days,
-            )
-        )
-    mode = effective_mode(article, site.policy)
-    if mode is ArticleMode.CLOSED:
-        raise ArticleClosed("this article is closed for comments", field="article_id")
-    retry_after = flood_retry_after(site.policy, activity)
-    if retry_after is not None:
-        raise RateLimited(
-            f"at most {site.policy.flood_max_per_minute} comments per minute per author; retry later",
-            retry_after_s=retry_after,
-        )
-
-    found = await assess(
-        pool,
-        scorer,
-        tools,
-        text=sub.text,
-        site_id=site_id,
-        site=site,
-        mode=mode,
-        author=_author_facts(author_row),
-        activity=activity,
-        print_=print_,
-    )
-    decision, scored = found.decision, found.scored
-    reasons = [r.as_dict() for r in decision.reasons]
-
-    async with pool.acquire() as conn, conn.transaction():
-        await store.ensure_site(conn, site_id)
-        await store.ensure_article(conn, site_id, sub.article_id)
-        await store.ensure_author(conn, site_id, sub.author_id)
-        if sub.parent_id is not None and not await store.get_parent_comment(
-            conn, sub.parent_id, site_id, sub.article_id
-        ):
-            raise InvalidReference("parent comment not found on this article", field="parent_id")
-        comment = await store.insert_comment(
-            conn,
-            store.NewComment(
-                site_id=site_id,
-                external_id=sub.external_id,
-                article_id=sub.article_id,
-                author_id=sub.author_id,
-                parent_id=sub.parent_id,
-                text=sub.text,
-                status=decision.status,
-                scores=scored.scores,
-                reasons=reasons,
-                spans=found.spans,
-                model_version=scored.model_version,
-                author_ip=sub.author_ip,
-                user_agent=sub.user_agent,
-                fingerprint=print_,
-                language=found.language,
-            ),
-        )
-        if comment is None:
-            # A concurrent request with the same external id committed first: answer with its result.
-            assert sub.external_id is not None
-            existing = await store.get_comment_by_external_id(conn, site_id, sub.external_id)
-            assert existing is not None
-            return Submitted(existing, created=False)
-        await store.insert_comment_event(
-            conn,
-            comment.id,
-            actor_kind="system",
-            actor_name=f"model:{scored.model_version}",
-            action="created",
-            from_status=None,
-            to_status=decision.status.value,
-            reasons=reasons,
-            details={"submitted_by": principal.name, "mode": mode.value, "language": found.language},
-        )
-        if decision.status is not Status.PENDING:
-            await store.count_author_decision(conn, site_id, sub.author_id, decision.status)
-        queued = await webhooks.enqueue_status(conn, site.policy, comment)
-    if queued:
-        tools.on_event()
-    return Submitted(comment, created=True)
 
 
 async def edit_comment(
@@ -338,7 +253,7 @@ async def edit_comment(
         article = await store.get_article(conn, current.site_id, current.article_id)
         author_row = await store.get_author(conn, current.site_id, current.author_id)
         print_ = text_fingerprint(text)
-        activity = _activity(
+        activity = activity_from_row(
             await store.author_activity(
                 conn,
                 current.site_id,
@@ -354,7 +269,7 @@ async def edit_comment(
         raise CommentRejected("a rejected comment cannot be edited; post a new one")
     if expected_version is not None and expected_version != current.version:
         raise VersionConflict(f"the comment is at version {current.version}, not {expected_version}")
-    mode = effective_mode(article, site.policy)
+    mode = effective_mode(article.mode if article else None, site.policy)
     if mode is ArticleMode.CLOSED:
         raise ArticleClosed("this article is closed for comments", field="article_id")
     # The comment itself is not a repeat of itself; flooding is about new comments, not edits.
@@ -370,13 +285,7 @@ async def edit_comment(
         pool,
         scorer,
         tools,
-        text=text,
-        site_id=current.site_id,
-        site=site,
-        mode=mode,
-        author=_author_facts(author_row),
-        activity=activity,
-        print_=print_,
+        Case(text, current.site_id, site, mode, author_facts(author_row), activity, print_),
     )
     reasons = [r.as_dict() for r in found.decision.reasons]
     async with pool.acquire() as conn, conn.transaction():
@@ -491,16 +400,7 @@ async def score_text(
     async with pool.acquire() as conn:
         site = await load_site(conn, site_key)
     found = await assess(
-        pool,
-        scorer,
-        tools,
-        text=text,
-        site_id=site_key,
-        site=site,
-        mode=ArticleMode.POSTMOD,
-        author=None,
-        activity=AuthorActivity(),
-        print_=b"",
+        pool, scorer, tools, Case(text, site_key, site, ArticleMode.POSTMOD, None, AuthorActivity(), b"")
     )
     spans = found.spans
     if found.scored.scores and found.decision.status is Status.APPROVED:

@@ -78,14 +78,33 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Retry-After (seconds) sent with 503 when the database is unreachable."
     )
 
+    intake_max_batch: int = Field(
+        default=64,
+        ge=1,
+        description="Most new comments stored in one transaction (micro-batching of concurrent submissions).",
+    )
+    intake_max_concurrent: int = Field(
+        default=4,
+        ge=1,
+        description="Submission batches in flight at once per process (each uses one pooled connection at a time).",
+    )
+    intake_max_wait_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description=(
+            "How long a submission batch may wait for more comments while other batches are running "
+            "(never when the process is idle); 0: batches form from what is queued."
+        ),
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest accepted request body.")
     max_text_chars: int = Field(default=20_000, ge=1, description="Longest accepted comment text.")
     max_json_depth: int = Field(default=16, ge=2, description="Deepest accepted nesting of a JSON body.")
 
     rate_limits: dict[Role, RateLimit] = Field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
-        description="Per-key token bucket by role (JSON, e.g. {\"submitter\": {\"per_second\": 100, "
-        "\"burst\": 200}}); a role left out is not limited. Counted per process.",
+        description='Per-key token bucket by role (JSON, e.g. {"submitter": {"per_second": 100, '
+        '"burst": 200}}); a role left out is not limited. Counted per process.',
     )
     key_cache_ttl_s: float = Field(
         default=10.0,

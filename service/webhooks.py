@@ -89,6 +89,11 @@ async def enqueue_status(conn: store.Conn, site: SitePolicy, comment: store.Stor
     return await enqueue(conn, site, comment, status_event(Status(comment.status)))
 
 
+def status_webhook(site: SitePolicy, comment: store.StoredComment) -> store.NewWebhook | None:
+    """The event announcing the comment's current status, or None when its site has no webhook."""
+    return new_event(site, comment, status_event(Status(comment.status)))
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     delivered: bool

@@ -112,9 +112,7 @@ class Supervisor:
         return 1 if self.failed else 0
 
 
-def serve_workers(
-    *, workers: int, host: str, port: int, dsn: str, extra_env: dict[str, str] | None = None
-) -> int:
+def serve_workers(*, workers: int, host: str, port: int, dsn: str, extra_env: dict[str, str] | None = None) -> int:
     """Run ``workers`` children of ``moderation serve`` on ``host:port``; return the exit code."""
     if port == 0:
         raise SystemExit("serve --workers needs a fixed --port: with port 0 every worker would get its own")

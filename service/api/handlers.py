@@ -39,9 +39,10 @@ from service.api.schemas import (
     StatsOut,
     StatsQuery,
 )
-from service.appkeys import LANGUAGE, METRICS, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import INTAKE, LANGUAGE, METRICS, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
 from service.db import store
 from service.domain.types import Principal
+from service.intake import Submission
 from service.webhooks import wake_deliverer
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,11 +99,9 @@ def queue_item(c: store.StoredComment) -> QueueItemOut:
 async def post_comment(request: web.Request) -> web.Response:
     data = await body(request, CommentIn)
     external_id = data.external_id or request.headers.get("Idempotency-Key") or None
-    submitted = await moderation.submit_comment(
-        request.app[POOL],
-        request.app[SCORER],
+    submitted = await request.app[INTAKE].submit(
         principal(request),
-        moderation.Submission(
+        Submission(
             article_id=data.article_id,
             author_id=data.author_id,
             text=data.text,
@@ -112,7 +111,6 @@ async def post_comment(request: web.Request) -> web.Response:
             author_ip=str(data.author_ip) if data.author_ip else None,
             user_agent=data.user_agent,
         ),
-        tools(request),
     )
     if submitted.created:
         request.app[METRICS].record_decision(submitted.comment.status.value, submitted.comment.reasons, source="model")

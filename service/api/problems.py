@@ -65,9 +65,7 @@ class ApiError(Exception):
 
 def invalid_fields(errors: list[FieldError]) -> ApiError:
     """The 422 for a request whose fields are wrong; each error names its field."""
-    return ApiError(
-        422, "validation_error", "Unprocessable Content", "the request has invalid fields", errors=errors
-    )
+    return ApiError(422, "validation_error", "Unprocessable Content", "the request has invalid fields", errors=errors)
 
 
 def problem_response(
@@ -175,14 +173,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                 headers={"Retry-After": str(request.app[SETTINGS].db_retry_after_s)},
             )
         if is_unavailable(exc):
-            log.warning(
-                "database unavailable: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID)
-            )
+            log.warning("database unavailable: %s (request %s)", exc.__class__.__name__, request.get(REQUEST_ID))
             return _unavailable(request)
         log.exception("unhandled error (request %s)", request.get(REQUEST_ID))
-        return problem_response(
-            request, 500, "internal_error", "Internal Server Error", "an unexpected error occurred"
-        )
+        return problem_response(request, 500, "internal_error", "Internal Server Error", "an unexpected error occurred")
 
 
 def _unavailable(
@@ -192,9 +186,7 @@ def _unavailable(
     code: str = "database_unavailable",
 ) -> web.Response:
     retry_after = str(request.app[SETTINGS].db_retry_after_s)
-    return problem_response(
-        request, 503, code, "Service Unavailable", detail, headers={"Retry-After": retry_after}
-    )
+    return problem_response(request, 503, code, "Service Unavailable", detail, headers={"Retry-After": retry_after})
 
 
 def json_depth(value: object) -> int:

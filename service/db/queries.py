@@ -20,9 +20,7 @@ def load_queries(path: Path) -> Mapping[str, str]:
     queries: dict[str, str] = {}
     for match in _BLOCK_RE.finditer(text):
         name = match["name"]
-        body = "\n".join(
-            line for line in match["body"].splitlines() if not line.lstrip().startswith("--")
-        ).strip()
+        body = "\n".join(line for line in match["body"].splitlines() if not line.lstrip().startswith("--")).strip()
         if name in queries:
             raise ValueError(f"query {name!r} defined twice")
         if not body:

@@ -41,14 +41,6 @@ WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 mi
 -- Create the site on first use.
 INSERT INTO sites (id) VALUES ($1) ON CONFLICT (id) DO NOTHING;
 
--- name: ensure_article
--- Create the article on first use, following its site's default mode (mode NULL).
-INSERT INTO articles (site_id, id) VALUES ($1, $2) ON CONFLICT (site_id, id) DO NOTHING;
-
--- name: ensure_author
--- Create the author on first use.
-INSERT INTO authors (site_id, id) VALUES ($1, $2) ON CONFLICT (site_id, id) DO NOTHING;
-
 -- name: get_article
 -- One article's moderation settings.
 SELECT site_id, id, title, url, mode, created_at, updated_at
@@ -66,14 +58,114 @@ SET mode = EXCLUDED.mode,
     updated_at = now()
 RETURNING site_id, id, title, url, mode, created_at, updated_at;
 
--- name: insert_comment
--- Store a scored comment; nothing when the (site, external id) pair exists already.
-INSERT INTO comments (site_id, external_id, article_id, author_id, parent_id, text, status,
+-- ---------------------------------------------------------------------------------------------
+-- Batched intake: one statement for all the comments of a micro-batch (parallel arrays in,
+-- one row per input). The single-row wrappers in store.py use the same statements.
+
+-- name: get_comments_by_external_ids
+-- Comments already stored under these (site, external id) pairs.
+SELECT c.*
+FROM unnest($1::text[], $2::text[]) AS k(site_id, external_id)
+JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id;
+
+-- name: get_articles_by_keys
+-- The stored articles among these (site, article) pairs: mode and overrides.
+SELECT a.site_id, a.id, a.mode, a.settings
+FROM unnest($1::text[], $2::text[]) AS k(site_id, id)
+JOIN articles a ON a.site_id = k.site_id AND a.id = k.id;
+
+-- name: get_authors_by_keys
+-- The stored authors among these (site, author) pairs.
+SELECT a.site_id, a.id, a.standing, a.suspended_until, a.approved_count, a.rejected_count, a.erased_at,
+       a.created_at, a.updated_at
+FROM unnest($1::text[], $2::text[]) AS k(site_id, id)
+JOIN authors a ON a.site_id = k.site_id AND a.id = k.id;
+
+-- name: authors_activity
+-- What authors did lately, for many (site, author, fingerprint, repeat window s, rejection window
+-- days) tuples at once, one row per tuple in input order (column ord, from 1): comments in the
+-- last minute (and the oldest one's age), comments with that fingerprint within the repeat window,
+-- and decisions within the rejection-rate window.
+SELECT k.ord, act.*
+FROM unnest($1::text[], $2::text[], $3::bytea[], $4::float8[], $5::int[])
+         WITH ORDINALITY AS k(site_id, author_id, fingerprint, repeat_s, window_days, ord)
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds') AS last_minute,
+           COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (
+               WHERE created_at > now() - interval '60 seconds')), 0)::float8 AS oldest_in_last_minute_age_s,
+           count(*) FILTER (WHERE fingerprint = k.fingerprint
+                              AND created_at > now() - make_interval(secs => k.repeat_s)) AS repeats,
+           count(*) FILTER (WHERE status = 'approved' AND created_at > now() - make_interval(days => k.window_days))
+               AS window_approved,
+           count(*) FILTER (WHERE status = 'rejected' AND created_at > now() - make_interval(days => k.window_days))
+               AS window_rejected
+    FROM comments
+    WHERE site_id = k.site_id AND author_id = k.author_id
+      AND created_at > least(now() - make_interval(secs => greatest(60, k.repeat_s)),
+                             now() - make_interval(days => k.window_days))
+) AS act
+ORDER BY k.ord;
+
+-- name: get_parent_comments
+-- Where the comments replies point at live: (id, site, article) of those that exist.
+SELECT id, site_id, article_id FROM comments WHERE id = ANY($1::uuid[]);
+
+-- name: ensure_keys
+-- Create these sites, (site, article) and (site, author) pairs on first use, in one statement
+-- (articles follow their site's default mode). Foreign keys are checked at the end of the
+-- statement, when the sites inserted here exist.
+WITH new_sites AS (
+    INSERT INTO sites (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING
+), new_articles AS (
+    INSERT INTO articles (site_id, id) SELECT * FROM unnest($2::text[], $3::text[])
+    ON CONFLICT (site_id, id) DO NOTHING
+)
+INSERT INTO authors (site_id, id) SELECT * FROM unnest($4::text[], $5::text[])
+ON CONFLICT (site_id, id) DO NOTHING;
+
+-- name: insert_comments
+-- Store scored comments (ids chosen by the caller); a (site, external id) pair that exists
+-- already is skipped and returns no row.
+INSERT INTO comments (id, site_id, external_id, article_id, author_id, parent_id, text, status,
                       scores, reasons, spans, model_version, author_ip, user_agent, max_score,
                       fingerprint, language)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+SELECT id, site_id, external_id, article_id, author_id, parent_id, text, status,
+       scores::jsonb, reasons::jsonb, spans::jsonb, model_version, author_ip, user_agent, max_score,
+       fingerprint, language
+-- JSON documents travel as text: the driver would read a JSON array as an array dimension.
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::inet[],
+            $14::text[], $15::real[], $16::bytea[], $17::text[])
+         AS k(id, site_id, external_id, article_id, author_id, parent_id, text, status, scores, reasons,
+              spans, model_version, author_ip, user_agent, max_score, fingerprint, language)
 ON CONFLICT ON CONSTRAINT uq__comments__site_external DO NOTHING
 RETURNING *;
+
+-- name: insert_comment_events
+-- Append one history entry to each of many comments.
+INSERT INTO comment_events (comment_id, actor_kind, actor_name, action, from_status, to_status,
+                            reasons, details)
+SELECT comment_id, actor_kind, actor_name, action, from_status, to_status, reasons::jsonb, details::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+         AS k(comment_id, actor_kind, actor_name, action, from_status, to_status, reasons, details);
+
+-- name: lock_authors
+-- Lock these authors' rows in one fixed order before their tallies change, so that two batches
+-- touching the same authors queue behind each other instead of deadlocking. NO KEY UPDATE, like
+-- the UPDATE it precedes, leaves the key-share locks of comment inserts alone.
+SELECT 1 FROM authors a
+JOIN unnest($1::text[], $2::text[]) AS k(site_id, id) ON a.site_id = k.site_id AND a.id = k.id
+ORDER BY a.site_id, a.id
+FOR NO KEY UPDATE OF a;
+
+-- name: count_author_decisions
+-- Add approved/rejected counts to many authors' tallies (one row per author).
+UPDATE authors a
+SET approved_count = a.approved_count + k.approved,
+    rejected_count = a.rejected_count + k.rejected,
+    updated_at = now()
+FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS k(site_id, id, approved, rejected)
+WHERE a.site_id = k.site_id AND a.id = k.id;
 
 -- name: get_comment
 -- One comment by id.
@@ -82,10 +174,6 @@ SELECT * FROM comments WHERE id = $1;
 -- name: get_comment_by_external_id
 -- One comment by the website's own id.
 SELECT * FROM comments WHERE site_id = $1 AND external_id = $2;
-
--- name: get_parent_comment
--- The parent a reply points at, which must be on the same site and article.
-SELECT id FROM comments WHERE id = $1 AND site_id = $2 AND article_id = $3;
 
 -- name: insert_comment_event
 -- Append one entry to a comment's history.
@@ -130,14 +218,6 @@ FROM (SELECT id, status FROM comments WHERE id = $1 FOR UPDATE) AS before
 WHERE c.id = before.id AND (c.status = 'pending' OR c.reported_at IS NOT NULL)
   AND c.lease_key_id = $2 AND c.lease_expires_at >= now()
 RETURNING c.*, before.status AS from_status;
-
--- name: count_author_decision
--- Keep an author's approved/rejected tallies (reputation rules read them).
-UPDATE authors
-SET approved_count = approved_count + CASE WHEN $3 = 'approved' THEN 1 ELSE 0 END,
-    rejected_count = rejected_count + CASE WHEN $3 = 'rejected' THEN 1 ELSE 0 END,
-    updated_at = now()
-WHERE site_id = $1 AND id = $2;
 
 -- name: list_review_queue_oldest
 -- Pending comments oldest first, after the keyset cursor ($4, $5).
@@ -678,21 +758,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 -- An author's history, oldest first.
 SELECT at, actor_kind, actor_name, action, from_standing, to_standing, details
 FROM author_events WHERE site_id = $1 AND author_id = $2 ORDER BY id;
-
--- name: author_activity
--- What an author did lately: comments in the last minute (and the oldest one's age), comments
--- with fingerprint $3 within $4 seconds, and decisions within $5 days.
-SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds') AS last_minute,
-       COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (
-           WHERE created_at > now() - interval '60 seconds')), 0)::float8 AS oldest_in_last_minute_age_s,
-       count(*) FILTER (WHERE fingerprint = $3 AND created_at > now() - make_interval(secs => $4)) AS repeats,
-       count(*) FILTER (WHERE status = 'approved' AND created_at > now() - make_interval(days => $5))
-           AS window_approved,
-       count(*) FILTER (WHERE status = 'rejected' AND created_at > now() - make_interval(days => $5))
-           AS window_rejected
-FROM comments
-WHERE site_id = $1 AND author_id = $2
-  AND created_at > least(now() - make_interval(secs => greatest(60, $4::float8)), now() - make_interval(days => $5));
 
 -- name: adjust_author_counts
 -- Move one comment's weight in an author's tallies from status $3 to status $4.

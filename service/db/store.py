@@ -7,7 +7,9 @@ Driver errors that carry a constraint name are translated into domain errors her
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -164,11 +166,11 @@ async def ensure_site(conn: Conn, site_id: str) -> None:
 
 
 async def ensure_article(conn: Conn, site_id: str, article_id: str) -> None:
-    await conn.execute(QUERIES["ensure_article"], site_id, article_id)
+    await ensure_keys(conn, articles=[(site_id, article_id)])
 
 
 async def ensure_author(conn: Conn, site_id: str, author_id: str) -> None:
-    await conn.execute(QUERIES["ensure_author"], site_id, author_id)
+    await ensure_keys(conn, authors=[(site_id, author_id)])
 
 
 def _article(row: asyncpg.Record) -> StoredArticle:
@@ -191,27 +193,155 @@ async def upsert_article(
 
 async def insert_comment(conn: Conn, new: NewComment) -> StoredComment | None:
     """The stored comment, or None when the (site, external id) pair already exists."""
-    max_score = max(new.scores.values(), default=0.0)
-    row = await conn.fetchrow(
-        QUERIES["insert_comment"],
-        new.site_id,
-        new.external_id,
-        new.article_id,
-        new.author_id,
-        new.parent_id,
-        new.text,
-        new.status.value,
-        new.scores,
-        new.reasons,
-        new.spans,
-        new.model_version,
-        new.author_ip,
-        new.user_agent,
-        max_score,
-        new.fingerprint,
-        new.language,
+    comment_id = uuid.uuid4()
+    return (await insert_comments(conn, [(comment_id, new)])).get(comment_id)
+
+
+# -- batched intake: one statement per step for all the comments of a micro-batch ------------------
+
+
+@dataclass(frozen=True)
+class StoredArticleSettings:
+    site_id: str
+    id: str
+    mode: str | None  # None: the site's default mode
+    settings: dict[str, Any] | None  # the article's overrides of its site's settings
+
+
+@dataclass(frozen=True)
+class NewCommentEvent:
+    comment_id: uuid.UUID
+    actor_kind: str
+    actor_name: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    reasons: list[dict[str, Any]]
+    details: dict[str, Any]
+
+
+Key: TypeAlias = tuple[str, str]  # (site id, article/author/external id)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys]
+
+
+async def get_comments_by_external_ids(conn: Conn, keys: list[Key]) -> dict[Key, StoredComment]:
+    rows = await conn.fetch(QUERIES["get_comments_by_external_ids"], *_columns(keys))
+    return {(r["site_id"], r["external_id"]): StoredComment.from_row(r) for r in rows}
+
+
+async def get_articles_by_keys(conn: Conn, keys: list[Key]) -> dict[Key, StoredArticleSettings]:
+    rows = await conn.fetch(QUERIES["get_articles_by_keys"], *_columns(keys))
+    return {(r["site_id"], r["id"]): StoredArticleSettings(**dict(r)) for r in rows}
+
+
+async def get_authors_by_keys(conn: Conn, keys: list[Key]) -> dict[Key, StoredAuthor]:
+    rows = await conn.fetch(QUERIES["get_authors_by_keys"], *_columns(keys))
+    return {(r["site_id"], r["id"]): StoredAuthor.from_row(r) for r in rows}
+
+
+@dataclass(frozen=True)
+class ActivityKey:
+    site_id: str
+    author_id: str
+    fingerprint: bytes
+    repeat_window_s: int
+    window_days: int
+
+
+async def authors_activity(conn: Conn, keys: list[ActivityKey]) -> list[asyncpg.Record]:
+    """``author_activity`` for each key, in order."""
+    rows = await conn.fetch(
+        QUERIES["authors_activity"],
+        [k.site_id for k in keys],
+        [k.author_id for k in keys],
+        [k.fingerprint for k in keys],
+        [float(k.repeat_window_s) for k in keys],
+        [k.window_days for k in keys],
     )
-    return StoredComment.from_row(row) if row else None
+    return list(rows)
+
+
+async def get_parent_comments(conn: Conn, ids: list[uuid.UUID]) -> dict[uuid.UUID, Key]:
+    """(site, article) of each of these comments that exists."""
+    if not ids:
+        return {}
+    rows = await conn.fetch(QUERIES["get_parent_comments"], ids)
+    return {r["id"]: (r["site_id"], r["article_id"]) for r in rows}
+
+
+async def ensure_keys(conn: Conn, *, articles: Sequence[Key] = (), authors: Sequence[Key] = ()) -> None:
+    """Create the sites, articles and authors these keys name (each list in one fixed order)."""
+    sites = sorted({site for site, _ in articles} | {site for site, _ in authors})
+    await conn.execute(QUERIES["ensure_keys"], sites, *_columns(sorted(set(articles))), *_columns(sorted(set(authors))))
+
+
+async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -> dict[uuid.UUID, StoredComment]:
+    """The stored comments by the ids given; a comment whose (site, external id) exists is left out."""
+    # One fixed order for the unique index's entries, so concurrent batches cannot deadlock on it.
+    new = sorted(new, key=lambda item: (item[1].site_id, item[1].external_id or "", str(item[0])))
+    rows = await conn.fetch(
+        QUERIES["insert_comments"],
+        [i for i, _ in new],
+        [c.site_id for _, c in new],
+        [c.external_id for _, c in new],
+        [c.article_id for _, c in new],
+        [c.author_id for _, c in new],
+        [c.parent_id for _, c in new],
+        [c.text for _, c in new],
+        [c.status.value for _, c in new],
+        [_json(c.scores) for _, c in new],
+        [_json(c.reasons) for _, c in new],
+        [_json(c.spans) for _, c in new],
+        [c.model_version for _, c in new],
+        [c.author_ip for _, c in new],
+        [c.user_agent for _, c in new],
+        [max(c.scores.values(), default=0.0) for _, c in new],
+        [c.fingerprint for _, c in new],
+        [c.language for _, c in new],
+    )
+    return {r["id"]: StoredComment.from_row(r) for r in rows}
+
+
+async def insert_comment_events(conn: Conn, events: list[NewCommentEvent]) -> None:
+    if not events:
+        return
+    await conn.execute(
+        QUERIES["insert_comment_events"],
+        [e.comment_id for e in events],
+        [e.actor_kind for e in events],
+        [e.actor_name for e in events],
+        [e.action for e in events],
+        [e.from_status for e in events],
+        [e.to_status for e in events],
+        [_json(e.reasons) for e in events],
+        [_json(e.details) for e in events],
+    )
+
+
+async def count_author_decisions(conn: Conn, decisions: list[tuple[str, str, Status]]) -> None:
+    """Add each (site, author, approved|rejected) decision to its author's tallies."""
+    tally: dict[Key, list[int]] = {}
+    for site_id, author_id, status in decisions:
+        counts = tally.setdefault((site_id, author_id), [0, 0])
+        counts[0 if status is Status.APPROVED else 1] += 1
+    if not tally:
+        return
+    keys = sorted(tally)
+    if len(keys) > 1:  # one author's row needs no ordering
+        await conn.execute(QUERIES["lock_authors"], *_columns(keys))
+    await conn.execute(
+        QUERIES["count_author_decisions"],
+        *_columns(keys),
+        [tally[k][0] for k in keys],
+        [tally[k][1] for k in keys],
+    )
 
 
 async def get_comment(conn: Conn, comment_id: uuid.UUID) -> StoredComment | None:
@@ -222,10 +352,6 @@ async def get_comment(conn: Conn, comment_id: uuid.UUID) -> StoredComment | None
 async def get_comment_by_external_id(conn: Conn, site_id: str, external_id: str) -> StoredComment | None:
     row = await conn.fetchrow(QUERIES["get_comment_by_external_id"], site_id, external_id)
     return StoredComment.from_row(row) if row else None
-
-
-async def get_parent_comment(conn: Conn, parent_id: uuid.UUID, site_id: str, article_id: str) -> bool:
-    return await conn.fetchval(QUERIES["get_parent_comment"], parent_id, site_id, article_id) is not None
 
 
 async def insert_comment_event(
@@ -300,7 +426,7 @@ async def decide_review(
 
 
 async def count_author_decision(conn: Conn, site_id: str, author_id: str, status: Status) -> None:
-    await conn.execute(QUERIES["count_author_decision"], site_id, author_id, status.value)
+    await count_author_decisions(conn, [(site_id, author_id, status)])
 
 
 async def list_review_queue(
@@ -328,9 +454,7 @@ class LeaseExtended:
     lease_expires_at: dt.datetime
 
 
-async def extend_leases(
-    conn: Conn, ids: list[uuid.UUID], key_id: int, lease_s: float
-) -> list[LeaseExtended]:
+async def extend_leases(conn: Conn, ids: list[uuid.UUID], key_id: int, lease_s: float) -> list[LeaseExtended]:
     rows = await conn.fetch(QUERIES["extend_leases"], ids, key_id, float(lease_s))
     return [LeaseExtended(r["id"], r["lease_expires_at"]) for r in rows]
 
@@ -460,9 +584,7 @@ class QueuePoint:
     oldest_age_s: float
 
 
-async def dashboard_queue_series(
-    conn: Conn, hours: int, bucket_s: float, site_id: str | None
-) -> list[QueuePoint]:
+async def dashboard_queue_series(conn: Conn, hours: int, bucket_s: float, site_id: str | None) -> list[QueuePoint]:
     rows = await conn.fetch(QUERIES["dashboard_queue_series"], hours, float(bucket_s), site_id)
     return [QueuePoint(r["at"], r["depth"], r["oldest_age_s"]) for r in rows]
 
@@ -906,9 +1028,8 @@ async def list_author_events(conn: Conn, site_id: str, author_id: str) -> list[S
 async def author_activity(
     conn: Conn, site_id: str, author_id: str, fingerprint: bytes, repeat_window_s: int, window_days: int
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
-        QUERIES["author_activity"], site_id, author_id, fingerprint, float(repeat_window_s), window_days
-    )
+    (row,) = await authors_activity(conn, [ActivityKey(site_id, author_id, fingerprint, repeat_window_s, window_days)])
+    return row
 
 
 async def adjust_author_counts(
@@ -1089,9 +1210,7 @@ async def record_webhook_attempt(
     error: str | None,
     duration_ms: int,
 ) -> None:
-    await conn.execute(
-        QUERIES["record_webhook_attempt"], event_id, attempt, url, status_code, error, duration_ms
-    )
+    await conn.execute(QUERIES["record_webhook_attempt"], event_id, attempt, url, status_code, error, duration_ms)
 
 
 async def mark_webhook_delivered(conn: Conn, event_id: uuid.UUID, status_code: int) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.batching import MicroBatcher
 from service.domain.policy import merge_thresholds
 from service.domain.types import LabelThresholds
 
@@ -18,31 +19,38 @@ log = logging.getLogger(__name__)
 
 
 class SpanLike(Protocol):
-    start: int
-    end: int
-    label: str
-    weight: float
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def weight(self) -> float: ...
 
 
 class ThresholdsLike(Protocol):
-    review: float
-    reject: float
+    @property
+    def review(self) -> float: ...
+    @property
+    def reject(self) -> float: ...
 
 
 class ModelLike(Protocol):
     """What the service needs of a classifier model (see ``classifier.model``)."""
 
-    version: str
-    labels: Sequence[str]
-
+    @property
+    def version(self) -> str: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
     @property
     def thresholds(self) -> Mapping[str, ThresholdsLike]: ...
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
-    def explain(
-        self, text: str, scores: dict[str, float] | None = None, top_k: int = 8
-    ) -> Sequence[SpanLike]: ...
+    def explain_many(
+        self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
+    ) -> Sequence[Sequence[SpanLike]]: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class Scorer:
         self._overrides = dict(threshold_overrides or {})
         self._thresholds = self._merge(model)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scorer")
+        self._batcher: tuple[asyncio.AbstractEventLoop, MicroBatcher[str, Scored]] | None = None
 
     def _merge(self, model: ModelLike) -> dict[str, LabelThresholds]:
         base = {
@@ -104,27 +113,51 @@ class Scorer:
         thresholds = self._merge(model)
         self._model, self._thresholds = model, thresholds
 
-    async def score(self, text: str) -> Scored:
-        """Scores of one text (no spans)."""
+    async def score_many(self, texts: Sequence[str]) -> list[Scored]:
+        """Scores of many texts in one model call (no spans), all from the same model."""
+        if not texts:
+            return []
         model = self._model
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        (scores,) = await loop.run_in_executor(self._executor, model.score, [text])
+        rows = await loop.run_in_executor(self._executor, model.score, list(texts))
         if self._on_batch is not None:
-            self._on_batch(1, time.perf_counter() - started)
-        return Scored(_rounded(scores), [], model.version)
+            self._on_batch(len(texts), time.perf_counter() - started)
+        return [Scored(_rounded(scores), [], model.version) for scores in rows]
+
+    async def score(self, text: str) -> Scored:
+        """Scores of one text (no spans). Concurrent callers share model calls (micro-batching)."""
+        return await self._coalescer().submit(text)
+
+    def _coalescer(self) -> MicroBatcher[str, Scored]:
+        # One per event loop: the batcher's futures and semaphore belong to the loop that made them.
+        loop = asyncio.get_running_loop()
+        if self._batcher is None or self._batcher[0] is not loop:
+            self._batcher = (loop, MicroBatcher(self.score_many, max_batch=256, max_concurrent=1))
+        return self._batcher[1]
 
     async def explain(self, text: str, scored: Scored) -> list[dict[str, Any]]:
         """The character spans that drove the scores, from the same model that scored them."""
+        (spans,) = await self.explain_many([(text, scored)])
+        return spans
+
+    async def explain_many(self, items: Sequence[tuple[str, Scored]]) -> list[list[dict[str, Any]]]:
+        """Spans for many (text, scores) pairs in one trip to the scoring thread."""
         model = self._model
-        if model.version != scored.model_version:
-            return []
+        wanted = [(i, text, scored) for i, (text, scored) in enumerate(items) if scored.model_version == model.version]
+        out: list[list[dict[str, Any]]] = [[] for _ in items]
+        if not wanted:
+            return out
+
+        def run() -> Sequence[Sequence[SpanLike]]:
+            return model.explain_many([text for _, text, _ in wanted], [scored.scores for _, _, scored in wanted])
+
         loop = asyncio.get_running_loop()
-        spans = await loop.run_in_executor(self._executor, model.explain, text, scored.scores)
-        return [
-            {"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)}
-            for s in spans
-        ]
+        for (i, _, _), spans in zip(wanted, await loop.run_in_executor(self._executor, run), strict=True):
+            out[i] = [
+                {"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)} for s in spans
+            ]
+        return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)

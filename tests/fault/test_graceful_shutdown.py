@@ -30,6 +30,10 @@ from tests.fault.conftest import (
 )
 
 IN_FLIGHT = 8
+# Submissions are micro-batched: with batches of at most 2 and 4 batches at once, the 8 requests
+# are 4 batches waiting on the lock inside PostgreSQL and the rest queued behind them.
+BATCHING = {"intake_max_batch": "2", "intake_max_concurrent": "4"}
+BATCHES_WAITING = 4
 
 
 async def wait_for_lock_waiters(conn: asyncpg.Connection, n: int) -> None:
@@ -59,7 +63,7 @@ async def refuses_connections(url: str) -> bool:
 
 @pytest.mark.slow
 async def test_sigterm_drains_in_flight_requests_and_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
-    server = serve(cluster, tmp_path / "server.log", db_statement_timeout_s="30", shutdown_timeout_s="20")
+    server = serve(cluster, tmp_path / "server.log", db_statement_timeout_s="30", shutdown_timeout_s="20", **BATCHING)
     key = await make_key(cluster)
     blocker = await cluster.connect()
     t0 = time.monotonic()
@@ -74,7 +78,7 @@ async def test_sigterm_drains_in_flight_requests_and_loses_nothing(cluster: Clus
                 asyncio.create_task(post_comment(http, server.url, key, comment(i, "drain"), t0))
                 for i in range(1, IN_FLIGHT + 1)
             ]
-            await wait_for_lock_waiters(blocker, IN_FLIGHT)
+            await wait_for_lock_waiters(blocker, BATCHES_WAITING)
 
             server.process.send_signal(signal.SIGTERM)
             cluster.faults += 1
@@ -103,7 +107,7 @@ async def test_requests_past_the_drain_timeout_are_cut_off_and_nothing_half_stor
 ) -> None:
     """In-flight work longer than the drain timeout is cancelled: its transaction rolls back, the
     client sees the connection close (never a 2xx), and the process still exits cleanly."""
-    server = serve(cluster, tmp_path / "server.log", db_statement_timeout_s="60", shutdown_timeout_s="1")
+    server = serve(cluster, tmp_path / "server.log", db_statement_timeout_s="60", shutdown_timeout_s="1", **BATCHING)
     key = await make_key(cluster)
     blocker = await cluster.connect()
     t0 = time.monotonic()
@@ -117,7 +121,7 @@ async def test_requests_past_the_drain_timeout_are_cut_off_and_nothing_half_stor
                     asyncio.create_task(post_comment(http, server.url, key, comment(i, "cut"), t0))
                     for i in range(1, IN_FLIGHT + 1)
                 ]
-                await wait_for_lock_waiters(blocker, IN_FLIGHT)
+                await wait_for_lock_waiters(blocker, BATCHES_WAITING)
                 server.process.send_signal(signal.SIGTERM)
                 cluster.faults += 1
                 # Hold the lock past the drain timeout: the service must give up and exit anyway.
