@@ -1,15 +1,15 @@
 """glibc malloc tuning for the serving process: a fixed mmap threshold instead of glibc's dynamic one.
 
-Why (docs/soak.md has the measurements): explaining a score allocates two dense arrays over the
-model's feature space (about 1.5 MiB each for the default model's 200,000 features) per comment.
-glibc serves blocks of 128 KiB or more with mmap and returns them to the kernel on free, but
-its *dynamic* threshold rises to the size of the largest mmapped block freed so far: after the
-first explanation, every later one is carved out of the heap arenas instead, where the holes they
-leave between longer-lived allocations fragment the arenas. In a ten-minute soak that showed as
-resident memory creeping up by about 0.3-0.7 MiB a minute, in ~1.5 MiB steps, with the bytes
-malloc had handed out and Python's object count both flat. Fixing the threshold (which also turns
-the dynamic adjustment off) sends those arrays back to mmap: arenas stay flat and about 18 MiB
-smaller.
+Why (docs/soak.md has the measurements): glibc serves blocks of 128 KiB or more with mmap and
+returns them to the kernel on free, but its *dynamic* threshold rises to the size of the largest
+mmapped block freed so far, so after one large temporary every later one is carved out of the heap
+arenas instead, where the holes they leave between longer-lived allocations stay resident. Before
+issue 7, explaining a score allocated two dense arrays over the model's feature space (about
+1.5 MiB each) per comment; in a ten-minute soak resident memory crept up by 0.3-0.7 MiB a minute, in
+~1.5 MiB steps, with the bytes malloc had handed out and Python's object count both flat. Fixing the
+threshold (which also turns the dynamic adjustment off) sends such blocks back to mmap: the arenas
+stayed flat and about 18 MiB smaller. Issue 7 removed those arrays; the fixed threshold still keeps
+the heap about 19 MiB smaller on that code and guards against the next large temporary.
 
 glibc only; elsewhere (musl, macOS) there is no ``mallopt`` and nothing is changed.
 """

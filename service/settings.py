@@ -236,8 +236,9 @@ class Settings(BaseSettings):
         ge=0,
         le=32 * 2**20,
         description="'moderation serve' has glibc malloc serve blocks of this size or more with mmap, a fixed "
-        "threshold instead of glibc's dynamic one (which let the scorer's 1.5 MiB temporaries fragment the heap: "
-        "docs/soak.md). 0 leaves glibc's default, and its own MALLOC_* variables, alone. No effect without glibc.",
+        "threshold instead of glibc's dynamic one, which lets large temporaries fragment the heap (docs/soak.md: "
+        "about 19 MiB more heap, and a creeping one before issue 7). 0 leaves glibc's default, and its own "
+        "MALLOC_* variables, alone. No effect without glibc.",
     )
     metrics_multiproc_dir: Path | None = Field(
         default=None,
