@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary, extract
-from classifier.identity import prepare_text, prepare_text_with_offsets
+from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "ModelLoadError",
     "Span",
     "default_model_path",
+    "linear_logits",
     "load_model",
     "sha256_file",
 ]
@@ -165,6 +166,45 @@ def default_model_path() -> Path:
 
 _TOKEN_RE = re.compile(r"\S+")
 
+# Optional array: per-label weights of the identity-conjunction block, one row per unigram column.
+IDENTITY_COEF = "coef_identity"
+
+
+def mentions_identity(texts: Sequence[str]) -> NDArray[np.bool_]:
+    """Which prepared texts mention an identity term (hold the folded placeholder)."""
+    return np.fromiter((PLACEHOLDER in t for t in texts), dtype=bool, count=len(texts))
+
+
+def identity_coefficients(coef_identity: NDArray[Any] | None, n_features: int) -> NDArray[np.float32] | None:
+    """The identity block's weights padded to every feature column (zero past the unigrams)."""
+    if coef_identity is None:
+        return None
+    full = np.zeros((n_features, coef_identity.shape[1]), dtype=np.float32)
+    full[: coef_identity.shape[0]] = coef_identity
+    return full
+
+
+def linear_logits(
+    matrix: Any,
+    texts: Sequence[str],
+    coef: NDArray[np.float32],
+    intercept: NDArray[np.float64],
+    identity_coef: NDArray[np.float32] | None = None,
+) -> NDArray[np.float64]:
+    """Uncalibrated logits of TF-IDF rows ``matrix`` of prepared ``texts``.
+
+    The identity-conjunction block (when the model has one) gives a word a second weight that
+    applies only in comments mentioning an identity term: "vermin" next to a group is an attack in
+    a way it is not elsewhere, while the identity term itself still carries no weight. Only those
+    rows pay for the second product.
+    """
+    raw = np.asarray(matrix @ coef, dtype=np.float64) + intercept
+    if identity_coef is not None:
+        rows = np.flatnonzero(mentions_identity(texts))
+        if rows.size:
+            raw[rows] += np.asarray(matrix[rows] @ identity_coef, dtype=np.float64)
+    return raw
+
 
 class Model:
     """A loaded model. Immutable after construction; safe to share between requests."""
@@ -182,6 +222,7 @@ class Model:
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
+        self._identity_coef = identity_coefficients(arrays.get(IDENTITY_COEF), self._coef.shape[0])
         self._intercept = arrays["intercept"].astype(np.float64)
         self._slope = arrays["calib_slope"].astype(np.float64)
         self._bias = arrays["calib_bias"].astype(np.float64)
@@ -192,7 +233,7 @@ class Model:
         """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
         normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
         matrix = self._features.transform(normalized)
-        raw = np.asarray(matrix @ self._coef, dtype=np.float64) + self._intercept
+        raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
         return raw * self._slope + self._bias
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
@@ -265,7 +306,12 @@ class Model:
             keys = doc * self._features.n_features + col
             _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
             value = matrix.data.astype(np.float64) / counts
-            weight = value[inverse][:, None] * self._coef[col].astype(np.float64) * self._slope
+            coef = self._coef[col].astype(np.float64)
+            if self._identity_coef is not None:
+                # Comments that mention an identity term also carry the identity block's weights.
+                mentions = np.asarray(mentions_identity([n.text for n in norms]), dtype=bool)[doc]
+                coef[mentions] += self._identity_coef[col[mentions]]
+            weight = value[inverse][:, None] * coef * self._slope
             # Clip each occurrence to its document's text (n-grams may cover the padding spaces).
             starts = np.maximum(occ.start[found], text_start[doc])
             ends = np.minimum(occ.end[found], text_end[doc])
@@ -407,6 +453,10 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
         "calib_slope": (n_labels,),
         "calib_bias": (n_labels,),
     }
+    if IDENTITY_COEF in arrays:
+        if not np.issubdtype(arrays[IDENTITY_COEF].dtype, np.floating):
+            raise ModelLoadError(f"array {IDENTITY_COEF} has dtype {arrays[IDENTITY_COEF].dtype}")
+        shapes[IDENTITY_COEF] = (arrays["vocab_unigram_lengths"].shape[0], n_labels)
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

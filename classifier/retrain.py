@@ -31,6 +31,7 @@ from classifier.data import Dataset, load_table, split_of
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, DataSource, Model, sha256_file
+from classifier.thresholds import decisions
 from classifier.train import RECIPES, Recipe, fit_and_save, prepare, sample_weights
 
 Log = Callable[[str], None]
@@ -260,8 +261,7 @@ def evaluate(
     overrides = threshold_overrides or {}
     review = np.array([overrides.get(label, {}).get("review", model.thresholds[label].review) for label in LABELS])
     reject = np.array([overrides.get(label, {}).get("reject", model.thresholds[label].reject) for label in LABELS])
-    rejected = (p >= reject).any(axis=1)
-    approved = ~rejected & (p < review).all(axis=1)
+    approved, rejected = decisions(p, review, reject)
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5
     annotated = ~np.isnan(Y).all(axis=1)
     errors = int((rejected & annotated & ~bad).sum() + (approved & bad).sum())

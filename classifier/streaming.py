@@ -34,7 +34,8 @@ from classifier.features import CHAR_NGRAMS
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
-from classifier.train import NgramTfidf, calibrate, choose_thresholds, library_versions, raw_logits
+from classifier.thresholds import choose_policy_thresholds
+from classifier.train import NgramTfidf, calibrate, library_versions, raw_logits
 
 Log = Callable[[str], None]
 Chunk = tuple[Sequence[str], NDArray[np.float64], NDArray[np.float64]]  # texts, Y (NaN masked), weights
@@ -51,6 +52,7 @@ class StreamingRecipe:
     identity_mask: bool = True
     approve_error: float = 0.01
     reject_error: float = 0.02
+    threshold_confidence: float = 0.95  # see classifier.thresholds
     seed: int = 13
 
 
@@ -138,11 +140,12 @@ def train_streaming(
     logits = raw_logits(arrays, space, calib_prepared)
     calibrate(arrays, logits, calib_y)
     p = 1.0 / (1.0 + np.exp(-(logits * arrays["calib_slope"] + arrays["calib_bias"])))
-    thresholds = {}
-    for j, label in enumerate(LABELS):
-        rows = ~np.isnan(calib_y[:, j])
-        review, reject = choose_thresholds(p[rows, j], calib_y[rows, j], recipe.approve_error, recipe.reject_error)
-        thresholds[label] = {"review": review, "reject": reject}
+    chosen = choose_policy_thresholds(
+        p, calib_y, np.ones(len(calib_y)), recipe.approve_error, recipe.reject_error, recipe.threshold_confidence
+    )
+    thresholds = {
+        label: {"review": float(chosen.review[j]), "reject": float(chosen.reject[j])} for j, label in enumerate(LABELS)
+    }
     stats.seconds_calibrate = time.perf_counter() - t2
     manifest_fields = {
         "created_at": datetime.now(UTC).replace(microsecond=0),

@@ -14,6 +14,7 @@ metrics computed on the test split, which training never sees.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -43,7 +44,20 @@ from classifier.features import (
 )
 from classifier.identity import is_placeholder_only, prepare_text
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, FileHash, Model, save_model, sha256_file
+from classifier.model import (
+    IDENTITY_COEF,
+    MAX_CHARS,
+    PREPROCESSING_VERSION,
+    DataSource,
+    FileHash,
+    Model,
+    identity_coefficients,
+    linear_logits,
+    mentions_identity,
+    save_model,
+    sha256_file,
+)
+from classifier.thresholds import choose_policy_thresholds, choose_thresholds
 
 __all__ = [
     "Recipe",
@@ -54,7 +68,9 @@ __all__ = [
     "fit_and_save",
     "train",
     "Splits",
+    "choose_thresholds",
     "prepare",
+    "site_weights",
 ]
 
 Log = Callable[[str], None]
@@ -81,8 +97,26 @@ class Recipe:
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
     source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
-    approve_error: float = 0.01  # at most 1% of auto-approved comments may carry the label
+    # A second weight per word for comments that mention an identity term (needs identity_mask).
+    identity_conjunctions: bool = True
+    approve_error: float = 0.01  # at most 1% of auto-approved comments may be bad
     reject_error: float = 0.02  # at most 2% of auto-rejected comments may be fine
+    # The error targets must hold with this one-sided confidence (an upper bound, not the point
+    # estimate, meets the target), on validation rows weighted like a site (see site_weights).
+    threshold_confidence: float = 0.95
+    # Spam share assumed for that site: the only spam data (YouTube) is half spam, Wikipedia none.
+    site_spam_share: float = 0.05
+    # Thresholds are chosen on the validation rows plus out-of-fold scores of the training rows
+    # from this many cross-fitted models (0: validation rows only). Five times the data makes the
+    # bound tight enough to decide more comments automatically.
+    threshold_folds: int = 4
+    # Labels whose score may reject a comment automatically. Spam may not: its only annotated data
+    # are YouTube comments, and Wikipedia's "no spam" is an assumption, so how many fine comments a
+    # spam rejection hits on a site cannot be measured here. On held-out Wikipedia every fine
+    # comment rejected automatically (2 of 25 before, 2 of 251 after the joint choice) was a spam
+    # rejection of a comment with "check out" or a YouTube link, scored 0.97-0.99 spam. Spam goes
+    # to review; a site can allow it with MODERATION_THRESHOLDS.
+    reject_labels: tuple[str, ...] = tuple(label for label in LABELS if label != "spam")
 
 
 RECIPES: dict[str, Recipe] = {
@@ -252,50 +286,6 @@ def platt(z: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def choose_thresholds(
-    p: NDArray[np.float64],
-    y: NDArray[np.float64],
-    approve_error: float,
-    reject_error: float,
-    min_support: int = 20,
-    max_review: float = 0.5,
-    weights: NDArray[np.float64] | None = None,
-) -> tuple[float, float]:
-    """Review and reject cut-offs for one label on validation scores ``p`` with labels ``y``.
-
-    review: the highest cut-off such that, among comments scored below it (auto-approved as far
-    as this label goes), at most ``approve_error`` carry the label; never above ``max_review``,
-    so a rare label cannot skip review for confident-looking scores. reject: the lowest cut-off
-    such that among comments at or above it at most ``reject_error`` lack the label, with at least
-    ``min_support`` comments above it; 1.0 (never) when no cut-off achieves that. ``weights``
-    reweight rows (e.g. to a site's class balance) in both error rates.
-    """
-    order = np.argsort(p, kind="stable")
-    ps, ys = p[order], y[order]
-    w = np.ones_like(ps) if weights is None else weights[order]
-    n = len(ps)
-    k = np.arange(n + 1)
-    # A cut at k splits the sorted scores into [0, k) and [k, n); it is only realisable as a
-    # threshold (t = ps[k]) where ps[k-1] < ps[k], otherwise tied scores would fall on both sides.
-    cut_value = np.concatenate((ps, [1.0]))
-    valid = np.ones(n + 1, dtype=bool)
-    valid[1:n] = ps[:-1] < ps[1:]
-    if n:
-        valid[n] = ps[-1] < 1.0
-    w_below = np.concatenate(([0.0], np.cumsum(w)))
-    pos_below = np.concatenate(([0.0], np.cumsum(w * ys)))
-    fo_rate = np.where(k > 0, pos_below / np.maximum(w_below, 1e-12), 0.0)
-    ok = np.flatnonzero(valid & (fo_rate <= approve_error) & (cut_value <= max_review))
-    review = float(cut_value[ok.max()]) if ok.size else 0.0
-    w_above = w_below[-1] - w_below
-    neg_above = w_above - (pos_below[-1] - pos_below)
-    count_above = n - k
-    fd_rate = np.where(count_above > 0, neg_above / np.maximum(w_above, 1e-12), 1.0)
-    good = np.flatnonzero(valid & (fd_rate <= reject_error) & (count_above >= min_support) & (cut_value >= review))
-    reject = float(cut_value[good.min()]) if good.size else 1.0
-    return review, reject
-
-
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -408,16 +398,28 @@ def fit_arrays(
         f"{vec.vocabulary_.n_features - vec.vocabulary_.n_word} char n-grams "
         f"({time.perf_counter() - t0:.1f}s)"
     )
+    n_unigram = int(vec.vocabulary_.unigram_lengths.shape[0])
+    if recipe.identity_conjunctions:
+        X = sp.hstack((X, identity_block(X, texts, n_unigram))).tocsr()
     pipe.named_steps["clf"].fit(X, Y, sample_weight=weights, log=log)
     clf: MaskedMultiLabel = pipe.named_steps["clf"]
+    n_features = vec.vocabulary_.n_features
     arrays: dict[str, NDArray[Any]] = {
         **vec.vocabulary_.arrays(),
         "idf": vec.idf_,
         # float16 halves the artifact; its ~3 significant digits move a logit by well under 0.01.
-        "coef": clf.coef_.astype(np.float16),
+        "coef": clf.coef_[:n_features].astype(np.float16),
         "intercept": clf.intercept_.astype(np.float64),
     }
+    if recipe.identity_conjunctions:
+        arrays[IDENTITY_COEF] = clf.coef_[n_features:].astype(np.float16)
     return pipe, arrays
+
+
+def identity_block(X: sp.csr_matrix, texts: Sequence[str], n_unigram: int) -> sp.csr_matrix:
+    """The unigram columns of the rows that mention an identity term, zero in the other rows."""
+    mask = sp.diags(mentions_identity(texts).astype(np.float32))
+    return (mask @ X[:, :n_unigram]).tocsr()
 
 
 def sample_weights(data: Dataset, rows: NDArray[np.int64], recipe: Recipe) -> NDArray[np.float64]:
@@ -451,9 +453,11 @@ def library_versions() -> dict[str, str]:
 def raw_logits(arrays: dict[str, NDArray[Any]], space: FeatureSpace, texts: Sequence[str]) -> NDArray[np.float64]:
     """Uncalibrated logits of already-normalized texts."""
     out = []
+    coef = arrays["coef"].astype(np.float32)
+    identity_coef = identity_coefficients(arrays.get(IDENTITY_COEF), space.n_features)
     for lo in range(0, len(texts), 4000):
-        X = space.transform(list(texts[lo : lo + 4000]))
-        out.append(np.asarray(X @ arrays["coef"].astype(np.float32), dtype=np.float64) + arrays["intercept"])
+        chunk = list(texts[lo : lo + 4000])
+        out.append(linear_logits(space.transform(chunk), chunk, coef, arrays["intercept"], identity_coef))
     return np.vstack(out) if out else np.zeros((0, len(LABELS)))
 
 
@@ -468,34 +472,58 @@ def fit_and_save(
     data_sources: Sequence[DataSource],
     log: Log = print,
     extra_metrics: Callable[[dict[str, NDArray[Any]], FeatureSpace], dict[str, Any]] | None = None,
-    threshold_weights: dict[str, NDArray[np.float64]] | None = None,
+    threshold_weights: NDArray[np.float64] | None = None,
+    threshold_extra: ThresholdRows | None = None,
 ) -> Model:
     """Fit on normalized ``train_texts``, calibrate and choose thresholds on ``val_texts``, save.
 
     This is the whole recipe minus data loading, so a model can also be trained from any
     :class:`~classifier.data.Dataset` (e.g. labels exported from the service, or test fixtures).
     Texts must already be prepared with ``prepare_text(text, recipe.identity_mask)``.
-    ``threshold_weights`` gives, per label, a weight for every validation row in the threshold
-    choice (0 leaves a row out); by default every annotated row counts once.
+    ``threshold_weights`` gives every validation row a weight in the threshold choice (how much it
+    stands for on a site; 0 leaves it out), by default 1 each; ``threshold_extra`` adds scored
+    rows to that choice (out-of-fold scores of training rows, see :func:`cross_fitted_scores`).
     """
     pipe, arrays = fit_arrays(train_texts, train_y, train_w, recipe, log)
     space: FeatureSpace = pipe.named_steps["features"].space_
     val_logits = raw_logits(arrays, space, val_texts)
     calibrate(arrays, val_logits, val_y)
-    val_p = 1.0 / (1.0 + np.exp(-(val_logits * arrays["calib_slope"] + arrays["calib_bias"])))
-    thresholds = {}
-    for j, label in enumerate(LABELS):
-        rows = ~np.isnan(val_y[:, j])
-        w = np.ones(len(val_y))
-        if threshold_weights is not None and label in threshold_weights:
-            w = threshold_weights[label]
-            rows &= w > 0
-        review, reject = choose_thresholds(
-            val_p[rows, j], val_y[rows, j], recipe.approve_error, recipe.reject_error, weights=w[rows]
-        )
-        thresholds[label] = {"review": review, "reject": reject}
-        log(f"  threshold {label}: review {review}, reject {reject}")
+    val_p = _calibrated(arrays, val_logits)
+    rows = ThresholdRows(val_p, val_y, np.ones(len(val_y)) if threshold_weights is None else threshold_weights)
+    if threshold_extra is not None:
+        rows = rows.concat(threshold_extra)
+    chosen = choose_policy_thresholds(
+        rows.p,
+        rows.y,
+        rows.w,
+        recipe.approve_error,
+        recipe.reject_error,
+        confidence=recipe.threshold_confidence,
+        can_reject=np.array([label in recipe.reject_labels for label in LABELS]),
+    )
+    thresholds = {
+        label: {"review": float(chosen.review[j]), "reject": float(chosen.reject[j])} for j, label in enumerate(LABELS)
+    }
+    for label, t in thresholds.items():
+        log(f"  threshold {label}: review {t['review']:.4f}, reject {t['reject']:.4f}")
+    choice = {
+        "rows": int((rows.w > 0).sum()),
+        "confidence": recipe.threshold_confidence,
+        "auto_approved": round(chosen.approved_share, 4),
+        "bad_among_approved": round(chosen.approve_error, 4),
+        "bad_among_approved_upper_bound": round(chosen.approve_bound, 4),
+        "auto_rejected": round(chosen.rejected_share, 4),
+        "fine_among_rejected": round(chosen.reject_error, 4),
+        "fine_among_rejected_upper_bound": round(chosen.reject_bound, 4),
+    }
+    log(
+        f"  on the threshold rows: {choice['auto_approved']:.1%} approved "
+        f"(bad {choice['bad_among_approved']:.2%}, bound {choice['bad_among_approved_upper_bound']:.2%}), "
+        f"{choice['auto_rejected']:.1%} rejected (fine {choice['fine_among_rejected']:.2%}, "
+        f"bound {choice['fine_among_rejected_upper_bound']:.2%})"
+    )
     metrics = extra_metrics(arrays, space) if extra_metrics else {}
+    metrics["threshold_choice"] = choice
     manifest_fields = {
         "created_at": datetime.now(UTC).replace(microsecond=0),
         "recipe": recipe.name,
@@ -505,6 +533,7 @@ def fit_and_save(
         "feature_config": {
             "preprocessing_version": PREPROCESSING_VERSION,
             "identity_mask": recipe.identity_mask,
+            "identity_conjunctions": recipe.identity_conjunctions,
             "word_ngrams": [1, 2],
             "char_ngrams": list(recipe.char_ngrams),
             "recipe": asdict(recipe),
@@ -518,31 +547,93 @@ def fit_and_save(
     return save_model(out, arrays=arrays, manifest_fields=manifest_fields)
 
 
-def _threshold_weights(data: Dataset, val_rows: NDArray[np.int64], fit_rows: NDArray[np.int64]) -> dict[str, Any]:
-    """Per-label row weights that make the validation rows look like a real site.
+def _calibrated(arrays: dict[str, NDArray[Any]], logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-(logits * arrays["calib_slope"] + arrays["calib_bias"])))
 
-    Error rates among auto-decided comments depend on the share of bad comments, and most
-    sources are skewed samples (Davidson is 83% toxic, the Jigsaw pools are a third toxic).
-    The toxicity labels use the Jigsaw validation rows reweighted to the label's prevalence in
-    the natural Jigsaw sample (about 10% toxic, measured on non-test rows); spam, with no
-    natural sample, uses every annotated row as is.
+
+@dataclass(frozen=True)
+class ThresholdRows:
+    """Scored rows for the threshold choice: probabilities, labels (NaN masked) and site weights."""
+
+    p: NDArray[np.float64]
+    y: NDArray[np.float64]
+    w: NDArray[np.float64]
+
+    def concat(self, other: ThresholdRows) -> ThresholdRows:
+        return ThresholdRows(
+            np.vstack((self.p, other.p)), np.vstack((self.y, other.y)), np.concatenate((self.w, other.w))
+        )
+
+
+def site_weights(
+    data: Dataset, rows: NDArray[np.int64], reference: NDArray[np.int64], spam_share: float
+) -> NDArray[np.float64]:
+    """Weights that make ``rows`` look like the comments of a real site, for choosing thresholds.
+
+    Error rates among automatic decisions depend on the share of bad comments, and most sources
+    are skewed samples (Davidson is 83% toxic, the Jigsaw pools a third). The site is Wikipedia
+    talk-page comments at their natural balance plus ``spam_share`` of spam: Jigsaw rows are
+    strata by "bad" (any label positive) — the Jigsaw files are random samples of each stratum —
+    weighted to the bad share of the natural Jigsaw rows in ``reference`` (about 10%); YouTube spam
+    rows carry the spam share. Every other row gets 0 (its labels or balance are not a site's).
     """
-    src = np.array(data.source)
-    natural = fit_rows[(src[fit_rows] == "jigsaw") & data.natural[fit_rows]]
-    wiki = src[val_rows] == "jigsaw"
-    out: dict[str, Any] = {}
-    for j, label in enumerate(LABELS):
-        if label == "spam":
-            continue
-        target = float(np.nanmean(data.y[natural, j]))
-        y = data.y[val_rows, j]
-        sample = float(np.nanmean(y[wiki])) if wiki.any() else 0.0
-        w = np.zeros(len(val_rows))
-        if 0 < sample < 1:
-            w[wiki & (y == 1)] = target / sample
-            w[wiki & (y == 0)] = (1 - target) / (1 - sample)
-        out[label] = w
+    src = np.array(data.source)[rows]
+    bad_all = np.nan_to_num(data.y, nan=0.0).max(axis=1) > 0
+    natural = reference[(np.array(data.source)[reference] == "jigsaw") & data.natural[reference]]
+    target = float(bad_all[natural].mean()) if natural.size else 0.1
+    bad = bad_all[rows]
+    w = np.zeros(len(rows))
+    wiki = src == "jigsaw"
+    spam = (src == "youtube") & (np.nan_to_num(data.y[rows, LABELS.index("spam")]) == 1)
+    share = spam_share if spam.any() else 0.0
+    for stratum, mass in ((wiki & bad, target), (wiki & ~bad, 1.0 - target)):
+        if stratum.any():
+            w[stratum] = mass * (1.0 - share) / stratum.sum()
+    if spam.any():
+        w[spam] = share / spam.sum()
+    return w
+
+
+def cross_fitted_scores(
+    splits: Splits,
+    train_rows: NDArray[np.int64],
+    val_rows: NDArray[np.int64],
+    scored: NDArray[np.int64],
+    recipe: Recipe,
+    log: Log = print,
+) -> NDArray[np.float64]:
+    """Out-of-fold probabilities of the training rows ``scored``.
+
+    The training rows are cut into ``recipe.threshold_folds`` folds by group (a post stays in one
+    fold); each fold's rows are scored by the recipe fitted without that fold and calibrated on
+    the validation rows, like the shipped model. These are validation scores for rows the shipped
+    model trained on, so the thresholds can be chosen on five times the data.
+    """
+    data = splits.data
+    folds = recipe.threshold_folds
+    fold_of = np.array([_fold(data.group[i], recipe.seed, folds) for i in range(len(data))])
+    out = np.zeros((len(scored), len(LABELS)))
+    val_texts = [splits.normalized[i] for i in val_rows]
+    for k in range(folds):
+        t0 = time.perf_counter()
+        fit_rows = train_rows[fold_of[train_rows] != k]
+        pipe, arrays = fit_arrays(
+            [splits.normalized[i] for i in fit_rows],
+            data.y[fit_rows],
+            sample_weights(data, fit_rows, recipe),
+            recipe,
+            log=lambda _m: None,
+        )
+        space = pipe.named_steps["features"].space_
+        calibrate(arrays, raw_logits(arrays, space, val_texts), data.y[val_rows])
+        mine = np.flatnonzero(fold_of[scored] == k)
+        out[mine] = _calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in scored[mine]]))
+        log(f"  threshold fold {k + 1}/{folds}: {len(mine)} rows scored ({time.perf_counter() - t0:.0f}s)")
     return out
+
+
+def _fold(group: str, seed: int, folds: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:fold:{group}".encode()).digest()[:8], "big") % folds
 
 
 def extra_source_name(path: Path) -> str:
@@ -568,6 +659,21 @@ def train(
     val_rows = splits.rows("val", sources=sources)
     test_rows = splits.rows("test", sources=sources)
     log(f"training on {len(train_rows)} rows, calibrating on {len(val_rows)}")
+    reference = np.concatenate((train_rows, val_rows))
+    oof = None
+    if recipe.threshold_folds > 1:
+        log(f"cross-fitting {recipe.threshold_folds} models for out-of-fold threshold scores")
+        src = np.array(data.source)
+        scored = train_rows[np.isin(src[train_rows], ["jigsaw", "youtube"])]
+        scored = scored[site_weights(data, scored, reference, recipe.site_spam_share) > 0]
+        p_oof = cross_fitted_scores(splits, train_rows, val_rows, scored, recipe, log)
+        oof = ThresholdRows(p_oof, data.y[scored], np.zeros(len(scored)))
+    else:
+        scored = np.zeros(0, dtype=np.int64)
+    # One weighting over validation and out-of-fold rows together, so each row counts alike.
+    weights = site_weights(data, np.concatenate((val_rows, scored)), reference, recipe.site_spam_share)
+    if oof is not None:
+        oof = ThresholdRows(oof.p, oof.y, weights[len(val_rows) :])
 
     def test_metrics(arrays: dict[str, NDArray[Any]], space: FeatureSpace) -> dict[str, Any]:
         from classifier.evaluate import heldout_metrics
@@ -594,7 +700,8 @@ def train(
         splits.infos,
         log,
         extra_metrics=test_metrics if evaluate else None,
-        threshold_weights=_threshold_weights(data, val_rows, np.concatenate((train_rows, val_rows))),
+        threshold_weights=weights[: len(val_rows)],
+        threshold_extra=oof,
     )
     log(f"wrote {out} (version {model.version}) in {time.perf_counter() - started:.0f}s")
     return model

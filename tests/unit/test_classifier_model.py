@@ -9,9 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from classifier import LABELS, LabelThresholds, Model, ModelLoadError, Span, load_model
-from classifier.model import ARRAYS_FILE, MANIFEST_FILE, sha256_file
+from classifier.identity import PLACEHOLDER
+from classifier.model import (
+    ARRAYS_FILE,
+    IDENTITY_COEF,
+    MANIFEST_FILE,
+    identity_coefficients,
+    linear_logits,
+    sha256_file,
+)
 from classifier.testing import train_tiny_model
 
 
@@ -173,3 +182,41 @@ def test_artifacts_from_other_preprocessing_are_refused(copy: Path) -> None:
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(ModelLoadError, match="preprocessing version"):
         load_model(copy)
+
+
+# -- the identity-conjunction block ------------------------------------------------------------------
+
+
+def test_identity_block_weighs_only_comments_that_mention_an_identity() -> None:
+    matrix = sp.csr_matrix(np.array([[1.0, 0.5, 0.0], [1.0, 0.5, 0.0]], dtype=np.float32))
+    coef = np.array([[1.0], [2.0], [0.0]], dtype=np.float32)
+    identity = identity_coefficients(np.array([[0.0], [4.0]], dtype=np.float32), 3)
+    texts = ["they are vermin", f"{PLACEHOLDER} are vermin"]
+    plain, mentioned = linear_logits(matrix, texts, coef, np.zeros(1), identity)
+    assert plain[0] == pytest.approx(2.0)  # 1*1 + 0.5*2
+    assert mentioned[0] == pytest.approx(4.0)  # plus 0.5*4 from the block
+    np.testing.assert_allclose(linear_logits(matrix, texts, coef, np.zeros(1)), [[2.0], [2.0]])
+
+
+def test_the_tiny_model_carries_the_identity_block(artifact: Path) -> None:
+    with np.load(artifact / ARRAYS_FILE, allow_pickle=False) as npz:
+        assert npz[IDENTITY_COEF].shape == (npz["vocab_unigram_lengths"].shape[0], len(LABELS))
+
+
+def test_identity_block_of_the_wrong_shape_is_refused(copy: Path) -> None:
+    _rewrite_arrays(copy, **{IDENTITY_COEF: np.zeros((3, len(LABELS)), dtype=np.float16)})
+    with pytest.raises(ModelLoadError, match=IDENTITY_COEF):
+        load_model(copy)
+
+
+def test_artifacts_without_the_identity_block_still_load(copy: Path) -> None:
+    # The format before the block existed: no coef_identity array (its smoke scores differ, so
+    # this copy drops them; a real old artifact recorded its own).
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != IDENTITY_COEF}
+    np.savez_compressed(copy / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["files"][ARRAYS_FILE] = sha256_file(copy / ARRAYS_FILE)
+    manifest["smoke_scores"] = []
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert len(load_model(copy).score(["you idiot", "I am a Muslim woman"])) == 2
