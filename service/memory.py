@@ -9,7 +9,8 @@ issue 7, explaining a score allocated two dense arrays over the model's feature 
 ~1.5 MiB steps, with the bytes malloc had handed out and Python's object count both flat. Fixing the
 threshold (which also turns the dynamic adjustment off) sends such blocks back to mmap: the arenas
 stayed flat and about 18 MiB smaller. Issue 7 removed those arrays; the fixed threshold still keeps
-the heap about 19 MiB smaller on that code and guards against the next large temporary.
+the heap 19-31 MiB smaller on that code (where glibc's heap still grew by an occasional step) and
+guards against the next large temporary.
 
 glibc only; elsewhere (musl, macOS) there is no ``mallopt`` and nothing is changed.
 """

@@ -237,7 +237,7 @@ class Settings(BaseSettings):
         le=32 * 2**20,
         description="'moderation serve' has glibc malloc serve blocks of this size or more with mmap, a fixed "
         "threshold instead of glibc's dynamic one, which lets large temporaries fragment the heap (docs/soak.md: "
-        "about 19 MiB more heap, and a creeping one before issue 7). 0 leaves glibc's default, and its own "
+        "19-31 MiB more heap, and a creeping one). 0 leaves glibc's default, and its own "
         "MALLOC_* variables, alone. No effect without glibc.",
     )
     metrics_multiproc_dir: Path | None = Field(
