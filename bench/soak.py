@@ -8,7 +8,10 @@ comment answered 2xx is in the database, and writes a JSON report.
 
     python bench/soak.py --duration 600 --rate 40 --out bench/results/soak.json
 
-Traffic goes to 127.0.0.1 only and stops by itself after --duration seconds.
+Traffic goes to 127.0.0.1 only and stops by itself after --duration seconds. With --probe the
+service also loads bench/soak_probe/sitecustomize.py, which records what its memory is made of
+(glibc malloc's counters, Python's allocated blocks) every 10 s; the samples go into the report.
+Environment variables other than MODERATION_* (e.g. MALLOC_ARENA_MAX) pass through to the service.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import signal
@@ -36,6 +40,8 @@ from harness import (
     REPO,
     create_keys,
     free_port,
+    git_commit,
+    load_average,
     machine_info,
     percentile,
     rss_mib,
@@ -76,9 +82,17 @@ def rss_bytes(pid: int) -> int:
     return int(rss_mib(pid) * 2**20)
 
 
-def start_service(dsn: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+PROBE_DIR = REPO / "bench" / "soak_probe"
+
+
+def start_service(
+    dsn: str, log_path: Path, probe_out: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = service_env(database_url=dsn, log_level="INFO")
+    env = service_env(database_url=dsn, log_level="INFO") | (extra_env or {})
+    if probe_out is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE_DIR), env.get("PYTHONPATH")]))
+        env["SOAK_PROBE_OUT"] = str(probe_out)
     log = log_path.open("ab")
     proc = subprocess.Popen(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
@@ -200,15 +214,30 @@ async def missing(dsn: str, ids: list[str]) -> int:
 
 
 def slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
-    """Least-squares slope of RSS over the second half of the run (after warm-up), MiB per minute."""
-    half = samples[len(samples) // 2 :]
-    if len(half) < 2:
+    """Least-squares slope of RSS over ``samples`` (seconds, bytes), MiB per minute."""
+    if len(samples) < 2:
         return 0.0
-    xs = [t for t, _ in half]
-    ys = [b / 2**20 for _, b in half]
+    xs = [t for t, _ in samples]
+    ys = [b / 2**20 for _, b in samples]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     var = sum((x - mx) ** 2 for x in xs)
     return 0.0 if var == 0 else 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def memory_summary(samples: list[tuple[float, int]], warmup_s: float) -> dict[str, Any]:
+    """'Flat' in numbers: the slope and the growth of RSS after the warm-up, and the slope over the
+    second half (what earlier reports quoted)."""
+    after = [(t, b) for t, b in samples if t >= warmup_s]
+    mib = [b / 2**20 for _, b in after]
+    return {
+        "warmup_s": warmup_s,
+        "after_warmup_first_mib": round(mib[0], 1) if mib else None,
+        "after_warmup_last_mib": round(mib[-1], 1) if mib else None,
+        "after_warmup_growth_mib": round(mib[-1] - mib[0], 1) if mib else None,
+        "after_warmup_max_minus_min_mib": round(max(mib) - min(mib), 1) if mib else None,
+        "slope_after_warmup_mib_per_min": round(slope_mib_per_min(after), 3),
+        "slope_second_half_mib_per_min": round(slope_mib_per_min(samples[len(samples) // 2 :]), 3),
+    }
 
 
 def main() -> int:
@@ -217,7 +246,17 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=40, help="requests per second (default 40)")
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak.json")
+    parser.add_argument("--warmup", type=float, default=120, help="seconds left out of the memory slope (default 120)")
+    parser.add_argument("--probe", action="store_true", help="record the service's malloc/Python memory counters")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the service only, e.g. MODERATION_MALLOC_MMAP_THRESHOLD_BYTES=0 (repeatable)",
+    )
     args = parser.parse_args()
+    extra_env = dict(item.partition("=")[::2] for item in args.service_env)
     if args.duration > 3600 or args.rate > 500:
         parser.error("bounded by design: at most 3600 s and 500 requests/s")
 
@@ -227,13 +266,16 @@ def main() -> int:
     dsn = pg.start()
     proc = None
     try:
-        proc, url = start_service(dsn, base / "server.log")
+        probe_out = base / "probe.jsonl" if args.probe else None
+        proc, url = start_service(dsn, base / "server.log", probe_out, extra_env)
         keys = asyncio.run(make_keys(dsn))
         rss_start = rss_bytes(proc.pid)
+        load_start, started_at = load_average(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         print(f"soak: {args.rate:g} req/s for {args.duration:g} s against {url} (pid {proc.pid})", flush=True)
         stats = asyncio.run(drive(url, keys, proc.pid, args.duration, args.rate, args.max_in_flight))
         lost = asyncio.run(missing(dsn, stats.stored_ids))
         elapsed = time.monotonic() - stats.started
+        load_end = load_average()
         proc.send_signal(signal.SIGTERM)
         exit_code = proc.wait(60)
         log_text = (base / "server.log").read_text(errors="replace")
@@ -242,7 +284,10 @@ def main() -> int:
         total = sum(stats.statuses.values())
         report: dict[str, Any] = {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "commit": git_commit(),
+            "started_utc": started_at,
             "machine": machine_info(),
+            "load_average_1_5_15": {"start": load_start, "end": load_end},
             "duration_s": round(elapsed, 1),
             "rate_target_per_s": args.rate,
             "requests": total,
@@ -266,14 +311,18 @@ def main() -> int:
             "rss_mib": {
                 "at_start": round(rss_start / 2**20, 1),
                 "samples": [(t, round(b / 2**20, 1)) for t, b in stats.memory],
-                "slope_second_half_mib_per_min": round(slope_mib_per_min(stats.memory), 3),
+                **memory_summary(stats.memory, args.warmup),
             },
+            "service_env": {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PYTHONMALLOC"))}
+            | extra_env,
             "service_exit_code_after_sigterm": exit_code,
             "secrets_or_text_in_log": leaked,
         }
+        if probe_out is not None and probe_out.exists():
+            report["probe"] = [json.loads(line) for line in probe_out.read_text().splitlines() if line.strip()]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
-        print(json.dumps({k: v for k, v in report.items() if k != "rss_mib"}, indent=2))
+        print(json.dumps({k: v for k, v in report.items() if k not in ("rss_mib", "probe")}, indent=2))
         print("rss MiB:", report["rss_mib"])
         healthy = ok == total and lost == 0 and exit_code == 0 and not leaked
         return 0 if healthy else 1

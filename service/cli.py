@@ -45,6 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_migrate:
         updates["migrate_on_start"] = False
     settings = settings.model_copy(update=updates)
+    _tune_malloc(settings)
     with database(settings) as settings:
         if settings.workers > 1:
             return _serve_workers(settings)
@@ -60,6 +61,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print=lambda msg: log.info("%s", msg),
         )
     return 0
+
+
+def _tune_malloc(settings: Settings) -> None:
+    """Fix glibc's mmap threshold before the model loads (why: service/memory.py, docs/soak.md).
+
+    Each worker of ``--workers N`` is a ``moderation serve`` of its own and does this too.
+    """
+    from service.memory import set_mmap_threshold
+
+    threshold = settings.malloc_mmap_threshold_bytes
+    if threshold == 0:
+        return
+    if set_mmap_threshold(threshold):
+        log.info("malloc: blocks of %d bytes or more are mmapped (fixed threshold)", threshold)
+    else:
+        log.info("malloc: no glibc mallopt here; the mmap threshold is left to the allocator")
 
 
 def _serve_workers(settings: Settings) -> int:

@@ -45,6 +45,11 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # A scrape must answer even when PostgreSQL hangs: the queue query gets this long, then is dropped.
 QUEUE_QUERY_TIMEOUT_S = 2.0
 UNMATCHED_ROUTE = "unmatched"  # 404s and the like: never the raw path (unbounded cardinality)
+# Any token is a valid HTTP method, so the raw method is client input like the path: methods the
+# API routes keep their name, every other one is counted as one series. Without this, requests
+# with made-up methods (answered 405, no key needed) each added a histogram series for good.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 
 
 @dataclass(frozen=True)
@@ -188,17 +193,18 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         elapsed = time.perf_counter() - started
         route = request.match_info.route.name or UNMATCHED_ROUTE
+        method = request.method if request.method in KNOWN_METHODS else OTHER_METHOD
         # config_dict: the root app's keys are found from a sub-app's request too.
         metrics = request.config_dict[METRICS]
-        metrics.request_duration.labels(route=route, method=request.method, status=status).observe(elapsed)
+        metrics.request_duration.labels(route=route, method=method, status=status).observe(elapsed)
         if request.config_dict[SETTINGS].access_log:
             access_log.info(
                 "%s %s %s %.1fms",
-                request.method,
+                method,
                 route,
                 status,
                 elapsed * 1000,
-                extra={"route": route, "method": request.method, "status": status, "duration_ms": elapsed * 1000},
+                extra={"route": route, "method": method, "status": status, "duration_ms": elapsed * 1000},
             )
 
 

@@ -231,6 +231,15 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes for 'moderation serve' (SO_REUSEPORT on one port); --workers overrides.",
     )
+    malloc_mmap_threshold_bytes: int = Field(
+        default=128 * 1024,
+        ge=0,
+        le=32 * 2**20,
+        description="'moderation serve' has glibc malloc serve blocks of this size or more with mmap, a fixed "
+        "threshold instead of glibc's dynamic one, which lets large temporaries fragment the heap (docs/soak.md: "
+        "19-31 MiB more heap, and a creeping one). 0 leaves glibc's default, and its own "
+        "MALLOC_* variables, alone. No effect without glibc.",
+    )
     metrics_multiproc_dir: Path | None = Field(
         default=None,
         description="Set by 'serve --workers N' for its children: where prometheus_client's multi-process "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,27 +52,48 @@ async def load_site(conn: store.Conn, site_id: str, article_id: str | None = Non
     return state.for_article(await store.get_article_settings(conn, site_id, article_id))
 
 
+# Sites whose automatons one instance keeps. A global key may name any site_id, and each new one
+# used to stay cached (with a lock) for the life of the process; past this many the least recently
+# used site is dropped and rebuilt on its next comment (an empty list builds in microseconds).
+WORD_LIST_CACHE_SITES = 1024
+# Builds are serialized per lock; sites share a fixed set of locks (by hash), so the locks need no
+# eviction. Two sites on one lock only wait for each other's build.
+WORD_LIST_BUILD_LOCKS = 64
+
+
 class WordListCache:
     """One automaton per site, built once per settings version and shared by all requests.
 
     Building normalizes every term (10,000 terms take a few hundred milliseconds), so it runs in a
-    worker thread, and a per-site lock makes concurrent requests wait for one build instead of
-    each starting their own.
+    worker thread, and a lock makes concurrent requests for a site wait for one build instead of
+    each starting their own. At most ``max_sites`` sites are kept (least recently used dropped).
     """
 
-    def __init__(self) -> None:
-        self._built: dict[str, tuple[int, WordListMatcher]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+    def __init__(self, max_sites: int = WORD_LIST_CACHE_SITES) -> None:
+        if max_sites < 1:
+            raise ValueError("max_sites must be >= 1")
+        self._built: OrderedDict[str, tuple[int, WordListMatcher]] = OrderedDict()
+        self._locks = tuple(asyncio.Lock() for _ in range(WORD_LIST_BUILD_LOCKS))
+        self._max_sites = max_sites
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    def _cached(self, site_id: str, version: int) -> WordListMatcher | None:
+        cached = self._built.get(site_id)
+        if cached is None or cached[0] != version:
+            return None
+        self._built.move_to_end(site_id)
+        return cached[1]
 
     async def matcher(self, pool: asyncpg.Pool, site_id: str, version: int) -> WordListMatcher:
-        cached = self._built.get(site_id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        lock = self._locks.setdefault(site_id, asyncio.Lock())
-        async with lock:
-            cached = self._built.get(site_id)
-            if cached is not None and cached[0] == version:
-                return cached[1]
+        cached = self._cached(site_id, version)
+        if cached is not None:
+            return cached
+        async with self._locks[hash(site_id) % len(self._locks)]:
+            cached = self._cached(site_id, version)
+            if cached is not None:
+                return cached
             async with pool.acquire() as conn:
                 # Read the version with the terms: a change committed in between is picked up next time.
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -82,6 +104,9 @@ class WordListCache:
             suspect = [t for kind, t in terms if kind == SUSPECT]
             built = await asyncio.to_thread(WordListMatcher, banned, suspect)
             self._built[site_id] = (current, built)
+            self._built.move_to_end(site_id)
+            while len(self._built) > self._max_sites:
+                self._built.popitem(last=False)
             return built
 
 

@@ -68,9 +68,10 @@ def build_openapi() -> dict[str, Any]:
             }
         responses: dict[str, Any] = {}
         if e.stream:
-            # No schema: an event stream is a sequence of events, not one document to validate.
-            responses["200"] = {"description": "OK", "content": {e.stream: {}}}
+            responses["200"] = _stream(e.stream, e.responses.get(200), refs)
         for status, model in e.responses.items():
+            if e.stream and status == 200:
+                continue
             responses[str(status)] = {
                 "description": "OK" if status < 300 else "Not ready",
                 "content": {"application/json": {"schema": refs[(model, "serialization")]}},
@@ -104,6 +105,22 @@ def build_openapi() -> dict[str, Any]:
             "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
+    }
+
+
+def _stream(media_type: str, item: type[BaseModel] | None, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """A streamed 200: its real media type; the item schema, if any, describes one item, not the body.
+
+    OpenAPI 3.1 has no ``itemSchema`` (3.2 adds it for sequential media types), so for JSON lines
+    ``schema`` describes each line, the convention tools read for streams before 3.2. An event
+    stream gets no schema: its items are SSE events, not JSON documents.
+    """
+    if item is None:
+        return {"description": "OK: a stream", "content": {media_type: {}}}
+    name = item.__name__
+    return {
+        "description": f"OK: a stream, one {name} JSON object per line",
+        "content": {media_type: {"schema": refs[(item, "serialization")]}},
     }
 
 

@@ -41,7 +41,8 @@ class Endpoint:
     responses: dict[int, type[BaseModel]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     tag: str = "comments"
-    # A non-JSON success body (its media type), e.g. a server-sent event stream.
+    # A streamed success body's media type (server-sent events, JSON lines) instead of one JSON
+    # document. A 200 model in ``responses`` then describes one item of the stream (one line).
     stream: str | None = None
 
 
@@ -331,6 +332,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         responses={200: s.TrainingExampleOut},
         errors=(422, 503),
         tag="models",
+        stream="application/x-ndjson",
     ),
     Endpoint(
         "GET",

@@ -690,7 +690,10 @@ class ShadowIn(Body):
 
 
 class TrainingDataQuery(Body):
-    since: int = Field(default=0, ge=0, description="Resume after this cursor (the last example's cursor).")
+    # The cursor is a bigint event id: a larger number cannot be sent to PostgreSQL (was a 500; fuzzing).
+    since: int = Field(
+        default=0, ge=0, le=2**63 - 1, description="Resume after this cursor (the last example's cursor)."
+    )
     limit: int | None = Field(default=None, ge=1, le=1_000_000, description="At most this many examples.")
 
 

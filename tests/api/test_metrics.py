@@ -119,6 +119,17 @@ async def test_unknown_paths_are_one_series(client: TestClient) -> None:
                  status="404") == 3.0
 
 
+async def test_methods_the_api_does_not_route_are_one_series(client: TestClient) -> None:
+    # Methods the API never routes are answered 405 without a key; each must not become a series of
+    # its own (the pure-Python HTTP parser accepts any token as a method: no bound at all there).
+    for method in ("PROPFIND", "MKCOL", "LOCK"):
+        assert (await client.request(method, "/v1/comments")).status == 405
+    samples = await scrape(client)
+    methods = {dict(lbl).get("method") for (n, lbl) in samples if n.startswith("moderation_http_request")}
+    assert not methods & {"PROPFIND", "MKCOL", "LOCK"}, methods
+    assert total(samples, "moderation_http_request_duration_seconds_count", method="other") == 3.0
+
+
 async def test_webhook_counter_is_exposed_for_the_deliverer(client: TestClient) -> None:
     client.app[METRICS].webhook_deliveries.labels(outcome="dead").inc()
     samples = await scrape(client)

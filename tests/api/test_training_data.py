@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import asyncpg
+import jsonschema
 from aiohttp.test_utils import TestClient
 
 from tests.helpers import CIVIL, Keys, assert_problem, auth
@@ -57,6 +58,21 @@ async def test_decisions_stream_as_labeled_examples_with_provenance(client: Test
     assert spam["text"].startswith(CIVIL)
 
 
+async def test_openapi_documents_the_media_type_and_lines_it_streams(client: TestClient, keys: Keys) -> None:
+    await decided(client, keys, [("r1", "approve", None), ("r2", "reject", "spam link")])
+    resp = await client.get("/v1/training-data", headers=auth(keys.trainer))
+    assert resp.status == 200
+    doc = await (await client.get("/openapi.json")).json()
+    content = doc["paths"]["/v1/training-data"]["get"]["responses"]["200"]["content"]
+    assert list(content) == [resp.content_type] == ["application/x-ndjson"]
+    # The documented schema describes one line; the document's components resolve its $refs.
+    line_schema = {**content[resp.content_type]["schema"], "components": doc["components"]}
+    body = (await resp.text()).splitlines()
+    assert len(body) == 2
+    for line in body:
+        jsonschema.validate(json.loads(line), line_schema, cls=jsonschema.Draft202012Validator)
+
+
 async def test_the_cursor_resumes_and_limit_pages(client: TestClient, keys: Keys) -> None:
     ids = await decided(client, keys, [(f"r{i}", "approve", None) for i in range(5)])
     first = await lines(client, keys.trainer, limit=2)
@@ -77,8 +93,9 @@ async def test_only_trainers_and_admins_read_labels(client: TestClient, keys: Ke
     for key in (keys.moderator, keys.submitter):
         resp = await client.get("/v1/training-data", headers=auth(key))
         assert_problem(resp.status, resp.content_type, await resp.json(), 403, "forbidden")
-    resp = await client.get("/v1/training-data", params={"since": "-1"}, headers=auth(keys.trainer))
-    assert_problem(resp.status, resp.content_type, await resp.json(), 422, "validation_error")
+    for since in ("-1", str(2**63)):  # a cursor is a bigint event id
+        resp = await client.get("/v1/training-data", params={"since": since}, headers=auth(keys.trainer))
+        assert_problem(resp.status, resp.content_type, await resp.json(), 422, "validation_error")
 
 
 async def test_erasure_through_the_api_removes_the_authors_examples(client: TestClient, keys: Keys) -> None:
