@@ -409,12 +409,25 @@ _STEPS_AFTER_URLS: tuple[tuple[re.Pattern[str], _Repl], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def normalize(text: str) -> str:
-    """Return the normalized form of ``text`` (see the module docstring for the steps).
+# The service normalizes each new comment for its fingerprint, its word lists and the model, in
+# the same moment: a small cache of recent texts saves the repeats. Bounded in bytes, not only in
+# entries: only texts up to CACHED_CHARS are kept, so the cache holds at most about
+# 1,024 x (2,000 characters of key + its normalized value), a few MiB (long texts are rare and
+# recomputed).
+CACHED_CHARS = 2000
 
-    Cached: the service normalizes each new comment for its fingerprint, its word lists and the
-    model, often in the same moment (the function is pure, and the cache is thread-safe)."""
+
+def normalize(text: str) -> str:
+    """Return the normalized form of ``text`` (see the module docstring for the steps)."""
+    return _normalize_cached(text) if len(text) <= CACHED_CHARS else _normalize(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalize_cached(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = text.translate(_CHAR_MAP)
     if not text.isascii():
         text = _CONFUSABLE_WORD_RE.sub(_confusable_mapper(text), text)

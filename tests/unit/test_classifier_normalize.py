@@ -83,3 +83,15 @@ def test_tracked_and_fast_versions_agree(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from("abcfkus *.@1!0 \u200b"), max_size=60))
 def test_evasion_alphabet_agrees_too(text: str) -> None:
     assert normalize_with_offsets(text).text == normalize(text)
+
+
+def test_the_normalization_cache_keeps_only_short_texts() -> None:
+    from classifier.normalize import CACHED_CHARS, _normalize_cached
+
+    _normalize_cached.cache_clear()
+    long_text = "Y0u are such an 1d10t " * (CACHED_CHARS // 10)
+    short_text = "Y0u are such an 1d10t"
+    assert normalize(long_text).startswith(normalize(short_text))
+    assert _normalize_cached.cache_info().currsize == 1  # the short one only
+    assert normalize(short_text) == normalize(short_text)
+    assert _normalize_cached.cache_info().hits >= 2
