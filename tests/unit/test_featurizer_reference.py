@@ -27,6 +27,7 @@ from classifier.model import PREPROCESSING_VERSION, save_model
 from classifier.sklearn_reference import ReferencePipeline, reference_pipeline
 from classifier.testing import train_tiny_model
 from classifier.train import NgramTfidf, library_versions
+from tests.helpers import ABUSIVE, CIVIL
 
 TOLERANCE = 1e-3
 
@@ -151,7 +152,8 @@ def test_edge_texts_score_like_the_reference(pair: tuple[Model, ReferencePipelin
 
 def test_generated_and_news_texts_score_like_the_reference(pair: tuple[Model, ReferencePipeline]) -> None:
     model, reference = pair
-    texts = _generated_corpus(1000, seed=11) + _news_comments()
+    # Real sentences at both ends of the scale too, so the check below holds without ../shared/data.
+    texts = _generated_corpus(1000, seed=11) + _news_comments() + [CIVIL, ABUSIVE]
     # Not a comparison of constants: these texts hit the vocabulary and spread the scores.
     assert reference.features.transform(reference.prepare(texts)).nnz > 10 * len(texts)
     assert np.ptp(reference.score_array(texts)) > 0.5
