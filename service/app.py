@@ -27,6 +27,7 @@ from service.appkeys import (
     LANGUAGE,
     METRICS,
     MODEL_SYNC,
+    POLICY_TOOLS,
     POOL,
     RATE_LIMITER,
     REQUEST_ID,
@@ -159,16 +160,19 @@ async def _policy_tools(app: web.Application) -> AsyncIterator[None]:
     """The language detector (loaded once, off the event loop) and the word-list automaton cache."""
     app[LANGUAGE] = await asyncio.to_thread(LanguageDetector)
     app[WORD_LISTS] = WordListCache()
+    app[POLICY_TOOLS] = PolicyTools(
+        word_lists=app[WORD_LISTS], languages=app[LANGUAGE], on_event=lambda: wake_deliverer(app)
+    )
     yield
 
 
 async def _intake(app: web.Application) -> AsyncIterator[None]:
-    """The submission batcher; at shutdown it finishes the batches already taken in."""
+    """The submission batcher; at shutdown, after the drain, it cancels the batches still running."""
     settings = app[SETTINGS]
     intake = Intake(
         app[POOL],
         app[SCORER],
-        PolicyTools(word_lists=app[WORD_LISTS], languages=app[LANGUAGE], on_event=lambda: wake_deliverer(app)),
+        app[POLICY_TOOLS],
         max_batch=settings.intake_max_batch,
         max_concurrent=settings.intake_max_concurrent,
         max_wait_s=settings.intake_max_wait_ms / 1000,

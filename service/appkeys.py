@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from service.metrics import Metrics
     from service.ml.scorer import Scorer
     from service.model_sync import ModelSync
+    from service.moderation import PolicyTools
     from service.settings import Settings
     from service.sites import WordListCache
 
@@ -35,6 +36,8 @@ WORD_LISTS: web.AppKey[WordListCache] = web.AppKey("word_lists")
 WEBHOOK_WAKE: web.AppKey[asyncio.Event] = web.AppKey("webhook_wake")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")
+# The word-list cache, language detector and webhook nudge every policy decision uses.
+POLICY_TOOLS: web.AppKey[PolicyTools] = web.AppKey("policy_tools")
 
 # Per-request values.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -30,8 +30,8 @@ from service.batching import MicroBatcher
 from service.db import store
 from service.db.pool import is_disk_full, is_timeout, is_unavailable
 from service.domain.rules import AuthorActivity, flood_retry_after
-from service.domain.types import ArticleMode, Principal, Status
-from service.errors import ArticleClosed, InvalidReference, RateLimited
+from service.domain.types import Principal, Status
+from service.errors import InvalidReference, RateLimited
 from service.ml.scorer import Scorer
 from service.moderation import (
     Assessment,
@@ -41,6 +41,7 @@ from service.moderation import (
     assess_many,
     author_facts,
     effective_mode,
+    require_open,
     resolve_site,
     text_fingerprint,
 )
@@ -132,16 +133,6 @@ async def submit_comments(
     return [o for o in outcomes if o is not None]
 
 
-async def submit_comment(
-    pool: asyncpg.Pool, scorer: Scorer, principal: Principal, sub: Submission, tools: PolicyTools | None = None
-) -> Submitted:
-    """Score, decide and store one comment; a repeated (site, external id) returns the first result."""
-    (outcome,) = await submit_comments(pool, scorer, tools or PolicyTools(), [Request(principal, sub)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
-
-
 async def _plan(
     pool: asyncpg.Pool,
     scorer: Scorer,
@@ -155,9 +146,9 @@ async def _plan(
     if not live:
         return []
     subs = {i: requests[i].submission for i in live}
-    # Score every text now, in the scoring thread, while the fingerprints and reads below run: a text that turns out
-    # not to need a score (an earlier submission, a refused one, a language the model does not
-    # know) costs a fraction of a millisecond; waiting for the reads first would cost latency.
+    # Score every text now, in the scoring thread, while the fingerprints and reads below run: a
+    # text that turns out not to need a score (an earlier submission, a refused one, a language the
+    # model does not know) costs a fraction of a millisecond; waiting for the reads would cost latency.
     scoring = asyncio.ensure_future(scorer.score_many([subs[i].text for i in live]))
     site_of = {i: cast(str, sites[i]) for i in live}
     ext_keys = [(site_of[i], cast(str, subs[i].external_id)) for i in live if subs[i].external_id is not None]
@@ -190,8 +181,7 @@ async def _plan(
         earlier = accepted.get((site_id, sub.author_id), [])
         activity = _with_earlier(activity_from_row(row), earlier, prints[i])
         try:
-            if mode is ArticleMode.CLOSED:
-                raise ArticleClosed("this article is closed for comments", field="article_id")
+            require_open(mode)
             retry_after = flood_retry_after(site.policy, activity)
             if retry_after is not None:
                 raise RateLimited(

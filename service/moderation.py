@@ -112,6 +112,12 @@ def effective_mode(article_mode: str | None, site: SitePolicy) -> ArticleMode:
     return ArticleMode(article_mode) if article_mode else site.default_mode
 
 
+def require_open(mode: ArticleMode) -> None:
+    """New comments and edits are refused on a closed article."""
+    if mode is ArticleMode.CLOSED:
+        raise ArticleClosed("this article is closed for comments", field="article_id")
+
+
 def author_facts(author: store.StoredAuthor | None) -> AuthorFacts:
     if author is None:
         return AuthorFacts()
@@ -270,8 +276,7 @@ async def edit_comment(
     if expected_version is not None and expected_version != current.version:
         raise VersionConflict(f"the comment is at version {current.version}, not {expected_version}")
     mode = effective_mode(article.mode if article else None, site.policy)
-    if mode is ArticleMode.CLOSED:
-        raise ArticleClosed("this article is closed for comments", field="article_id")
+    require_open(mode)
     # The comment itself is not a repeat of itself; flooding is about new comments, not edits.
     window_start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=site.policy.repeat_window_s)
     same_text = print_ == current.fingerprint and current.created_at > window_start

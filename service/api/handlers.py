@@ -39,11 +39,10 @@ from service.api.schemas import (
     StatsOut,
     StatsQuery,
 )
-from service.appkeys import INTAKE, LANGUAGE, METRICS, POOL, PRINCIPAL, SCORER, SETTINGS, WORD_LISTS
+from service.appkeys import INTAKE, METRICS, POLICY_TOOLS, POOL, PRINCIPAL, SCORER, SETTINGS
 from service.db import store
 from service.domain.types import Principal
 from service.intake import Submission
-from service.webhooks import wake_deliverer
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,10 +77,7 @@ def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
 
 def tools(request: web.Request) -> moderation.PolicyTools:
     """The app's word-list cache and language detector, and a nudge for its webhook deliverer."""
-    app = request.app
-    return moderation.PolicyTools(
-        word_lists=app[WORD_LISTS], languages=app.get(LANGUAGE), on_event=lambda: wake_deliverer(app)
-    )
+    return request.app[POLICY_TOOLS]
 
 
 def respond(model: BaseModel, status: int = 200) -> web.Response:

@@ -9,11 +9,10 @@ import uuid
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from service.appkeys import LANGUAGE, POOL, SCORER, WORD_LISTS
+from service.appkeys import POLICY_TOOLS, POOL, SCORER
 from service.domain.types import Principal, Role
 from service.errors import ArticleClosed, Forbidden, InvalidReference, RateLimited
 from service.intake import Request, Submission, Submitted, submit_comments
-from service.moderation import PolicyTools
 from tests.api.policy_helpers import configure, submit
 from tests.helpers import ABUSIVE, CIVIL, Keys, auth
 
@@ -27,8 +26,7 @@ def req(text: str = CIVIL, *, author: str = "reader-1", article: str = "a1", **e
 async def run_batch(client: TestClient, requests: list[Request]) -> list[Submitted | Exception]:
     app = client.app
     assert app is not None
-    tools = PolicyTools(word_lists=app[WORD_LISTS], languages=app[LANGUAGE])
-    return await submit_comments(app[POOL], app[SCORER], tools, requests)
+    return await submit_comments(app[POOL], app[SCORER], app[POLICY_TOOLS], requests)
 
 
 async def test_one_batch_answers_each_submission_as_if_alone(
