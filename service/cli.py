@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as settings:
         if settings.workers > 1:
             return _serve_workers(settings)
+        _choose_event_loop(settings)
         web.run_app(
             create_app(settings),
             host=settings.host,
@@ -61,6 +62,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print=lambda msg: log.info("%s", msg),
         )
     return 0
+
+
+def _choose_event_loop(settings: Settings) -> None:
+    """uvloop for the serving loop when wanted and installed; asyncio's own loop otherwise."""
+    if not settings.uvloop:
+        return
+    try:
+        import uvloop
+    except ImportError:
+        log.info("uvloop is not installed; serving on asyncio's event loop")
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    log.info("serving on uvloop %s", uvloop.__version__)
 
 
 def _tune_malloc(settings: Settings) -> None:

@@ -231,6 +231,11 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes for 'moderation serve' (SO_REUSEPORT on one port); --workers overrides.",
     )
+    uvloop: bool = Field(
+        default=True,
+        description="'moderation serve' runs its event loop on uvloop when it is installed (it is a dependency "
+        "except on Windows): less CPU per request than asyncio's default loop. false: asyncio's loop.",
+    )
     malloc_mmap_threshold_bytes: int = Field(
         default=128 * 1024,
         ge=0,

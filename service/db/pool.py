@@ -109,6 +109,19 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def reset_connection(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool: nothing beyond what asyncpg always does
+    first (roll back an open transaction, drop listener callbacks).
+
+    asyncpg's default reset also sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` on every release, a round trip per release (two per batch of new comments). Pooled
+    connections never change session state: LISTEN (``service/live.py``) and the retraining
+    advisory lock (``service/retraining.py``) use connections of their own, settings are fixed
+    per connection at connect time (``server_settings``), cursors live inside transactions, and
+    nothing runs ``SET`` outside ``SET LOCAL``. ``tests/integration/test_pool.py`` checks both.
+    """
+
+
 def server_settings(statement_timeout: float) -> dict[str, str]:
     """Per-connection PostgreSQL settings that bound how long the server works for one request."""
     ms = str(max(1, int(statement_timeout * 1000)))
@@ -140,6 +153,7 @@ async def create_pool(
         max_inactive_connection_lifetime=60.0,
         setup=None,
         init=init_connection,
+        reset=reset_connection,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
