@@ -1,9 +1,11 @@
 """Taking comments in: score, decide and store new comments, many at a time.
 
-``submit_comments`` handles a micro-batch of submissions (see ``service.batching``) with a fixed
-number of database round trips whatever its size: five reads, one model call, one transaction of
-about eight statements (one commit, one WAL flush). It gives every submission the answer it would
-have had alone:
+``submit_comments`` handles a micro-batch of submissions (see ``service.batching``) on one pooled
+connection with a fixed number of database round trips whatever its size: the settings of each
+site in the batch, one statement reading everything else the policy needs (``intake_context``),
+one model call, and one statement writing everything (``store_comments``: one implicit transaction,
+one commit, one WAL flush; a site with webhooks adds their outbox rows in the same transaction). It
+gives every submission the answer it would have had alone:
 
 * a repeated (site, external id), in an earlier batch or in this one, returns the first result;
 * flood control and the repeat rule count the comments earlier in the same batch;
@@ -30,7 +32,7 @@ from service.batching import MicroBatcher
 from service.db import store
 from service.db.pool import is_disk_full, is_timeout, is_unavailable
 from service.domain.rules import AuthorActivity, flood_retry_after
-from service.domain.types import Principal, Status
+from service.domain.types import Principal
 from service.errors import InvalidReference, RateLimited
 from service.ml.scorer import Scorer
 from service.moderation import (
@@ -90,6 +92,7 @@ class _Planned:
     site_id: str
     sub: Submission
     site: SiteState
+    parent: store.Key | None  # where the parent comment lives (None: no parent, or not found)
     found: Assessment | None = None
     comment_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
 
@@ -119,11 +122,13 @@ async def submit_comments(
     waiting = set(later)
     live = [i for i in range(len(requests)) if outcomes[i] is None and i not in waiting]
 
-    planned = await _plan(pool, scorer, tools, requests, sites, live, outcomes)
-    if planned:
-        stored = await _store_isolating(pool, tools, requests, planned)
-        for p, outcome in zip(planned, stored, strict=True):
-            outcomes[p.index] = outcome
+    if live:
+        async with pool.acquire() as conn:
+            planned = await _plan(conn, pool, scorer, tools, requests, sites, live, outcomes)
+            if planned:
+                stored = await _store_isolating(conn, tools, requests, planned)
+                for p, outcome in zip(planned, stored, strict=True):
+                    outcomes[p.index] = outcome
     if later:
         # By now the first submission is committed (or failed): these see it as an earlier one.
         repeated = await submit_comments(pool, scorer, tools, [requests[i] for i in later])
@@ -134,6 +139,7 @@ async def submit_comments(
 
 
 async def _plan(
+    conn: store.Conn,
     pool: asyncpg.Pool,
     scorer: Scorer,
     tools: PolicyTools,
@@ -143,26 +149,34 @@ async def _plan(
     outcomes: list[Outcome | None],
 ) -> list[_Planned]:
     """Read what the policy needs for every live request, apply the pre-scoring rules, score and decide."""
-    if not live:
-        return []
     subs = {i: requests[i].submission for i in live}
     # Score every text now, in the scoring thread, while the fingerprints and reads below run: a
     # text that turns out not to need a score (an earlier submission, a refused one, a language the
     # model does not know) costs a fraction of a millisecond; waiting for the reads would cost latency.
     scoring = asyncio.ensure_future(scorer.score_many([subs[i].text for i in live]))
     site_of = {i: cast(str, sites[i]) for i in live}
-    ext_keys = [(site_of[i], cast(str, subs[i].external_id)) for i in live if subs[i].external_id is not None]
-    article_keys = sorted({(site_of[i], subs[i].article_id) for i in live})
-    author_keys = sorted({(site_of[i], subs[i].author_id) for i in live})
     prints = {i: text_fingerprint(subs[i].text) for i in live}
-
     try:
-        async with pool.acquire() as conn:
-            read = await _read(conn, subs, site_of, live, ext_keys, article_keys, author_keys, prints)
+        base_sites = {s: await load_site(conn, s) for s in sorted(set(site_of.values()))}
+        keys = [
+            store.IntakeKey(
+                site_of[i],
+                subs[i].external_id,
+                subs[i].article_id,
+                subs[i].author_id,
+                prints[i],
+                base_sites[site_of[i]].policy.repeat_window_s,
+                base_sites[site_of[i]].policy.rejection_rate_window_days,
+                subs[i].parent_id,
+            )
+            for i in live
+        ]
+        contexts = dict(zip(live, await store.intake_context(conn, keys), strict=True))
+        earlier_ids = [c.existing_id for c in contexts.values() if c.existing_id is not None]
+        existing = {c.id: c for c in await store.get_comments_by_ids(conn, earlier_ids)} if earlier_ids else {}
     except BaseException:
         scoring.cancel()
         raise
-    existing, base_sites, articles, authors, fresh, rows = read
     early = dict(zip(live, await scoring, strict=True))
 
     planned: list[_Planned] = []
@@ -170,16 +184,16 @@ async def _plan(
     # What this batch has already let through, per author: flood control and repeats count it.
     accepted: dict[tuple[str, str], list[bytes]] = {}
     for i in live:
-        key = (site_of[i], subs[i].external_id)
-        if key in existing:
-            outcomes[i] = Submitted(existing[cast(tuple[str, str], key)], created=False)
-    for i, row in zip(fresh, rows, strict=True):
+        context = contexts[i]
+        if context.existing_id is not None:
+            outcomes[i] = Submitted(existing[context.existing_id], created=False)
+            continue
         site_id, sub = site_of[i], subs[i]
-        article = articles.get((site_id, sub.article_id))
+        article = context.article
         site = base_sites[site_id].for_article(article.settings if article else None)
         mode = effective_mode(article.mode if article else None, site.policy)
         earlier = accepted.get((site_id, sub.author_id), [])
-        activity = _with_earlier(activity_from_row(row), earlier, prints[i])
+        activity = _with_earlier(activity_from_row(context.activity), earlier, prints[i])
         try:
             require_open(mode)
             retry_after = flood_retry_after(site.policy, activity)
@@ -192,54 +206,13 @@ async def _plan(
             outcomes[i] = exc
             continue
         accepted.setdefault((site_id, sub.author_id), []).append(prints[i])
-        planned.append(_Planned(i, site_id, sub, site))
-        author = authors.get((site_id, sub.author_id))
-        cases.append(Case(sub.text, site_id, site, mode, author_facts(author), activity, prints[i]))
+        planned.append(_Planned(i, site_id, sub, site, context.parent))
+        cases.append(Case(sub.text, site_id, site, mode, author_facts(context.author), activity, prints[i]))
 
     found_all = await assess_many(pool, scorer, tools, cases, scored=[early[p.index] for p in planned])
     for p, found in zip(planned, found_all, strict=True):
         p.found = found
     return planned
-
-
-async def _read(
-    conn: store.Conn,
-    subs: dict[int, Submission],
-    site_of: dict[int, str],
-    live: list[int],
-    ext_keys: list[store.Key],
-    article_keys: list[store.Key],
-    author_keys: list[store.Key],
-    prints: dict[int, bytes],
-) -> tuple[
-    dict[store.Key, store.StoredComment],
-    dict[str, SiteState],
-    dict[store.Key, store.StoredArticleSettings],
-    dict[store.Key, store.StoredAuthor],
-    list[int],
-    list[asyncpg.Record],
-]:
-    """The batch's reads: earlier submissions, sites, articles, authors, and the activity of the
-    authors of the submissions that are new."""
-    existing = await store.get_comments_by_external_ids(conn, ext_keys) if ext_keys else {}
-    base_sites = {s: await load_site(conn, s) for s in sorted({site_of[i] for i in live})}
-    articles = await store.get_articles_by_keys(conn, article_keys)
-    authors = await store.get_authors_by_keys(conn, author_keys)
-    fresh = [i for i in live if (site_of[i], subs[i].external_id) not in existing]
-    rows = await store.authors_activity(
-        conn,
-        [
-            store.ActivityKey(
-                site_of[i],
-                subs[i].author_id,
-                prints[i],
-                base_sites[site_of[i]].policy.repeat_window_s,
-                base_sites[site_of[i]].policy.rejection_rate_window_days,
-            )
-            for i in fresh
-        ],
-    )
-    return existing, base_sites, articles, authors, fresh, rows
 
 
 def _with_earlier(activity: AuthorActivity, earlier: list[bytes], print_: bytes) -> AuthorActivity:
@@ -255,12 +228,12 @@ def _with_earlier(activity: AuthorActivity, earlier: list[bytes], print_: bytes)
 
 
 async def _store_isolating(
-    pool: asyncpg.Pool, tools: PolicyTools, requests: list[Request], planned: list[_Planned]
+    conn: store.Conn, tools: PolicyTools, requests: list[Request], planned: list[_Planned]
 ) -> list[Outcome]:
     """Store the batch in one transaction; when that fails for a reason that may be one comment's
     own (not an outage), store them one by one so the others are not refused with it."""
     try:
-        return await _store_retrying(pool, tools, requests, planned)
+        return await _store_retrying(conn, tools, requests, planned)
     except asyncpg.PostgresError as exc:
         if len(planned) == 1 or is_unavailable(exc) or is_timeout(exc) or is_disk_full(exc):
             raise
@@ -268,7 +241,7 @@ async def _store_isolating(
     outcomes: list[Outcome] = []
     for p in planned:
         try:
-            (outcome,) = await _store_retrying(pool, tools, requests, [p])
+            (outcome,) = await _store_retrying(conn, tools, requests, [p])
         except asyncpg.PostgresError as exc:
             if is_unavailable(exc) or is_timeout(exc) or is_disk_full(exc):
                 raise
@@ -278,11 +251,11 @@ async def _store_isolating(
 
 
 async def _store_retrying(
-    pool: asyncpg.Pool, tools: PolicyTools, requests: list[Request], planned: list[_Planned]
+    conn: store.Conn, tools: PolicyTools, requests: list[Request], planned: list[_Planned]
 ) -> list[Outcome]:
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         try:
-            outcomes, queued = await _store(pool, requests, planned)
+            outcomes, queued = await _store(conn, requests, planned)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate in _RETRY_STATES and attempt < _WRITE_ATTEMPTS:
                 log.info("retrying a batch of %d comments after %s", len(planned), exc.sqlstate)
@@ -294,53 +267,46 @@ async def _store_retrying(
     raise AssertionError("unreachable")
 
 
-async def _store(pool: asyncpg.Pool, requests: list[Request], planned: list[_Planned]) -> tuple[list[Outcome], bool]:
-    """One transaction for the whole batch; returns the outcomes and whether webhook events were queued."""
+async def _store(conn: store.Conn, requests: list[Request], planned: list[_Planned]) -> tuple[list[Outcome], bool]:
+    """Write the batch; returns the outcomes and whether webhook events were queued.
+
+    One statement, so one implicit transaction, when no site in the batch has a webhook; with
+    webhooks, their outbox rows are written in the same explicit transaction (they need the
+    stored rows: the payload carries the comment as stored).
+    """
     outcomes: dict[int, Outcome] = {}
-    async with pool.acquire() as conn, conn.transaction():
-        parents = await store.get_parent_comments(
-            conn, sorted({p.sub.parent_id for p in planned if p.sub.parent_id is not None})
-        )
-        writing: list[_Planned] = []
-        for p in planned:
-            if p.sub.parent_id is not None and parents.get(p.sub.parent_id) != (p.site_id, p.sub.article_id):
-                outcomes[p.index] = InvalidReference("parent comment not found on this article", field="parent_id")
-            else:
-                writing.append(p)
-        if writing:
-            await store.ensure_keys(
-                conn,
-                articles=[(p.site_id, p.sub.article_id) for p in writing],
-                authors=[(p.site_id, p.sub.author_id) for p in writing],
-            )
-            inserted = await store.insert_comments(conn, [(p.comment_id, _new_comment(p)) for p in writing])
-            taken = [p for p in writing if p.comment_id not in inserted]
-            if taken:
-                # A concurrent request with the same external id committed first: answer with its result.
-                keys = [(p.site_id, cast(str, p.sub.external_id)) for p in taken]
-                earlier = await store.get_comments_by_external_ids(conn, keys)
-                for p, key in zip(taken, keys, strict=True):
-                    outcomes[p.index] = Submitted(earlier[key], created=False)
-            created = [p for p in writing if p.comment_id in inserted]
-            await store.insert_comment_events(
-                conn, [_created_event(p, inserted[p.comment_id], requests[p.index].principal) for p in created]
-            )
-            await store.count_author_decisions(
-                conn,
-                [
-                    (p.site_id, p.sub.author_id, inserted[p.comment_id].status)
-                    for p in created
-                    if inserted[p.comment_id].status is not Status.PENDING
-                ],
-            )
-            events = [webhooks.status_webhook(p.site.policy, inserted[p.comment_id]) for p in created]
-            queued = [e for e in events if e is not None]
-            if queued:
-                await store.enqueue_webhooks(conn, queued)
-            for p in created:
-                outcomes[p.index] = Submitted(inserted[p.comment_id], created=True)
+    writing: list[_Planned] = []
+    for p in planned:
+        if p.sub.parent_id is not None and p.parent != (p.site_id, p.sub.article_id):
+            outcomes[p.index] = InvalidReference("parent comment not found on this article", field="parent_id")
         else:
-            queued = []
+            writing.append(p)
+    queued: list[store.NewWebhook] = []
+    if writing:
+        new = [_new_stored(p, requests[p.index].principal) for p in writing]
+        if any(webhooks.enabled(p.site.policy) for p in writing):
+            async with conn.transaction():
+                inserted = await store.store_comments(conn, new)
+                events = [
+                    webhooks.status_webhook(p.site.policy, inserted[p.comment_id])
+                    for p in writing
+                    if p.comment_id in inserted
+                ]
+                queued = [e for e in events if e is not None]
+                if queued:
+                    await store.enqueue_webhooks(conn, queued)
+        else:
+            inserted = await store.store_comments(conn, new)
+        taken = [p for p in writing if p.comment_id not in inserted]
+        if taken:
+            # A concurrent request with the same external id committed first: answer with its result.
+            keys = [(p.site_id, cast(str, p.sub.external_id)) for p in taken]
+            earlier = await store.get_comments_by_external_ids(conn, keys)
+            for p, key in zip(taken, keys, strict=True):
+                outcomes[p.index] = Submitted(earlier[key], created=False)
+        for p in writing:
+            if p.comment_id in inserted:
+                outcomes[p.index] = Submitted(inserted[p.comment_id], created=True)
     return [outcomes[p.index] for p in planned], bool(queued)
 
 
@@ -366,17 +332,13 @@ def _new_comment(p: _Planned) -> store.NewComment:
     )
 
 
-def _created_event(p: _Planned, comment: store.StoredComment, principal: Principal) -> store.NewCommentEvent:
+def _new_stored(p: _Planned, principal: Principal) -> store.NewStoredComment:
     found = p.found
     assert found is not None
-    return store.NewCommentEvent(
-        comment_id=comment.id,
-        actor_kind="system",
+    return store.NewStoredComment(
+        id=p.comment_id,
+        comment=_new_comment(p),
         actor_name=f"model:{found.scored.model_version}",
-        action="created",
-        from_status=None,
-        to_status=comment.status.value,
-        reasons=comment.reasons,
         details={"submitted_by": principal.name, "mode": found.mode.value, "language": found.language},
     )
 

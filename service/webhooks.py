@@ -69,11 +69,16 @@ async def enqueue(
     return event.id
 
 
+def enabled(site: SitePolicy) -> bool:
+    """Whether the site sends webhooks (an address and a signing secret are set)."""
+    return bool(site.webhook_url and site.webhook_secret)
+
+
 def new_event(
     site: SitePolicy, comment: store.StoredComment, event_type: str, extra: dict[str, Any] | None = None
 ) -> store.NewWebhook | None:
     """The event announcing a change to ``comment``, or None when its site has no webhook."""
-    if not site.webhook_url or not site.webhook_secret:
+    if not enabled(site):
         return None
     event_id = uuid.uuid4()
     payload = {

@@ -68,27 +68,29 @@ SELECT c.*
 FROM unnest($1::text[], $2::text[]) AS k(site_id, external_id)
 JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id;
 
--- name: get_articles_by_keys
--- The stored articles among these (site, article) pairs: mode and overrides.
-SELECT a.site_id, a.id, a.mode, a.settings
-FROM unnest($1::text[], $2::text[]) AS k(site_id, id)
-JOIN articles a ON a.site_id = k.site_id AND a.id = k.id;
-
--- name: get_authors_by_keys
--- The stored authors among these (site, author) pairs.
-SELECT a.site_id, a.id, a.standing, a.suspended_until, a.approved_count, a.rejected_count, a.erased_at,
-       a.created_at, a.updated_at
-FROM unnest($1::text[], $2::text[]) AS k(site_id, id)
-JOIN authors a ON a.site_id = k.site_id AND a.id = k.id;
-
--- name: authors_activity
--- What authors did lately, for many (site, author, fingerprint, repeat window s, rejection window
--- days) tuples at once, one row per tuple in input order (column ord, from 1): comments in the
--- last minute (and the oldest one's age), comments with that fingerprint within the repeat window,
--- and decisions within the rejection-rate window.
-SELECT k.ord, act.*
-FROM unnest($1::text[], $2::text[], $3::bytea[], $4::float8[], $5::int[])
-         WITH ORDINALITY AS k(site_id, author_id, fingerprint, repeat_s, window_days, ord)
+-- name: intake_context
+-- What the policy needs to know about each submission of a micro-batch, in one statement: one row
+-- per input tuple (site, external id, article, author, fingerprint, repeat window s, rejection
+-- window days, parent id), in input order (column ord, from 1). The comment already stored under
+-- the (site, external id) pair, if any; the article's mode and overrides (article_found false: not
+-- stored yet); the author's record (author_found false: new); the author's recent activity:
+-- comments in the last minute (and the oldest one's age), comments with that fingerprint within
+-- the repeat window, decisions within the rejection-rate window; and where the parent comment
+-- lives (NULL: no parent, or none with that id).
+SELECT k.ord,
+       c.id AS existing_id,
+       ar.id IS NOT NULL AS article_found, ar.mode AS article_mode, ar.settings AS article_settings,
+       au.id IS NOT NULL AS author_found, au.standing, au.suspended_until, au.approved_count,
+       au.rejected_count, au.erased_at, au.created_at, au.updated_at,
+       p.site_id AS parent_site_id, p.article_id AS parent_article_id,
+       act.*
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::float8[], $7::int[], $8::uuid[])
+         WITH ORDINALITY AS k(site_id, external_id, article_id, author_id, fingerprint, repeat_s, window_days,
+                              parent_id, ord)
+LEFT JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id
+LEFT JOIN articles ar ON ar.site_id = k.site_id AND ar.id = k.article_id
+LEFT JOIN authors au ON au.site_id = k.site_id AND au.id = k.author_id
+LEFT JOIN comments p ON p.id = k.parent_id
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds') AS last_minute,
            COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (
@@ -105,10 +107,6 @@ CROSS JOIN LATERAL (
                              now() - make_interval(days => k.window_days))
 ) AS act
 ORDER BY k.ord;
-
--- name: get_parent_comments
--- Where the comments replies point at live: (id, site, article) of those that exist.
-SELECT id, site_id, article_id FROM comments WHERE id = ANY($1::uuid[]);
 
 -- name: ensure_keys
 -- Create these sites, (site, article) and (site, author) pairs on first use, in one statement
@@ -141,13 +139,64 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid
 ON CONFLICT ON CONSTRAINT uq__comments__site_external DO NOTHING
 RETURNING *;
 
--- name: insert_comment_events
--- Append one history entry to each of many comments.
-INSERT INTO comment_events (comment_id, actor_kind, actor_name, action, from_status, to_status,
-                            reasons, details)
-SELECT comment_id, actor_kind, actor_name, action, from_status, to_status, reasons::jsonb, details::jsonb
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-         AS k(comment_id, actor_kind, actor_name, action, from_status, to_status, reasons, details);
+-- name: store_comments
+-- A micro-batch's whole write as one statement: one implicit transaction, one commit, one round
+-- trip. Creates the sites, articles and authors named on first use (articles follow their site's
+-- default mode); inserts the comments (ids chosen by the caller; a (site, external id) pair that
+-- exists already is skipped and returns no row); logs each inserted comment's creation (actor
+-- 'system' named by $18, details $19); adds the decided ones to their authors' tallies. Foreign
+-- keys are checked at the end of the statement, when the rows inserted here exist. Each table's
+-- rows are taken in one fixed order, by key, so that concurrent batches queue behind each other
+-- rather than deadlock (the service retries the rare deadlock left).
+WITH k AS (
+    SELECT *
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::inet[],
+                $14::text[], $15::real[], $16::bytea[], $17::text[], $18::text[], $19::text[])
+             AS k(id, site_id, external_id, article_id, author_id, parent_id, text, status, scores, reasons,
+                  spans, model_version, author_ip, user_agent, max_score, fingerprint, language,
+                  actor_name, details)
+), new_sites AS (
+    INSERT INTO sites (id) SELECT DISTINCT site_id FROM k ORDER BY 1
+    ON CONFLICT (id) DO NOTHING
+), new_articles AS (
+    INSERT INTO articles (site_id, id) SELECT DISTINCT site_id, article_id FROM k ORDER BY 1, 2
+    ON CONFLICT (site_id, id) DO NOTHING
+), ins AS (
+    INSERT INTO comments (id, site_id, external_id, article_id, author_id, parent_id, text, status,
+                          scores, reasons, spans, model_version, author_ip, user_agent, max_score,
+                          fingerprint, language)
+    -- JSON documents travel as text: the driver would read a JSON array as an array dimension.
+    SELECT id, site_id, external_id, article_id, author_id, parent_id, text, status,
+           scores::jsonb, reasons::jsonb, spans::jsonb, model_version, author_ip, user_agent, max_score,
+           fingerprint, language
+    FROM k ORDER BY site_id, external_id, id
+    ON CONFLICT ON CONSTRAINT uq__comments__site_external DO NOTHING
+    RETURNING *
+), created AS (
+    INSERT INTO comment_events (comment_id, actor_kind, actor_name, action, from_status, to_status,
+                                reasons, details)
+    SELECT ins.id, 'system', k.actor_name, 'created', NULL, ins.status, ins.reasons, k.details::jsonb
+    FROM ins JOIN k ON k.id = ins.id
+), tally AS (
+    SELECT k.site_id, k.author_id,
+           count(ins.id) FILTER (WHERE ins.status = 'approved') AS approved,
+           count(ins.id) FILTER (WHERE ins.status = 'rejected') AS rejected
+    FROM k LEFT JOIN ins ON ins.id = k.id
+    GROUP BY k.site_id, k.author_id
+), new_authors AS (
+    INSERT INTO authors (site_id, id)
+    SELECT site_id, author_id FROM tally WHERE approved + rejected = 0 ORDER BY 1, 2
+    ON CONFLICT (site_id, id) DO NOTHING
+), counted AS (
+    INSERT INTO authors (site_id, id, approved_count, rejected_count)
+    SELECT site_id, author_id, approved, rejected FROM tally WHERE approved + rejected > 0 ORDER BY 1, 2
+    ON CONFLICT (site_id, id) DO UPDATE
+    SET approved_count = authors.approved_count + EXCLUDED.approved_count,
+        rejected_count = authors.rejected_count + EXCLUDED.rejected_count,
+        updated_at = now()
+)
+SELECT * FROM ins;
 
 -- name: lock_authors
 -- Lock these authors' rows in one fixed order before their tallies change, so that two batches

@@ -209,14 +209,12 @@ class StoredArticleSettings:
 
 
 @dataclass(frozen=True)
-class NewCommentEvent:
-    comment_id: uuid.UUID
-    actor_kind: str
-    actor_name: str
-    action: str
-    from_status: str | None
-    to_status: str | None
-    reasons: list[dict[str, Any]]
+class NewStoredComment:
+    """A comment to store with :func:`store_comments`, and what its 'created' history entry says."""
+
+    id: uuid.UUID  # chosen by the caller
+    comment: NewComment
+    actor_name: str  # the system actor that created it ('model:<version>')
     details: dict[str, Any]
 
 
@@ -236,44 +234,59 @@ async def get_comments_by_external_ids(conn: Conn, keys: list[Key]) -> dict[Key,
     return {(r["site_id"], r["external_id"]): StoredComment.from_row(r) for r in rows}
 
 
-async def get_articles_by_keys(conn: Conn, keys: list[Key]) -> dict[Key, StoredArticleSettings]:
-    rows = await conn.fetch(QUERIES["get_articles_by_keys"], *_columns(keys))
-    return {(r["site_id"], r["id"]): StoredArticleSettings(**dict(r)) for r in rows}
-
-
-async def get_authors_by_keys(conn: Conn, keys: list[Key]) -> dict[Key, StoredAuthor]:
-    rows = await conn.fetch(QUERIES["get_authors_by_keys"], *_columns(keys))
-    return {(r["site_id"], r["id"]): StoredAuthor.from_row(r) for r in rows}
-
-
 @dataclass(frozen=True)
-class ActivityKey:
+class IntakeKey:
+    """One submission of a micro-batch, as :func:`intake_context` looks it up."""
+
     site_id: str
+    external_id: str | None
+    article_id: str
     author_id: str
     fingerprint: bytes
     repeat_window_s: int
     window_days: int
+    parent_id: uuid.UUID | None = None
 
 
-async def authors_activity(conn: Conn, keys: list[ActivityKey]) -> list[asyncpg.Record]:
-    """``author_activity`` for each key, in order."""
+@dataclass(frozen=True)
+class IntakeContext:
+    """What the database knows about one submission (see the ``intake_context`` query)."""
+
+    existing_id: uuid.UUID | None  # the comment stored under the same (site, external id)
+    article: StoredArticleSettings | None  # None: not stored yet
+    author: StoredAuthor | None  # None: a new author
+    activity: asyncpg.Record  # the columns of ``author_activity``
+    parent: Key | None  # (site, article) of the parent comment; None: no parent, or not found
+
+    @classmethod
+    def from_row(cls, key: IntakeKey, row: asyncpg.Record) -> IntakeContext:
+        return cls(
+            existing_id=row["existing_id"],
+            article=StoredArticleSettings(key.site_id, key.article_id, row["article_mode"], row["article_settings"])
+            if row["article_found"]
+            else None,
+            author=StoredAuthor(site_id=key.site_id, id=key.author_id, **{f: row[f] for f in _AUTHOR_COLUMNS})
+            if row["author_found"]
+            else None,
+            activity=row,
+            parent=(row["parent_site_id"], row["parent_article_id"]) if row["parent_site_id"] is not None else None,
+        )
+
+
+async def intake_context(conn: Conn, keys: Sequence[IntakeKey]) -> list[IntakeContext]:
+    """One :class:`IntakeContext` per key, in order, from one statement."""
     rows = await conn.fetch(
-        QUERIES["authors_activity"],
+        QUERIES["intake_context"],
         [k.site_id for k in keys],
+        [k.external_id for k in keys],
+        [k.article_id for k in keys],
         [k.author_id for k in keys],
         [k.fingerprint for k in keys],
         [float(k.repeat_window_s) for k in keys],
         [k.window_days for k in keys],
+        [k.parent_id for k in keys],
     )
-    return list(rows)
-
-
-async def get_parent_comments(conn: Conn, ids: list[uuid.UUID]) -> dict[uuid.UUID, Key]:
-    """(site, article) of each of these comments that exists."""
-    if not ids:
-        return {}
-    rows = await conn.fetch(QUERIES["get_parent_comments"], ids)
-    return {r["id"]: (r["site_id"], r["article_id"]) for r in rows}
+    return [IntakeContext.from_row(k, r) for k, r in zip(keys, rows, strict=True)]
 
 
 async def ensure_keys(conn: Conn, *, articles: Sequence[Key] = (), authors: Sequence[Key] = ()) -> None:
@@ -282,12 +295,9 @@ async def ensure_keys(conn: Conn, *, articles: Sequence[Key] = (), authors: Sequ
     await conn.execute(QUERIES["ensure_keys"], sites, *_columns(sorted(set(articles))), *_columns(sorted(set(authors))))
 
 
-async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -> dict[uuid.UUID, StoredComment]:
-    """The stored comments by the ids given; a comment whose (site, external id) exists is left out."""
-    # One fixed order for the unique index's entries, so concurrent batches cannot deadlock on it.
-    new = sorted(new, key=lambda item: (item[1].site_id, item[1].external_id or "", str(item[0])))
-    rows = await conn.fetch(
-        QUERIES["insert_comments"],
+def _comment_columns(new: Sequence[tuple[uuid.UUID, NewComment]]) -> list[list[Any]]:
+    """The parallel arrays the comment-inserting statements take, in their parameter order."""
+    return [
         [i for i, _ in new],
         [c.site_id for _, c in new],
         [c.external_id for _, c in new],
@@ -305,24 +315,29 @@ async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -
         [max(c.scores.values(), default=0.0) for _, c in new],
         [c.fingerprint for _, c in new],
         [c.language for _, c in new],
-    )
+    ]
+
+
+async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -> dict[uuid.UUID, StoredComment]:
+    """The stored comments by the ids given; a comment whose (site, external id) exists is left out."""
+    # One fixed order for the unique index's entries, so concurrent batches cannot deadlock on it.
+    new = sorted(new, key=lambda item: (item[1].site_id, item[1].external_id or "", str(item[0])))
+    rows = await conn.fetch(QUERIES["insert_comments"], *_comment_columns(new))
     return {r["id"]: StoredComment.from_row(r) for r in rows}
 
 
-async def insert_comment_events(conn: Conn, events: list[NewCommentEvent]) -> None:
-    if not events:
-        return
-    await conn.execute(
-        QUERIES["insert_comment_events"],
-        [e.comment_id for e in events],
-        [e.actor_kind for e in events],
-        [e.actor_name for e in events],
-        [e.action for e in events],
-        [e.from_status for e in events],
-        [e.to_status for e in events],
-        [_json(e.reasons) for e in events],
-        [_json(e.details) for e in events],
+async def store_comments(conn: Conn, new: Sequence[NewStoredComment]) -> dict[uuid.UUID, StoredComment]:
+    """A micro-batch's whole write in one statement (``store_comments``): keys created on first use,
+    the comments, their 'created' history entries, their authors' tallies. Returns the stored
+    comments by the ids given; a comment whose (site, external id) exists already is left out (and
+    gets no history entry)."""
+    rows = await conn.fetch(
+        QUERIES["store_comments"],
+        *_comment_columns([(n.id, n.comment) for n in new]),
+        [n.actor_name for n in new],
+        [_json(n.details) for n in new],
     )
+    return {r["id"]: StoredComment.from_row(r) for r in rows}
 
 
 async def count_author_decisions(conn: Conn, decisions: list[tuple[str, str, Status]]) -> None:
@@ -971,6 +986,18 @@ class StoredAuthor:
         return cls(**{f: row[f] for f in cls.__dataclass_fields__})
 
 
+# The author columns of ``intake_context`` rows (the others are the key).
+_AUTHOR_COLUMNS = (
+    "standing",
+    "suspended_until",
+    "approved_count",
+    "rejected_count",
+    "erased_at",
+    "created_at",
+    "updated_at",
+)
+
+
 @dataclass(frozen=True)
 class StoredAuthorEvent:
     at: dt.datetime
@@ -1028,8 +1055,11 @@ async def list_author_events(conn: Conn, site_id: str, author_id: str) -> list[S
 async def author_activity(
     conn: Conn, site_id: str, author_id: str, fingerprint: bytes, repeat_window_s: int, window_days: int
 ) -> asyncpg.Record:
-    (row,) = await authors_activity(conn, [ActivityKey(site_id, author_id, fingerprint, repeat_window_s, window_days)])
-    return row
+    """What the author did lately (the activity columns of ``intake_context``)."""
+    (context,) = await intake_context(
+        conn, [IntakeKey(site_id, None, "", author_id, fingerprint, repeat_window_s, window_days)]
+    )
+    return context.activity
 
 
 async def adjust_author_counts(
