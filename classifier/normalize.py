@@ -465,15 +465,20 @@ class Normalized:
 
 def normalize_with_offsets(text: str) -> Normalized:
     """Like :func:`normalize`, and also map each normalized character back to the original text."""
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, ch in enumerate(text):
-        for c in ch.translate(_CHAR_MAP):
-            chars.append(c)
-            starts.append(i)
-            ends.append(i + 1)
-    s = "".join(chars)
+    if text.isascii():
+        # Every ASCII character maps to exactly one character (tests/unit/test_classifier_normalize.py).
+        s = text.translate(_CHAR_MAP)
+        starts = list(range(len(s)))
+        ends = list(range(1, len(s) + 1))
+    else:
+        chars: list[str] = []
+        starts, ends = [], []
+        for i, ch in enumerate(text):
+            for c in ch.translate(_CHAR_MAP):
+                chars.append(c)
+                starts.append(i)
+                ends.append(i + 1)
+        s = "".join(chars)
     if not s.isascii():
         s, starts, ends = _sub_tracked(_CONFUSABLE_WORD_RE, _confusable_mapper(s), s, starts, ends)
     out, out_s, out_e = "", [], []  # type: ignore[var-annotated]

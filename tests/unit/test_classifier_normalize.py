@@ -95,3 +95,18 @@ def test_the_normalization_cache_keeps_only_short_texts() -> None:
     assert _normalize_cached.cache_info().currsize == 1  # the short one only
     assert normalize(short_text) == normalize(short_text)
     assert _normalize_cached.cache_info().hits >= 2
+
+
+def test_every_ascii_character_maps_to_exactly_one_character() -> None:
+    # normalize_with_offsets maps ASCII text character for character on this guarantee.
+    from classifier.normalize import _CHAR_MAP
+
+    assert all(len(_CHAR_MAP[code]) == 1 for code in range(128))
+
+
+def test_offsets_of_ascii_and_non_ascii_texts_agree() -> None:
+    ascii_text = "You are an  IDIOT!!!! f u c k off, see http://x.example/a"
+    wide = ascii_text.replace("IDIOT", "ＩＤＩＯＴ")  # fullwidth: the per-character path
+    a, b = normalize_with_offsets(ascii_text), normalize_with_offsets(wide)
+    assert a.text == b.text == normalize(ascii_text)
+    assert a.starts == b.starts and a.ends == b.ends
