@@ -64,12 +64,14 @@ from harness import (
     WRK_SCRIPT,
     CpuMeter,
     RssSampler,
+    add_service_env_argument,
     create_keys,
     free_port,
     git_commit,
     load_average,
     machine_info,
     parent_of,
+    parse_service_env,
     run_wrk,
     service_env,
     wait_ready,
@@ -235,7 +237,7 @@ def start_target(name: str, args: argparse.Namespace, dsn: str, base: Path) -> T
             access_log="false",
             log_level="WARNING",
             rate_limits="{}",
-        )
+        ) | parse_service_env(args.service_env)
         argv = [MODERATION, "serve", "--workers", str(args.workers), "--host", "127.0.0.1", "--port", str(port)]
         ready = "/readyz"
     else:
@@ -509,6 +511,7 @@ def main() -> int:
     parser.add_argument("--pool-max", type=int, default=10, help="insert reference: connections per worker")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
+    add_service_env_argument(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         parser.error("wrk is needed: apt-get install -y wrk")

@@ -6,6 +6,7 @@ Imported by the scripts next to it (``python bench/<script>.py`` puts this direc
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -16,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,28 @@ def service_env(**settings: str) -> dict[str, str]:
     given as ``MODERATION_<NAME>`` (e.g. ``database_url=...``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "PROMETHEUS_"))}
     env.update({f"MODERATION_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def add_service_env_argument(parser: argparse.ArgumentParser) -> None:
+    """``--service-env NAME=VALUE`` (repeatable): a setting for the service under test only."""
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the service only, e.g. MODERATION_INTAKE_MAX_CONCURRENT=2 (repeatable)",
+    )
+
+
+def parse_service_env(items: Sequence[str]) -> dict[str, str]:
+    """The ``--service-env`` items as a mapping; each must be NAME=VALUE."""
+    env: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--service-env wants NAME=VALUE, got {item!r}")
+        env[name] = value
     return env
 
 

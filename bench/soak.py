@@ -38,11 +38,13 @@ import asyncpg
 from harness import (
     MODERATION,
     REPO,
+    add_service_env_argument,
     create_keys,
     free_port,
     git_commit,
     load_average,
     machine_info,
+    parse_service_env,
     percentile,
     rss_mib,
     service_env,
@@ -248,15 +250,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak.json")
     parser.add_argument("--warmup", type=float, default=120, help="seconds left out of the memory slope (default 120)")
     parser.add_argument("--probe", action="store_true", help="record the service's malloc/Python memory counters")
-    parser.add_argument(
-        "--service-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting for the service only, e.g. MODERATION_MALLOC_MMAP_THRESHOLD_BYTES=0 (repeatable)",
-    )
+    add_service_env_argument(parser)
     args = parser.parse_args()
-    extra_env = dict(item.partition("=")[::2] for item in args.service_env)
+    extra_env = parse_service_env(args.service_env)
     if args.duration > 3600 or args.rate > 500:
         parser.error("bounded by design: at most 3600 s and 500 requests/s")
 
