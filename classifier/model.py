@@ -184,6 +184,11 @@ def identity_coefficients(coef_identity: NDArray[Any] | None, n_features: int) -
     return full
 
 
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    z = np.clip(z, -50.0, 50.0)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def linear_logits(
     matrix: Any,
     texts: Sequence[str],
@@ -232,7 +237,9 @@ class Model:
     def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
         normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
-        matrix = self._features.transform(normalized)
+        return self._logits(normalized, self._features.transform(normalized))
+
+    def _logits(self, normalized: Sequence[str], matrix: Any) -> NDArray[np.float64]:
         raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
         return raw * self._slope + self._bias
 
@@ -240,13 +247,46 @@ class Model:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``."""
         if not texts:
             return np.zeros((0, len(self.labels)))
-        z = np.clip(self.logits(texts), -50.0, 50.0)
-        return 1.0 / (1.0 + np.exp(-z))
+        return _sigmoid(self.logits(texts))
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """One dict per text with a calibrated probability for every label."""
         probs = self.score_array(texts)
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
+
+    def score_and_explain(
+        self, texts: Sequence[str], top_k: int = 8
+    ) -> tuple[list[dict[str, float]], list[list[Span] | None]]:
+        """:meth:`score`, plus :meth:`explain` of the texts the model flags itself (a label at or
+        above its review threshold), from one featurization of the batch.
+
+        A text the model does not flag gets None: whether it needs spans depends on the rest of
+        the policy (it may be held for other reasons), and :meth:`explain_many` gives them, the
+        same as they would be here. Flags are read on scores rounded to 4 decimals, as the
+        service stores them and as :meth:`explain_many` reads them.
+        """
+        texts = [t[:MAX_CHARS] for t in texts]
+        if not texts:
+            return [], []
+        normalized = [prepare_text(t, self._identity_mask) for t in texts]
+        occ = extract(normalized, self._features.char_ngrams)
+        matrix, cols = self._features.transform_occurrences(occ, len(texts))
+        probs = _sigmoid(self._logits(normalized, matrix))
+        scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
+        spans: list[list[Span] | None] = [None] * len(texts)
+        rounded = [{lb: round(p, 4) for lb, p in row.items()} for row in scores]
+        flagged = [
+            d for d, row in enumerate(rounded) if any(row[lb] >= self.thresholds[lb].review for lb in self.labels)
+        ]
+        if flagged:
+            norms = {d: prepare_text_with_offsets(texts[d], self._identity_mask) for d in flagged}
+            # The offsets must describe the very text that was featurized (they always do; a text
+            # where they did not would be explained on its own by explain_many instead).
+            flagged = [d for d in flagged if norms[d].text == normalized[d]]
+            per_char = self._per_char(occ, matrix, cols, normalized, flagged)
+            for d in flagged:
+                spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
+        return scores, spans
 
     # -- explanations --------------------------------------------------------------------------
 
@@ -267,18 +307,26 @@ class Model:
         texts = [t[:MAX_CHARS] for t in texts]
         if scores is None:
             scores = self.score(texts)
-        out: list[list[Span]] = []
-        for text, text_scores, (norm, per_char) in zip(texts, scores, self.char_contributions_many(texts), strict=True):
-            flagged = [lb for lb in self.labels if text_scores.get(lb, 0.0) >= self.thresholds[lb].review]
-            if not flagged:
-                flagged = [max(self.labels, key=lambda lb: text_scores.get(lb, 0.0))]
-            spans: list[Span] = []
-            words = _words(norm.text)
-            for label in flagged:
-                contrib = per_char[:, self.labels.index(label)]
-                spans.extend(_top_word_spans(text, norm, words, contrib, label, top_k))
-            out.append(spans)
-        return out
+        return [
+            self._spans(text, norm, text_scores, per_char, top_k)
+            for text, text_scores, (norm, per_char) in zip(
+                texts, scores, self.char_contributions_many(texts), strict=True
+            )
+        ]
+
+    def _spans(
+        self, text: str, norm: Any, scores: dict[str, float], per_char: NDArray[np.float64], top_k: int
+    ) -> list[Span]:
+        """The spans of one text for its flagged labels (the top label when none is flagged)."""
+        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
+        if not flagged:
+            flagged = [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
+        spans: list[Span] = []
+        words = _words(norm.text)
+        for label in flagged:
+            contrib = per_char[:, self.labels.index(label)]
+            spans.extend(_top_word_spans(text, norm, words, contrib, label, top_k))
+        return spans
 
     def char_contributions(self, text: str) -> tuple[Any, NDArray[np.float64]]:
         """Per normalized character, its share of each label's calibrated log-odds."""
@@ -289,13 +337,22 @@ class Model:
         norms = [prepare_text_with_offsets(t[:MAX_CHARS], self._identity_mask) for t in texts]
         if not norms:
             return []
-        occ = extract([n.text for n in norms], self._features.char_ngrams)
+        normalized = [n.text for n in norms]
+        occ = extract(normalized, self._features.char_ngrams)
         matrix, cols = self._features.transform_occurrences(occ, len(norms))
+        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)))
+        return [(norm, per_char[d]) for d, norm in enumerate(norms)]
+
+    def _per_char(
+        self, occ: Any, matrix: Any, cols: NDArray[np.int32], normalized: Sequence[str], docs: Sequence[int]
+    ) -> dict[int, NDArray[np.float64]]:
+        """For each document of ``docs``, per character of its normalized text, its share of each
+        label's calibrated log-odds: every n-gram occurrence's weight spread over its characters."""
         n_labels = len(self.labels)
         # Each document's normalized text sits at [offset + 1, offset + 1 + len) of the batch
         # string (after a padding space); contributions are laid out over the whole batch string.
         text_start = occ.doc_offset + 1
-        text_end = text_start + np.fromiter((len(n.text) for n in norms), dtype=np.int64, count=len(norms))
+        text_end = text_start + np.fromiter((len(t) for t in normalized), dtype=np.int64, count=len(normalized))
         length = len(occ.batch)
         total = np.zeros((length, n_labels))
         found = cols >= 0
@@ -307,15 +364,19 @@ class Model:
             keys = doc * self._features.n_features + col
             _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
             value = matrix.data.astype(np.float64) / counts
+            wanted = np.zeros(len(normalized), dtype=bool)
+            wanted[list(docs)] = True
+            keep = wanted[doc]
+            doc, col, inverse = doc[keep], col[keep], inverse[keep]
             coef = self._coef[col].astype(np.float64)
             if self._identity_coef is not None:
                 # Comments that mention an identity term also carry the identity block's weights.
-                mentions = np.asarray(mentions_identity([n.text for n in norms]), dtype=bool)[doc]
+                mentions = np.asarray(mentions_identity(normalized), dtype=bool)[doc]
                 coef[mentions] += self._identity_coef[col[mentions]]
             weight = value[inverse][:, None] * coef * self._slope
             # Clip each occurrence to its document's text (n-grams may cover the padding spaces).
-            starts = np.maximum(occ.start[found], text_start[doc])
-            ends = np.minimum(occ.end[found], text_end[doc])
+            starts = np.maximum(occ.start[found][keep], text_start[doc])
+            ends = np.minimum(occ.end[found][keep], text_end[doc])
             inside = ends > starts
             starts, ends = starts[inside], ends[inside]
             per_char = weight[inside] / (ends - starts)[:, None]
@@ -326,7 +387,7 @@ class Model:
                     ends, per_char[:, j], minlength=length + 1
                 )
                 total[:, j] = np.cumsum(delta[:length])
-        return [(norm, total[a:b]) for norm, a, b in zip(norms, text_start.tolist(), text_end.tolist(), strict=True)]
+        return {d: total[int(text_start[d]) : int(text_end[d])] for d in docs}
 
     def vocabulary_entry(self, column: int) -> str:
         """The n-gram text of a feature column (for reports and debugging)."""

@@ -203,9 +203,17 @@ async def assess_many(
         for i, result in zip(to_score, await scorer.score_many([cases[i].text for i in to_score]), strict=True):
             scored[i] = result
     decisions = [decide(dataclasses.replace(inp, scores=s.scores)) for inp, s in zip(inputs, scored, strict=True)]
-    to_explain = [i for i, d in enumerate(decisions) if d.status is not Status.APPROVED and scored[i].scores]
-    explained = await scorer.explain_many([(cases[i].text, scored[i]) for i in to_explain])
+    # Held and rejected comments carry the spans that drove their scores; those the model flagged
+    # itself came explained with their scores.
+    held = [i for i, d in enumerate(decisions) if d.status is not Status.APPROVED and scored[i].scores]
     model_spans: list[list[dict[str, Any]]] = [[] for _ in cases]
+    to_explain = []
+    for i in held:
+        if scored[i].explained:
+            model_spans[i] = scored[i].spans
+        else:
+            to_explain.append(i)
+    explained = await scorer.explain_many([(cases[i].text, scored[i]) for i in to_explain])
     for i, spans in zip(to_explain, explained, strict=True):
         model_spans[i] = spans
     return [
@@ -409,7 +417,8 @@ async def score_text(
     )
     spans = found.spans
     if found.scored.scores and found.decision.status is Status.APPROVED:
-        spans = spans + await scorer.explain(text, found.scored)  # the nudge explains even a pass
+        # The nudge explains even a pass.
+        spans = spans + (found.scored.spans if found.scored.explained else await scorer.explain(text, found.scored))
     return ScoreResult(Scored(found.scored.scores, spans, found.scored.model_version), found.decision)
 
 

@@ -48,6 +48,10 @@ class ModelLike(Protocol):
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
+    def score_and_explain(
+        self, texts: Sequence[str], top_k: int = 8
+    ) -> tuple[list[dict[str, float]], Sequence[Sequence[SpanLike] | None]]: ...
+
     def explain_many(
         self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
     ) -> Sequence[Sequence[SpanLike]]: ...
@@ -58,6 +62,9 @@ class Scored:
     scores: dict[str, float]
     spans: list[dict[str, Any]]
     model_version: str
+    # The model flagged the text itself and explained it while scoring: ``spans`` are what
+    # ``Scorer.explain`` would give. False: no spans yet (they are computed when needed).
+    explained: bool = False
 
 
 def load_model_from(path: Path | None) -> ModelLike:
@@ -114,16 +121,23 @@ class Scorer:
         self._model, self._thresholds = model, thresholds
 
     async def score_many(self, texts: Sequence[str]) -> list[Scored]:
-        """Scores of many texts in one model call (no spans), all from the same model."""
+        """Scores of many texts in one model call, all from the same model; the texts the model
+        flags itself come explained (most of them are held, and explained anyway: this saves
+        featurizing them twice and a second trip to the scoring thread)."""
         if not texts:
             return []
         model = self._model
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        rows = await loop.run_in_executor(self._executor, model.score, list(texts))
+        rows, explained = await loop.run_in_executor(self._executor, model.score_and_explain, list(texts))
         if self._on_batch is not None:
             self._on_batch(len(texts), time.perf_counter() - started)
-        return [Scored(_rounded(scores), [], model.version) for scores in rows]
+        return [
+            Scored(_rounded(scores), [], model.version)
+            if spans is None
+            else Scored(_rounded(scores), _span_dicts(spans), model.version, explained=True)
+            for scores, spans in zip(rows, explained, strict=True)
+        ]
 
     async def score(self, text: str) -> Scored:
         """Scores of one text (no spans). Concurrent callers share model calls (micro-batching)."""
@@ -154,13 +168,15 @@ class Scorer:
 
         loop = asyncio.get_running_loop()
         for (i, _, _), spans in zip(wanted, await loop.run_in_executor(self._executor, run), strict=True):
-            out[i] = [
-                {"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)} for s in spans
-            ]
+            out[i] = _span_dicts(spans)
         return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+def _span_dicts(spans: Sequence[SpanLike]) -> list[dict[str, Any]]:
+    return [{"start": s.start, "end": s.end, "label": s.label, "weight": round(float(s.weight), 4)} for s in spans]
 
 
 def _rounded(scores: Mapping[str, float]) -> dict[str, float]:

@@ -59,6 +59,21 @@ def test_batch_and_single_scores_agree(model: Model) -> None:
         assert single == pytest.approx(row, abs=1e-6)
 
 
+def test_score_and_explain_agrees_with_score_and_explain_many(model: Model) -> None:
+    texts = ["the library park weather", "you idiot moron", "subscribe now free money", "", "what a MORON!!", "ok"]
+    scores, spans = model.score_and_explain(texts)
+    assert scores == [pytest.approx(row, abs=1e-9) for row in model.score(texts)]
+    rounded = [{label: round(p, 4) for label, p in row.items()} for row in scores]
+    flagged = [any(row[lb] >= model.thresholds[lb].review for lb in model.labels) for row in rounded]
+    # Exactly the texts the model flags come explained, with the spans explain_many gives them.
+    assert [s is not None for s in spans] == flagged
+    assert any(flagged) and not all(flagged)
+    for text, row, got in zip(texts, rounded, spans, strict=True):
+        if got is not None:
+            assert got == model.explain_many([text], [row])[0]
+    assert model.score_and_explain([]) == ([], [])
+
+
 def test_tiny_model_learned_its_labels(model: Model) -> None:
     clean, toxic, spam = model.score(["the library park weather", "you idiot moron", "subscribe now free money"])
     assert toxic["toxicity"] > clean["toxicity"] + 0.3
