@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -283,7 +283,10 @@ class Model:
             # The offsets must describe the very text that was featurized (they always do; a text
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
-            per_char = self._per_char(occ, matrix, cols, normalized, flagged)
+            labels = {
+                j for d in flagged for j, lb in enumerate(self.labels) if rounded[d][lb] >= self.thresholds[lb].review
+            }
+            per_char = self._per_char(occ, matrix, cols, normalized, flagged, labels)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
         return scores, spans
@@ -305,25 +308,33 @@ class Model:
     ) -> list[list[Span]]:
         """:meth:`explain` for many texts, featurized together (much cheaper per text than one by one)."""
         texts = [t[:MAX_CHARS] for t in texts]
+        if not texts:
+            return []
         if scores is None:
             scores = self.score(texts)
+        norms = [prepare_text_with_offsets(t, self._identity_mask) for t in texts]
+        normalized = [n.text for n in norms]
+        occ = extract(normalized, self._features.char_ngrams)
+        matrix, cols = self._features.transform_occurrences(occ, len(norms))
+        labels = {self.labels.index(lb) for text_scores in scores for lb in self._flagged(text_scores)}
+        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), labels)
         return [
-            self._spans(text, norm, text_scores, per_char, top_k)
-            for text, text_scores, (norm, per_char) in zip(
-                texts, scores, self.char_contributions_many(texts), strict=True
-            )
+            self._spans(text, norm, text_scores, per_char[d], top_k)
+            for d, (text, norm, text_scores) in enumerate(zip(texts, norms, scores, strict=True))
         ]
+
+    def _flagged(self, scores: dict[str, float]) -> list[str]:
+        """The labels to explain: those at or above their review threshold, else the top one."""
+        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
+        return flagged or [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
 
     def _spans(
         self, text: str, norm: Any, scores: dict[str, float], per_char: NDArray[np.float64], top_k: int
     ) -> list[Span]:
         """The spans of one text for its flagged labels (the top label when none is flagged)."""
-        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
-        if not flagged:
-            flagged = [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
         spans: list[Span] = []
         words = _words(norm.text)
-        for label in flagged:
+        for label in self._flagged(scores):
             contrib = per_char[:, self.labels.index(label)]
             spans.extend(_top_word_spans(text, norm, words, contrib, label, top_k))
         return spans
@@ -344,48 +355,55 @@ class Model:
         return [(norm, per_char[d]) for d, norm in enumerate(norms)]
 
     def _per_char(
-        self, occ: Any, matrix: Any, cols: NDArray[np.int32], normalized: Sequence[str], docs: Sequence[int]
+        self,
+        occ: Any,
+        matrix: Any,
+        cols: NDArray[np.int32],
+        normalized: Sequence[str],
+        docs: Iterable[int],
+        labels: Iterable[int] | None = None,
     ) -> dict[int, NDArray[np.float64]]:
         """For each document of ``docs``, per character of its normalized text, its share of each
-        label's calibrated log-odds: every n-gram occurrence's weight spread over its characters."""
-        n_labels = len(self.labels)
+        label's calibrated log-odds: every n-gram occurrence's weight spread over its characters.
+        Only the label columns ``labels`` (default: all) are filled; the others stay 0."""
+        docs = sorted(set(docs))
+        wanted_labels = np.array(sorted(set(range(len(self.labels)) if labels is None else labels)), dtype=np.int64)
         # Each document's normalized text sits at [offset + 1, offset + 1 + len) of the batch
         # string (after a padding space); contributions are laid out over the whole batch string.
         text_start = occ.doc_offset + 1
         text_end = text_start + np.fromiter((len(t) for t in normalized), dtype=np.int64, count=len(normalized))
         length = len(occ.batch)
-        total = np.zeros((length, n_labels))
-        found = cols >= 0
-        if found.any():
-            doc, col = occ.doc[found], cols[found].astype(np.int64)
-            # The matrix holds one value per distinct (document, column), in (document, column)
-            # order: exactly the sorted distinct keys of these occurrences. An n-gram seen k times
-            # in a document gets its value split over its k occurrences.
+        total = np.zeros((length, len(self.labels)))
+        wanted = np.zeros(len(normalized), dtype=bool)
+        wanted[docs] = True
+        keep = (cols >= 0) & wanted[occ.doc]
+        if keep.any() and wanted_labels.size:
+            doc, col = occ.doc[keep], cols[keep].astype(np.int64)
+            # The matrix rows of these documents hold one value per distinct (document, column), in
+            # (document, column) order: exactly the sorted distinct keys of their occurrences. An
+            # n-gram seen k times in a document gets its value split over its k occurrences.
             keys = doc * self._features.n_features + col
             _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            value = matrix.data.astype(np.float64) / counts
-            wanted = np.zeros(len(normalized), dtype=bool)
-            wanted[list(docs)] = True
-            keep = wanted[doc]
-            doc, col, inverse = doc[keep], col[keep], inverse[keep]
-            coef = self._coef[col].astype(np.float64)
+            indptr = matrix.indptr
+            rows = np.concatenate([np.arange(indptr[d], indptr[d + 1]) for d in docs])
+            value = matrix.data[rows].astype(np.float64) / counts
+            coef = self._coef[col][:, wanted_labels].astype(np.float64)
             if self._identity_coef is not None:
                 # Comments that mention an identity term also carry the identity block's weights.
                 mentions = np.asarray(mentions_identity(normalized), dtype=bool)[doc]
-                coef[mentions] += self._identity_coef[col[mentions]]
-            weight = value[inverse][:, None] * coef * self._slope
+                coef[mentions] += self._identity_coef[col[mentions]][:, wanted_labels]
+            weight = value[inverse][:, None] * coef * self._slope[wanted_labels]
             # Clip each occurrence to its document's text (n-grams may cover the padding spaces).
-            starts = np.maximum(occ.start[found][keep], text_start[doc])
-            ends = np.minimum(occ.end[found][keep], text_end[doc])
+            starts = np.maximum(occ.start[keep], text_start[doc])
+            ends = np.minimum(occ.end[keep], text_end[doc])
             inside = ends > starts
             starts, ends = starts[inside], ends[inside]
             per_char = weight[inside] / (ends - starts)[:, None]
             # Spread each occurrence evenly over its characters: +w at its start, -w at its end,
             # and a running sum (a difference array: one pass whatever the number of n-grams).
-            for j in range(n_labels):
-                delta = np.bincount(starts, per_char[:, j], minlength=length + 1) - np.bincount(
-                    ends, per_char[:, j], minlength=length + 1
-                )
+            bounds = np.concatenate((starts, ends))
+            for k, j in enumerate(wanted_labels.tolist()):
+                delta = np.bincount(bounds, np.concatenate((per_char[:, k], -per_char[:, k])), minlength=length + 1)
                 total[:, j] = np.cumsum(delta[:length])
         return {d: total[int(text_start[d]) : int(text_end[d])] for d in docs}
 
