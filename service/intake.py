@@ -124,7 +124,7 @@ async def submit_comments(
 
     if live:
         async with pool.acquire() as conn:
-            planned = await _plan(conn, pool, scorer, tools, requests, sites, live, outcomes)
+            planned = await _plan(conn, scorer, tools, requests, sites, live, outcomes)
             if planned:
                 stored = await _store_isolating(conn, tools, requests, planned)
                 for p, outcome in zip(planned, stored, strict=True):
@@ -140,7 +140,6 @@ async def submit_comments(
 
 async def _plan(
     conn: store.Conn,
-    pool: asyncpg.Pool,
     scorer: Scorer,
     tools: PolicyTools,
     requests: list[Request],
@@ -209,7 +208,9 @@ async def _plan(
         planned.append(_Planned(i, site_id, sub, site, context.parent))
         cases.append(Case(sub.text, site_id, site, mode, author_facts(context.author), activity, prints[i]))
 
-    found_all = await assess_many(pool, scorer, tools, cases, scored=[early[p.index] for p in planned])
+    # The batch's own connection serves a word-list build too: a batch never waits for a second
+    # pooled connection while holding one (a small pool could otherwise run dry).
+    found_all = await assess_many(conn, scorer, tools, cases, scored=[early[p.index] for p in planned])
     for p, found in zip(planned, found_all, strict=True):
         p.found = found
     return planned

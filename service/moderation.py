@@ -152,7 +152,7 @@ class Case:
 
 
 async def assess_many(
-    pool: asyncpg.Pool,
+    db: asyncpg.Pool | store.Conn,
     scorer: Scorer,
     tools: PolicyTools,
     cases: list[Case],
@@ -171,7 +171,7 @@ async def assess_many(
     hits_of: list[list[WordHit]] = []
     for case in cases:
         policy = case.site.policy
-        matcher: WordListMatcher = await tools.word_lists.matcher(pool, case.site_id, case.site.version)
+        matcher: WordListMatcher = await tools.word_lists.matcher(db, case.site_id, case.site.version)
         hits = matcher.find(case.text)
         language = tools.languages.detect(case.text) if tools.languages and policy.language_check else None
         hits_of.append(hits)

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from service.db import store
+from service.db.pool import connection
 from service.domain.rules import SitePolicy, article_settings
 from service.domain.types import Principal
 from service.domain.wordlist import BANNED, SUSPECT, WordListMatcher
@@ -86,7 +87,9 @@ class WordListCache:
         self._built.move_to_end(site_id)
         return cached[1]
 
-    async def matcher(self, pool: asyncpg.Pool, site_id: str, version: int) -> WordListMatcher:
+    async def matcher(self, db: asyncpg.Pool | store.Conn, site_id: str, version: int) -> WordListMatcher:
+        """The site's automaton for settings ``version``, built on first use (reading the terms
+        from ``db``: the pool, or a connection the caller holds)."""
         cached = self._cached(site_id, version)
         if cached is not None:
             return cached
@@ -94,7 +97,7 @@ class WordListCache:
             cached = self._cached(site_id, version)
             if cached is not None:
                 return cached
-            async with pool.acquire() as conn:
+            async with connection(db) as conn:
                 # Read the version with the terms: a change committed in between is picked up next time.
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
                     stored = await store.get_site_settings(conn, site_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any
 
@@ -107,6 +108,17 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     """Decode json/jsonb columns to Python objects on every pooled connection."""
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+@contextlib.asynccontextmanager
+async def connection(db: asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy) -> AsyncIterator[Any]:
+    """A connection from ``db``: acquired from it when it is a pool, ``db`` itself otherwise (a
+    caller that already holds a connection need not take a second one from the pool)."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db
 
 
 async def reset_connection(conn: asyncpg.Connection) -> None:

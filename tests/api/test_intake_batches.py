@@ -10,10 +10,12 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.appkeys import POLICY_TOOLS, POOL, SCORER
+from service.db.pool import create_pool
 from service.domain.types import Principal, Role
 from service.errors import ArticleClosed, Forbidden, InvalidReference, RateLimited
 from service.intake import Request, Submission, Submitted, submit_comments
-from tests.api.policy_helpers import configure, submit
+from service.moderation import PolicyTools
+from tests.api.policy_helpers import configure, submit, words
 from tests.helpers import ABUSIVE, CIVIL, Keys, auth
 
 SUBMITTER = Principal(key_id=0, name="submitter", role=Role.SUBMITTER, site_id=None)
@@ -148,3 +150,23 @@ async def test_a_batch_creates_new_sites_articles_and_authors_in_one_go(
     assert await conn.fetchval("SELECT count(*) FROM sites WHERE id = 'brand-new'") == 1
     assert await conn.fetchval("SELECT count(*) FROM articles WHERE site_id = 'brand-new'") == 2
     assert await conn.fetchval("SELECT count(*) FROM authors WHERE site_id = 'brand-new'") == 1
+
+
+async def test_a_batch_builds_a_word_list_on_its_own_connection(client: TestClient, keys: Keys, db_dsn: str) -> None:
+    """A batch holds one pooled connection; a word list built during it (first use, or after an
+    edit) is read on that connection, so even a pool of one connection never runs dry."""
+    await words(client, keys, "banned", ["frobnicate"])
+    app = client.app
+    assert app is not None
+    pool = await create_pool(db_dsn, max_size=1, connect_timeout=10, command_timeout=30, acquire_timeout=2)
+    try:
+        fresh = PolicyTools()  # an empty word-list cache: the batch must build the site's list
+        outcomes = await submit_comments(
+            pool, app[SCORER], fresh, [req("You should frobnicate the council.", author="w1"), req(author="w2")]
+        )
+    finally:
+        await pool.close()
+    banned, civil = outcomes
+    assert isinstance(banned, Submitted) and banned.comment.status.value == "rejected"
+    assert any(s["label"] == "banned_word" for s in banned.comment.spans)
+    assert isinstance(civil, Submitted) and civil.created
