@@ -5,7 +5,9 @@
 Part 1, scoring alone (``Model.score``: normalization, features, linear layer, calibration; no
 HTTP, no database), at batch sizes 1, 32 and 1024: comments per second per core (from this
 process's CPU time, which is what one core delivers whatever else runs on the machine), the same
-by wall clock, CPU milliseconds per comment, and the median and p95 wall time of one call.
+by wall clock, CPU milliseconds per comment, and the median and p95 wall time of one call. Then
+the same for ``Model.score_and_explain``, the call the service makes: scores plus the spans of the
+texts the model flags itself (with the share flagged in each text set).
 
 Part 2, featurization alone on already-normalized news comments: the served featurizer
 (``classifier.features``: word and character n-grams together) against the scikit-learn pipeline
@@ -31,7 +33,7 @@ from pathlib import Path
 
 from harness import git_commit, load_average, machine_info
 
-from classifier import default_model_path, load_model
+from classifier import Model, default_model_path, load_model
 from classifier.sklearn_reference import reference_pipeline
 
 BATCHES = (1, 32, 1024)
@@ -94,6 +96,29 @@ def measure(fn: Callable[[Sequence[str]], object], texts: list[str], batch: int,
     )
 
 
+def scoring_table(
+    fn: Callable[[Sequence[str]], object], texts: dict[str, list[str]], seconds: float
+) -> dict[str, list[Measurement]]:
+    """Measure ``fn`` on every text set at every batch size, printing one Markdown row each."""
+    print("| texts | batch | comments/s per core | comments/s wall | CPU ms/comment | median ms/call | p95 ms/call |")
+    print("|---|---|---|---|---|---|---|")
+    out: dict[str, list[Measurement]] = {}
+    for name, pool in texts.items():
+        for batch in BATCHES:
+            m = measure(fn, pool, batch, seconds)
+            out.setdefault(name, []).append(m)
+            print(
+                f"| {name} | {batch} | {m.per_s_per_core:.0f} | {m.per_s_wall:.0f} | {m.cpu_ms_per_comment:.3f} "
+                f"| {m.median_call_ms:.2f} | {m.p95_call_ms:.2f} |"
+            )
+    return out
+
+
+def _flagged_share(model: Model, texts: list[str]) -> float:
+    _, spans = model.score_and_explain(texts)
+    return sum(s is not None for s in spans) / max(len(texts), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=default_model_path())
@@ -114,17 +139,13 @@ def main() -> None:
     texts = _texts()
 
     print("\n## Scoring alone (Model.score)\n")
-    print("| texts | batch | comments/s per core | comments/s wall | CPU ms/comment | median ms/call | p95 ms/call |")
-    print("|---|---|---|---|---|---|---|")
-    scoring: dict[str, list[Measurement]] = {}
-    for name, pool in texts.items():
-        for batch in BATCHES:
-            m = measure(model.score, pool, batch, args.seconds)
-            scoring.setdefault(name, []).append(m)
-            print(
-                f"| {name} | {batch} | {m.per_s_per_core:.0f} | {m.per_s_wall:.0f} | {m.cpu_ms_per_comment:.3f} "
-                f"| {m.median_call_ms:.2f} | {m.p95_call_ms:.2f} |"
-            )
+    scoring = scoring_table(model.score, texts, args.seconds)
+    print("\n## Scoring with explanations, as the service calls the model (Model.score_and_explain)\n")
+    print("Scores, plus the spans of the texts the model flags itself (share flagged per text set below).\n")
+    explaining = scoring_table(model.score_and_explain, texts, args.seconds)
+    flagged = {name: _flagged_share(model, pool) for name, pool in texts.items()}
+    shares = ", ".join(f"{name} {100 * share:.0f} %" for name, share in flagged.items())
+    print(f"\nFlagged by the model: {shares}.")
 
     news_name = next((n for n in texts if n.startswith("news")), next(iter(texts)))
     normalized = reference.prepare(texts[news_name])
@@ -157,6 +178,8 @@ def main() -> None:
             "machine": machine,
             "load_average": {"start": load_start, "end": load_average()},
             "scoring": {name: [asdict(m) for m in ms] for name, ms in scoring.items()},
+            "score_and_explain": {name: [asdict(m) for m in ms] for name, ms in explaining.items()},
+            "flagged_share": flagged,
             "featurizing": {"texts": news_name, **{n: [asdict(m) for m in ms] for n, ms in featurizing.items()}},
             "normalize_cpu_ms_per_comment": normalize_ms.cpu_ms_per_comment,
         }
