@@ -55,48 +55,33 @@ async def insert_pending(
     spans: list[dict[str, Any]] | None = None,
     parent_id: Any = None,
 ) -> Any:
-    """A pending comment stored as the service stores one, with chosen scores and spans (no model needed).
-
-    One transaction, as the service does: the queue notification goes out at commit, when the row
-    is no longer locked by its history event's foreign key (a claim would skip a locked row).
-    """
+    """A pending comment stored as the service stores one (one statement: site, article and author
+    created on first use, the comment, its 'created' history entry), with chosen scores and spans
+    (no model needed)."""
     from service.db import store
     from service.domain.types import Status
 
     reasons = reasons if reasons is not None else [{"code": "article_premoderated", "message": "premod"}]
-    async with conn.transaction():
-        await store.ensure_site(conn, site_id)
-        await store.ensure_article(conn, site_id, article_id)
-        await store.ensure_author(conn, site_id, author_id)
-        comment = await store.insert_comment(
-            conn,
-            store.NewComment(
-                site_id=site_id,
-                external_id=None,
-                article_id=article_id,
-                author_id=author_id,
-                parent_id=parent_id,
-                text=text,
-                status=Status.PENDING,
-                scores=scores or {"toxicity": 0.05, "insult": 0.03},
-                reasons=reasons,
-                spans=spans or [],
-                model_version="test",
-                author_ip=None,
-                user_agent=None,
-            ),
-        )
-        assert comment is not None
-        await store.insert_comment_event(
-            conn,
-            comment.id,
-            actor_kind="system",
-            actor_name="model:test",
-            action="created",
-            from_status=None,
-            to_status="pending",
+    comment = await store.insert_comment(
+        conn,
+        store.NewComment(
+            site_id=site_id,
+            external_id=None,
+            article_id=article_id,
+            author_id=author_id,
+            parent_id=parent_id,
+            text=text,
+            status=Status.PENDING,
+            scores=scores or {"toxicity": 0.05, "insult": 0.03},
             reasons=reasons,
-        )
+            spans=spans or [],
+            model_version="test",
+            author_ip=None,
+            user_agent=None,
+        ),
+        created_by="model:test",
+    )
+    assert comment is not None
     return comment
 
 

@@ -121,24 +121,6 @@ WITH new_sites AS (
 INSERT INTO authors (site_id, id) SELECT * FROM unnest($4::text[], $5::text[])
 ON CONFLICT (site_id, id) DO NOTHING;
 
--- name: insert_comments
--- Store scored comments (ids chosen by the caller); a (site, external id) pair that exists
--- already is skipped and returns no row.
-INSERT INTO comments (id, site_id, external_id, article_id, author_id, parent_id, text, status,
-                      scores, reasons, spans, model_version, author_ip, user_agent, max_score,
-                      fingerprint, language)
-SELECT id, site_id, external_id, article_id, author_id, parent_id, text, status,
-       scores::jsonb, reasons::jsonb, spans::jsonb, model_version, author_ip, user_agent, max_score,
-       fingerprint, language
--- JSON documents travel as text: the driver would read a JSON array as an array dimension.
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
-            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::inet[],
-            $14::text[], $15::real[], $16::bytea[], $17::text[])
-         AS k(id, site_id, external_id, article_id, author_id, parent_id, text, status, scores, reasons,
-              spans, model_version, author_ip, user_agent, max_score, fingerprint, language)
-ON CONFLICT ON CONSTRAINT uq__comments__site_external DO NOTHING
-RETURNING *;
-
 -- name: store_comments
 -- A micro-batch's whole write as one statement: one implicit transaction, one commit, one round
 -- trip. Creates the sites, articles and authors named on first use (articles follow their site's

@@ -191,10 +191,14 @@ async def upsert_article(
     return _article(row)
 
 
-async def insert_comment(conn: Conn, new: NewComment) -> StoredComment | None:
-    """The stored comment, or None when the (site, external id) pair already exists."""
+async def insert_comment(
+    conn: Conn, new: NewComment, *, created_by: str = "model:unknown", details: dict[str, Any] | None = None
+) -> StoredComment | None:
+    """Store one comment as the intake does (see :func:`store_comments`), its history entry naming
+    ``created_by``; None when the (site, external id) pair already exists."""
     comment_id = uuid.uuid4()
-    return (await insert_comments(conn, [(comment_id, new)])).get(comment_id)
+    stored = await store_comments(conn, [NewStoredComment(comment_id, new, created_by, details or {})])
+    return stored.get(comment_id)
 
 
 # -- batched intake: one statement per step for all the comments of a micro-batch ------------------
@@ -316,14 +320,6 @@ def _comment_columns(new: Sequence[tuple[uuid.UUID, NewComment]]) -> list[list[A
         [c.fingerprint for _, c in new],
         [c.language for _, c in new],
     ]
-
-
-async def insert_comments(conn: Conn, new: list[tuple[uuid.UUID, NewComment]]) -> dict[uuid.UUID, StoredComment]:
-    """The stored comments by the ids given; a comment whose (site, external id) exists is left out."""
-    # One fixed order for the unique index's entries, so concurrent batches cannot deadlock on it.
-    new = sorted(new, key=lambda item: (item[1].site_id, item[1].external_id or "", str(item[0])))
-    rows = await conn.fetch(QUERIES["insert_comments"], *_comment_columns(new))
-    return {r["id"]: StoredComment.from_row(r) for r in rows}
 
 
 async def store_comments(conn: Conn, new: Sequence[NewStoredComment]) -> dict[uuid.UUID, StoredComment]:

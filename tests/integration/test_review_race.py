@@ -41,6 +41,7 @@ async def _pending(conn: asyncpg.Connection, n: int) -> list[store.StoredComment
                 author_ip=None,
                 user_agent=None,
             ),
+            created_by="model:test",
         )
         assert c is not None
         out.append(c)
@@ -111,7 +112,8 @@ async def test_only_the_lease_holder_decides_and_only_once(db_dsn: str, conn: as
         with pytest.raises(AlreadyDecided):
             await moderation.decide_review(pool, a, item.id, approve=True, reason=None)
         history = await store.list_comment_events(conn, comment.id)
-        assert [(e.actor_name, e.to_status) for e in history] == [("mod-0", "rejected")]
+        # Its creation, then exactly one decision: the lease holder's.
+        assert [(e.actor_name, e.to_status) for e in history] == [("model:test", "pending"), ("mod-0", "rejected")]
     finally:
         await pool.close()
 
