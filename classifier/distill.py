@@ -97,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         token_lengths=lengths,
         meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
     )
-    print(f"{len(vocab)} tokens x {args.dims} dims ({explained.sum():.1%} of variance) → {args.out} "
-          f"in {time.perf_counter() - t0:.0f}s")
+    print(
+        f"{len(vocab)} tokens x {args.dims} dims ({explained.sum():.1%} of variance) → {args.out} "
+        f"in {time.perf_counter() - t0:.0f}s"
+    )
     return 0
 
 
