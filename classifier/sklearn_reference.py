@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, PLACEHOLDER_TOKEN, tokens_from_arrays
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, tokens_from_arrays
 from classifier.features import CHAR_NGRAMS, Vocabulary
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
@@ -84,7 +84,6 @@ class ReferencePipeline:
         if self.token_index is not None and self.token_coef is not None:
             for i, text in enumerate(prepared):
                 tokens = reference_wordpiece(text, self.token_index)
-                tokens += [PLACEHOLDER_TOKEN] * text.count(PLACEHOLDER)
                 if tokens:
                     raw[i] += self.token_coef[[self.token_index[t] for t in tokens]].mean(axis=0)
         z = raw * self.calib_slope + self.calib_bias

@@ -15,7 +15,6 @@ from classifier import LABELS, ModelLoadError, load_model
 from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
-    PLACEHOLDER_TOKEN,
     EmbeddingBlock,
     Tokenizer,
     TokenScorer,
@@ -41,22 +40,26 @@ def static():  # type: ignore[no-untyped-def]
     return load_static_vectors(static_vectors_path("minilm_l6_static"))
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tiny-embedding") / "model"
+def _train(out: Path, min_positives: int) -> Model:
     train_texts, train_y = generated(600, seed=1)
     val_texts, val_y = generated(1500, seed=2)
-    fit_and_save(
+    return fit_and_save(
         [prepare_text(t) for t in train_texts],
         train_y,
         np.ones(len(train_texts)),
         [prepare_text(t) for t in val_texts],
         val_y,
-        replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0),
+        replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=min_positives),
         out,
         [DataSource(name="generated", license="n/a")],
         log=lambda _m: None,
     )
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-embedding") / "model"
+    _train(out, min_positives=0)
     return out
 
 
@@ -83,13 +86,14 @@ def test_tokens_are_wordpieces_with_offsets_into_the_text(static) -> None:  # ty
         assert text[a:b] == token.removeprefix("##")
 
 
-def test_the_identity_placeholder_becomes_one_neutral_token(static) -> None:  # type: ignore[no-untyped-def]
+def test_an_identity_mention_gets_no_token(static) -> None:  # type: ignore[no-untyped-def]
+    # Folded identity terms carry no weight in the n-grams; the block must not give them one.
     tokenizer = Tokenizer(static.tokens)
-    batch = tokenizer.encode([f"{PLACEHOLDER} and {PLACEHOLDER}", "and"], offsets=True)
-    first = batch.ids[batch.indptr[0] : batch.indptr[1]].tolist()
-    assert first.count(static.tokens.index(PLACEHOLDER_TOKEN)) == 2
-    assert batch.start is not None and sorted(batch.start[: len(first)].tolist()) == [0, 2, 6]
-    assert batch.counts.tolist() == [3, 1]
+    with_mention = tokenizer.encode([f"{PLACEHOLDER} are vermin", "are vermin"])
+    assert (
+        with_mention.ids[with_mention.indptr[0] : with_mention.indptr[1]].tolist()
+        == with_mention.ids[with_mention.indptr[1] :].tolist()
+    )
 
 
 def test_the_fold_into_token_weights_is_exact(static) -> None:  # type: ignore[no-untyped-def]
@@ -107,6 +111,16 @@ def test_the_model_carries_the_block_and_its_provenance(model: Model) -> None:
     info = model.manifest.feature_config["embedding"]
     assert info["table"] == "minilm_l6_static"
     assert info["table_sha256"] == sha256_file(static_vectors_path("minilm_l6_static"))
+
+
+def test_labels_with_few_positives_keep_to_the_ngrams(tmp_path: Path) -> None:
+    # The generated data have 194 toxic rows and 53 threats: with a floor of 100 positives,
+    # toxicity gets token weights and threat none.
+    model = _train(tmp_path / "model", min_positives=100)
+    assert model._tokens is not None
+    per_label = np.abs(model._tokens.coef).max(axis=0)
+    assert per_label[LABELS.index("toxicity")] > 0
+    assert per_label[LABELS.index("threat")] == 0
 
 
 def test_explanations_add_up_to_the_score(model: Model) -> None:
