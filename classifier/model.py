@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary, extract
 from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
@@ -229,6 +230,8 @@ class Model:
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
         self._identity_coef = identity_coefficients(arrays.get(IDENTITY_COEF), self._coef.shape[0])
         self._intercept = arrays["intercept"].astype(np.float64)
+        # The static-embedding block (optional): folded per-token weights and their tokenizer.
+        self._tokens = TokenScorer(arrays) if TokenScorer.present(arrays) else None
         self._slope = arrays["calib_slope"].astype(np.float64)
         self._bias = arrays["calib_bias"].astype(np.float64)
 
@@ -241,6 +244,8 @@ class Model:
 
     def _logits(self, normalized: Sequence[str], matrix: Any) -> NDArray[np.float64]:
         raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
+        if self._tokens is not None:
+            raw += self._tokens.logits(normalized)
         return raw * self._slope + self._bias
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
@@ -298,8 +303,9 @@ class Model:
 
         Labels explained: those at or above their review threshold, or the highest-scoring label
         when none is. Each n-gram's contribution (its TF-IDF value × the label's calibrated
-        coefficient) is spread over its characters, summed per word, and the ``top_k`` words with a
-        positive total become spans; overlapping or adjacent spans are merged.
+        coefficient) and each embedding token's (its folded weight / the number of tokens) is
+        spread over its characters, summed per word, and the ``top_k`` words with a positive total
+        become spans; overlapping or adjacent spans are merged.
         """
         return self.explain_many([text], None if scores is None else [scores], top_k)[0]
 
@@ -374,10 +380,13 @@ class Model:
         text_end = text_start + np.fromiter((len(t) for t in normalized), dtype=np.int64, count=len(normalized))
         length = len(occ.batch)
         total = np.zeros((length, len(self.labels)))
+        if not wanted_labels.size:
+            return {d: total[int(text_start[d]) : int(text_end[d])] for d in docs}
+        pieces: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
         wanted = np.zeros(len(normalized), dtype=bool)
         wanted[docs] = True
         keep = (cols >= 0) & wanted[occ.doc]
-        if keep.any() and wanted_labels.size:
+        if keep.any():
             doc, col = occ.doc[keep], cols[keep].astype(np.int64)
             # The matrix rows of these documents hold one value per distinct (document, column), in
             # (document, column) order: exactly the sorted distinct keys of their occurrences. An
@@ -397,8 +406,21 @@ class Model:
             starts = np.maximum(occ.start[keep], text_start[doc])
             ends = np.minimum(occ.end[keep], text_end[doc])
             inside = ends > starts
-            starts, ends = starts[inside], ends[inside]
-            per_char = weight[inside] / (ends - starts)[:, None]
+            pieces.append((starts[inside], ends[inside], weight[inside]))
+        if self._tokens is not None and docs:
+            # Embedding tokens: offsets are into each prepared text, shifted to the batch string.
+            batch, token_weight = self._tokens.contributions([normalized[d] for d in docs])
+            if batch.ids.size:
+                assert batch.start is not None and batch.end is not None
+                shift = np.repeat(text_start[docs], batch.counts)
+                starts, ends = batch.start + shift, batch.end + shift
+                inside = ends > starts
+                weight = token_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
+                pieces.append((starts[inside], ends[inside], weight))
+        if pieces:
+            starts = np.concatenate([piece[0] for piece in pieces])
+            ends = np.concatenate([piece[1] for piece in pieces])
+            per_char = np.concatenate([piece[2] for piece in pieces]) / (ends - starts)[:, None]
             # Spread each occurrence evenly over its characters: +w at its start, -w at its end,
             # and a running sum (a difference array: one pass whatever the number of n-grams).
             bounds = np.concatenate((starts, ends))
@@ -416,6 +438,11 @@ class Model:
     @property
     def n_features(self) -> int:
         return self._features.n_features
+
+    @property
+    def embedding_tokens(self) -> int:
+        """Size of the static-embedding block's token vocabulary (0 without the block)."""
+        return 0 if self._tokens is None else self._tokens.tokenizer.n_tokens
 
     @property
     def coefficients(self) -> NDArray[np.float32]:
@@ -552,6 +579,20 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
         if not np.issubdtype(arrays[IDENTITY_COEF].dtype, np.floating):
             raise ModelLoadError(f"array {IDENTITY_COEF} has dtype {arrays[IDENTITY_COEF].dtype}")
         shapes[IDENTITY_COEF] = (arrays["vocab_unigram_lengths"].shape[0], n_labels)
+    embed = [name for name in (EMBED_CODES, EMBED_LENGTHS, EMBED_COEF) if name in arrays]
+    if embed:
+        if len(embed) != 3:
+            raise ModelLoadError(f"embedding block incomplete: has only {', '.join(embed)}")
+        codes, lens, coef = arrays[EMBED_CODES], arrays[EMBED_LENGTHS], arrays[EMBED_COEF]
+        if not (np.issubdtype(codes.dtype, np.integer) and np.issubdtype(lens.dtype, np.integer)):
+            raise ModelLoadError("embedding vocabulary arrays must be integers")
+        if not np.issubdtype(coef.dtype, np.floating):
+            raise ModelLoadError(f"array {EMBED_COEF} has dtype {coef.dtype}")
+        if codes.ndim != 1 or lens.ndim != 1 or int(lens.sum()) != codes.shape[0] or int(lens.min()) < 1:
+            raise ModelLoadError("embedding vocabulary lengths do not match its code points")
+        if codes.size and int(codes.max()) > 0x10FFFF:
+            raise ModelLoadError("embedding vocabulary holds invalid code points")
+        shapes[EMBED_COEF] = (lens.shape[0], n_labels)
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

@@ -13,11 +13,18 @@ and of non-ASCII characters outside punctuation, symbol and emoji blocks, with a
 allowed between two such characters. :data:`WORD_TOKEN_PATTERN` is that definition as a regex.
 The ``char_wb`` analyzer needs nothing special: the text is already normalized (lower case,
 whitespace collapsed), so ``lowercase=False``.
+
+The static-embedding block (:mod:`classifier.embedding`), when the artifact has one, is checked
+against :func:`reference_wordpiece`: BERT's basic tokenizer and greedy longest-match WordPiece
+written out in plain Python after the original BERT code (``tokenization.py``), in the order the
+``tokenizers`` normalizer applies them (clean, CJK spacing, strip accents, lower case), and a
+plain mean of the tokens' folded weights.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +34,12 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, tokens_from_arrays
 from classifier.features import CHAR_NGRAMS, Vocabulary
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
 
-__all__ = ["WORD_TOKEN_PATTERN", "ReferencePipeline", "reference_pipeline"]
+__all__ = ["WORD_TOKEN_PATTERN", "ReferencePipeline", "reference_pipeline", "reference_wordpiece"]
 
 # Code points _word_mask counts as letters: ASCII letters and digits; from U+0080 up, everything
 # except Latin-1 punctuation/symbols (U+00A0-U+00BF, U+00D7, U+00F7), General Punctuation through
@@ -55,6 +63,9 @@ class ReferencePipeline:
     # The identity-conjunction block: a second weight per word unigram that applies in comments
     # mentioning an identity term (their prepared text holds the placeholder); None when absent.
     identity_coef: NDArray[np.float64] | None = None
+    # The static-embedding block: token → row of folded per-label weights; None when absent.
+    token_index: dict[str, int] | None = None
+    token_coef: NDArray[np.float64] | None = None
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
@@ -70,6 +81,11 @@ class ReferencePipeline:
             if rows:
                 unigrams = matrix[rows][:, : self.identity_coef.shape[0]]
                 raw[rows] += np.asarray(unigrams @ self.identity_coef)
+        if self.token_index is not None and self.token_coef is not None:
+            for i, text in enumerate(prepared):
+                tokens = reference_wordpiece(text, self.token_index)
+                if tokens:
+                    raw[i] += self.token_coef[[self.token_index[t] for t in tokens]].mean(axis=0)
         z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
@@ -113,4 +129,88 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         calib_bias=arrays["calib_bias"].astype(np.float64),
         identity_mask=bool(config.get("identity_mask", False)),
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
+        token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
+        token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
     )
+
+
+def _token_index(arrays: dict[str, NDArray[np.generic]]) -> dict[str, int]:
+    tokens = tokens_from_arrays(arrays[EMBED_CODES], arrays[EMBED_LENGTHS])
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def _is_whitespace(ch: str) -> bool:
+    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
+
+
+def _is_control(ch: str) -> bool:
+    return ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")
+
+
+def _is_punctuation(ch: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _is_cjk(cp: int) -> bool:
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2B73F
+        or 0x2B740 <= cp <= 0x2B81F
+        or 0x2B820 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x2F800 <= cp <= 0x2FA1F
+    )
+
+
+def reference_wordpiece(text: str, vocab: dict[str, int], max_chars: int = 100) -> list[str]:
+    """BERT uncased tokenization of ``text`` into WordPiece tokens of ``vocab`` (plain Python)."""
+    cleaned = []
+    for ch in text:
+        cp = ord(ch)
+        if cp == 0 or cp == 0xFFFD or _is_control(ch):
+            continue
+        if _is_whitespace(ch):
+            cleaned.append(" ")
+        elif _is_cjk(cp):
+            cleaned.append(f" {ch} ")
+        else:
+            cleaned.append(ch)
+    stripped = "".join(c for c in unicodedata.normalize("NFD", "".join(cleaned)) if unicodedata.category(c) != "Mn")
+    words: list[str] = []
+    for chunk in stripped.lower().split():
+        current = ""
+        for ch in chunk:
+            if _is_punctuation(ch):
+                if current:
+                    words.append(current)
+                words.append(ch)
+                current = ""
+            else:
+                current += ch
+        if current:
+            words.append(current)
+    out: list[str] = []
+    for word in words:
+        if len(word) > max_chars:
+            out.append("[UNK]")
+            continue
+        pieces, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    break
+                end -= 1
+            if end == start:
+                pieces = ["[UNK]"]
+                break
+            pieces.append(piece)
+            start = end
+        out.extend(pieces)
+    return out

@@ -5,7 +5,10 @@ The reference (:mod:`classifier.sklearn_reference`) is a ``FeatureUnion`` of two
 the artifact's vocabulary and idf, followed by the artifact's linear layer and calibration. Every
 calibrated score of the served model must be within 0.001 of the reference's, for the committed
 default model and for a model whose vocabulary comes from a small generated corpus mixing scripts,
-digits, apostrophes and symbols (with random weights, so every n-gram moves the scores).
+digits, apostrophes and symbols (with random weights, so every n-gram moves the scores). Where a
+model has the static-embedding block (the default model; the generated one, with random per-token
+weights so every WordPiece token moves the scores), the reference tokenizes with a plain-Python
+BERT WordPiece (``reference_wordpiece``) instead of the ``tokenizers`` wheel the model uses.
 """
 
 from __future__ import annotations
@@ -21,6 +24,14 @@ from hypothesis import strategies as st
 
 from classifier import Model, default_model_path, load_model
 from classifier.data import default_data_dir, load_civil_spans
+from classifier.embedding import (
+    EMBED_CODES,
+    EMBED_COEF,
+    EMBED_LENGTHS,
+    load_static_vectors,
+    static_vectors_path,
+    token_arrays,
+)
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import PREPROCESSING_VERSION, save_model
@@ -96,7 +107,11 @@ def _generated_model(out: Path) -> Model:
     vec = NgramTfidf(max_word_features=5000, max_char_features=20000, min_df_word=1, min_df_char=1).fit(corpus)
     rng = np.random.default_rng(7)
     n = vec.vocabulary_.n_features
+    codes, lengths = token_arrays(load_static_vectors(static_vectors_path("minilm_l6_static")).tokens)
     arrays = {
+        EMBED_CODES: codes,
+        EMBED_LENGTHS: lengths,
+        EMBED_COEF: rng.normal(0.0, 3.0, size=(lengths.shape[0], len(LABELS))).astype(np.float32),
         **vec.vocabulary_.arrays(),
         "idf": vec.idf_,
         "coef": rng.normal(0.0, 3.0, size=(n, len(LABELS))).astype(np.float16),
@@ -143,6 +158,11 @@ def _assert_same_scores(model: Model, reference: ReferencePipeline, texts: list[
 def test_the_reference_has_the_models_vocabulary(pair: tuple[Model, ReferencePipeline]) -> None:
     model, reference = pair
     assert len(reference.word.vocabulary) + len(reference.char.vocabulary) == model.n_features
+
+
+def test_the_embedding_block_is_checked_where_the_model_has_one(pair: tuple[Model, ReferencePipeline]) -> None:
+    model, reference = pair
+    assert (reference.token_coef is not None) == (model.embedding_tokens > 0)
 
 
 def test_edge_texts_score_like_the_reference(pair: tuple[Model, ReferencePipeline]) -> None:

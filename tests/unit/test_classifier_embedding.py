@@ -1,0 +1,178 @@
+"""The static-embedding block: tokenization, the exact fold into per-token weights, artifacts and
+explanations (a tiny generated model with the block; the real vectors shipped in the package)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import LABELS, ModelLoadError, load_model
+from classifier.embedding import (
+    EMBED_CODES,
+    EMBED_COEF,
+    EmbeddingBlock,
+    Tokenizer,
+    TokenScorer,
+    load_static_vectors,
+    static_vectors_path,
+)
+from classifier.identity import PLACEHOLDER, prepare_text
+from classifier.model import ARRAYS_FILE, MANIFEST_FILE, DataSource, Model, sha256_file
+from classifier.testing import RECIPE, generated
+from classifier.train import fit_and_save
+
+TEXTS = [
+    "you are a stupid idiot",
+    "the council approved the library budget",
+    f"{PLACEHOLDER} are vermin and should leave",
+    "",
+    "naïve café, İstanbul 東京 😀 don't",
+]
+
+
+@pytest.fixture(scope="module")
+def static():  # type: ignore[no-untyped-def]
+    return load_static_vectors(static_vectors_path("minilm_l6_static"))
+
+
+def _train(out: Path, min_positives: int) -> Model:
+    train_texts, train_y = generated(600, seed=1)
+    val_texts, val_y = generated(1500, seed=2)
+    return fit_and_save(
+        [prepare_text(t) for t in train_texts],
+        train_y,
+        np.ones(len(train_texts)),
+        [prepare_text(t) for t in val_texts],
+        val_y,
+        replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=min_positives),
+        out,
+        [DataSource(name="generated", license="n/a")],
+        log=lambda _m: None,
+    )
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-embedding") / "model"
+    _train(out, min_positives=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(artifact: Path) -> Model:
+    return load_model(artifact)
+
+
+def test_the_shipped_table_names_its_source_and_licence(static) -> None:  # type: ignore[no-untyped-def]
+    assert static.vectors.shape == (len(static.tokens), static.meta["pca_dims"])
+    assert static.meta["source_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert "Apache-2.0" in static.meta["source_license"]
+    assert np.isfinite(static.vectors).all()
+
+
+def test_tokens_are_wordpieces_with_offsets_into_the_text(static) -> None:  # type: ignore[no-untyped-def]
+    tokenizer = Tokenizer(static.tokens)
+    text = "unbelievably rude, you're a moron"
+    batch = tokenizer.encode([text], offsets=True)
+    assert batch.start is not None and batch.end is not None
+    pieces = [static.tokens[i] for i in batch.ids]
+    assert "," in pieces and "##" in "".join(pieces)  # punctuation split, words cut into pieces
+    for token, a, b in zip(pieces, batch.start.tolist(), batch.end.tolist(), strict=True):
+        assert text[a:b] == token.removeprefix("##")
+
+
+def test_an_identity_mention_gets_no_token(static) -> None:  # type: ignore[no-untyped-def]
+    # Folded identity terms carry no weight in the n-grams; the block must not give them one.
+    tokenizer = Tokenizer(static.tokens)
+    with_mention = tokenizer.encode([f"{PLACEHOLDER} are vermin", "are vermin"])
+    assert (
+        with_mention.ids[with_mention.indptr[0] : with_mention.indptr[1]].tolist()
+        == with_mention.ids[with_mention.indptr[1] :].tolist()
+    )
+
+
+def test_the_fold_into_token_weights_is_exact(static) -> None:  # type: ignore[no-untyped-def]
+    block = EmbeddingBlock(static, "sif", 3.0)
+    block.fit_transform([prepare_text(t) for t in generated(200, seed=5)[0]])
+    texts = [prepare_text(t) for t in TEXTS]
+    coef = np.random.default_rng(0).normal(0.0, 1.0, size=(block.dims, len(LABELS)))
+    arrays, shift = block.arrays(coef)
+    folded = TokenScorer(arrays).logits(texts) + shift
+    np.testing.assert_allclose(folded, block.transform(texts) @ coef, rtol=1e-3, atol=1e-3)
+
+
+def test_the_model_carries_the_block_and_its_provenance(model: Model) -> None:
+    assert model.embedding_tokens > 30_000
+    info = model.manifest.feature_config["embedding"]
+    assert info["table"] == "minilm_l6_static"
+    assert info["table_sha256"] == sha256_file(static_vectors_path("minilm_l6_static"))
+
+
+def test_labels_with_few_positives_keep_to_the_ngrams(tmp_path: Path) -> None:
+    # The generated data have 194 toxic rows and 53 threats: with a floor of 100 positives,
+    # toxicity gets token weights and threat none.
+    model = _train(tmp_path / "model", min_positives=100)
+    assert model._tokens is not None
+    per_label = np.abs(model._tokens.coef).max(axis=0)
+    assert per_label[LABELS.index("toxicity")] > 0
+    assert per_label[LABELS.index("threat")] == 0
+
+
+def test_explanations_add_up_to_the_score(model: Model) -> None:
+    """Every n-gram and every embedding token is spread over characters: the contributions of a
+    text sum to its calibrated logit minus the constant part (intercept and calibration bias)."""
+    logits = model.logits(TEXTS)
+    constant = model._intercept * model._slope + model._bias
+    for text, row in zip(TEXTS, logits, strict=True):
+        _, per_char = model.char_contributions(text)
+        np.testing.assert_allclose(per_char.sum(axis=0), row - constant, atol=2e-3)
+
+
+def test_embedding_tokens_alone_explain_a_score(artifact: Path, tmp_path: Path) -> None:
+    # With every n-gram weight zeroed, whatever the explanation shows comes from token spans.
+    copy = tmp_path / "model"
+    shutil.copytree(artifact, copy)
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        zeros = {name: np.zeros_like(npz[name]) for name in ("coef", "coef_identity")}
+    _rewrite(copy, **zeros)
+    tokens_only = load_model(copy)
+    text = "Yóu are a STUPID idiot!!"
+    _, per_char = tokens_only.char_contributions(text)
+    assert np.abs(per_char).sum() > 0
+    spans = tokens_only.explain(text)
+    assert spans
+    for span in spans:
+        covered = text[span.start : span.end]
+        assert covered and covered == covered.strip() and covered[0].isalnum() and covered[-1].isalnum()
+
+
+def _rewrite(copy: Path, drop: str | None = None, **changes: np.ndarray) -> None:
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != drop}
+    arrays.update(changes)
+    np.savez_compressed(copy / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["files"][ARRAYS_FILE] = sha256_file(copy / ARRAYS_FILE)
+    manifest["smoke_scores"] = []  # the weights changed on purpose
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+def test_an_incomplete_block_is_refused(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(artifact, copy)
+    _rewrite(copy, drop=EMBED_CODES)
+    with pytest.raises(ModelLoadError, match="embedding block incomplete"):
+        load_model(copy)
+
+
+def test_token_weights_of_the_wrong_shape_are_refused(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(artifact, copy)
+    _rewrite(copy, **{EMBED_COEF: np.zeros((5, len(LABELS)), dtype=np.float32)})
+    with pytest.raises(ModelLoadError, match=EMBED_COEF):
+        load_model(copy)
