@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,6 +33,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness import git_commit, load_average, machine_info
+
+# One thread, as 'moderation serve' runs the model (the Rust tokenizer's pool off), so the figures
+# are what one core delivers.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from classifier import Model, default_model_path, load_model
 from classifier.sklearn_reference import reference_pipeline
