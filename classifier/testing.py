@@ -52,8 +52,8 @@ def generated(n: int, seed: int) -> tuple[list[str], np.ndarray]:
     return texts, np.array(rows)
 
 
-def train_tiny_model(out: Path) -> Model:
-    """Fit, calibrate and save the tiny model into ``out``."""
+def train_tiny_model(out: Path, recipe: Recipe = RECIPE) -> Model:
+    """Fit, calibrate and save the tiny model into ``out`` (``recipe``: the tiny one by default)."""
     train_texts, train_y = generated(600, seed=1)
     # Enough validation rows for the thresholds' confidence bound to allow automatic decisions
     # (with a few hundred, no cut-off can be shown to hold at 95%).
@@ -64,7 +64,7 @@ def train_tiny_model(out: Path) -> Model:
         np.ones(len(train_texts)),
         [prepare_text(t) for t in val_texts],
         val_y,
-        RECIPE,
+        recipe,
         out,
         [DataSource(name="generated", license="n/a")],
         log=lambda _m: None,

@@ -22,9 +22,8 @@ from classifier.embedding import (
     static_vectors_path,
 )
 from classifier.identity import PLACEHOLDER, prepare_text
-from classifier.model import ARRAYS_FILE, MANIFEST_FILE, DataSource, Model, sha256_file
-from classifier.testing import RECIPE, generated
-from classifier.train import fit_and_save
+from classifier.model import ARRAYS_FILE, MANIFEST_FILE, Model, sha256_file
+from classifier.testing import RECIPE, generated, train_tiny_model
 
 TEXTS = [
     "you are a stupid idiot",
@@ -41,19 +40,8 @@ def static():  # type: ignore[no-untyped-def]
 
 
 def _train(out: Path, min_positives: int) -> Model:
-    train_texts, train_y = generated(600, seed=1)
-    val_texts, val_y = generated(1500, seed=2)
-    return fit_and_save(
-        [prepare_text(t) for t in train_texts],
-        train_y,
-        np.ones(len(train_texts)),
-        [prepare_text(t) for t in val_texts],
-        val_y,
-        replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=min_positives),
-        out,
-        [DataSource(name="generated", license="n/a")],
-        log=lambda _m: None,
-    )
+    recipe = replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=min_positives)
+    return train_tiny_model(out, recipe)
 
 
 @pytest.fixture(scope="module")
