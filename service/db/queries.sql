@@ -108,19 +108,6 @@ CROSS JOIN LATERAL (
 ) AS act
 ORDER BY k.ord;
 
--- name: ensure_keys
--- Create these sites, (site, article) and (site, author) pairs on first use, in one statement
--- (articles follow their site's default mode). Foreign keys are checked at the end of the
--- statement, when the sites inserted here exist.
-WITH new_sites AS (
-    INSERT INTO sites (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING
-), new_articles AS (
-    INSERT INTO articles (site_id, id) SELECT * FROM unnest($2::text[], $3::text[])
-    ON CONFLICT (site_id, id) DO NOTHING
-)
-INSERT INTO authors (site_id, id) SELECT * FROM unnest($4::text[], $5::text[])
-ON CONFLICT (site_id, id) DO NOTHING;
-
 -- name: store_comments
 -- A micro-batch's whole write as one statement: one implicit transaction, one commit, one round
 -- trip. Creates the sites, articles and authors named on first use (articles follow their site's
@@ -180,23 +167,13 @@ WITH k AS (
 )
 SELECT * FROM ins;
 
--- name: lock_authors
--- Lock these authors' rows in one fixed order before their tallies change, so that two batches
--- touching the same authors queue behind each other instead of deadlocking. NO KEY UPDATE, like
--- the UPDATE it precedes, leaves the key-share locks of comment inserts alone.
-SELECT 1 FROM authors a
-JOIN unnest($1::text[], $2::text[]) AS k(site_id, id) ON a.site_id = k.site_id AND a.id = k.id
-ORDER BY a.site_id, a.id
-FOR NO KEY UPDATE OF a;
-
--- name: count_author_decisions
--- Add approved/rejected counts to many authors' tallies (one row per author).
-UPDATE authors a
-SET approved_count = a.approved_count + k.approved,
-    rejected_count = a.rejected_count + k.rejected,
+-- name: count_author_decision
+-- Add one decision to an author's tallies: approved, or rejected for any other status.
+UPDATE authors
+SET approved_count = approved_count + CASE WHEN $3 = 'approved' THEN 1 ELSE 0 END,
+    rejected_count = rejected_count + CASE WHEN $3 = 'approved' THEN 0 ELSE 1 END,
     updated_at = now()
-FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS k(site_id, id, approved, rejected)
-WHERE a.site_id = k.site_id AND a.id = k.id;
+WHERE site_id = $1 AND id = $2;
 
 -- name: get_comment
 -- One comment by id.

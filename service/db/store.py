@@ -165,14 +165,6 @@ async def ensure_site(conn: Conn, site_id: str) -> None:
     await conn.execute(QUERIES["ensure_site"], site_id)
 
 
-async def ensure_article(conn: Conn, site_id: str, article_id: str) -> None:
-    await ensure_keys(conn, articles=[(site_id, article_id)])
-
-
-async def ensure_author(conn: Conn, site_id: str, author_id: str) -> None:
-    await ensure_keys(conn, authors=[(site_id, author_id)])
-
-
 def _article(row: asyncpg.Record) -> StoredArticle:
     return StoredArticle(
         row["site_id"], row["id"], row["title"], row["url"], row["mode"], row["created_at"], row["updated_at"]
@@ -201,7 +193,7 @@ async def insert_comment(
     return stored.get(comment_id)
 
 
-# -- batched intake: one statement per step for all the comments of a micro-batch ------------------
+# -- batched intake: one read and one write statement for all the comments of a micro-batch --------
 
 
 @dataclass(frozen=True)
@@ -293,35 +285,6 @@ async def intake_context(conn: Conn, keys: Sequence[IntakeKey]) -> list[IntakeCo
     return [IntakeContext.from_row(k, r) for k, r in zip(keys, rows, strict=True)]
 
 
-async def ensure_keys(conn: Conn, *, articles: Sequence[Key] = (), authors: Sequence[Key] = ()) -> None:
-    """Create the sites, articles and authors these keys name (each list in one fixed order)."""
-    sites = sorted({site for site, _ in articles} | {site for site, _ in authors})
-    await conn.execute(QUERIES["ensure_keys"], sites, *_columns(sorted(set(articles))), *_columns(sorted(set(authors))))
-
-
-def _comment_columns(new: Sequence[tuple[uuid.UUID, NewComment]]) -> list[list[Any]]:
-    """The parallel arrays the comment-inserting statements take, in their parameter order."""
-    return [
-        [i for i, _ in new],
-        [c.site_id for _, c in new],
-        [c.external_id for _, c in new],
-        [c.article_id for _, c in new],
-        [c.author_id for _, c in new],
-        [c.parent_id for _, c in new],
-        [c.text for _, c in new],
-        [c.status.value for _, c in new],
-        [_json(c.scores) for _, c in new],
-        [_json(c.reasons) for _, c in new],
-        [_json(c.spans) for _, c in new],
-        [c.model_version for _, c in new],
-        [c.author_ip for _, c in new],
-        [c.user_agent for _, c in new],
-        [max(c.scores.values(), default=0.0) for _, c in new],
-        [c.fingerprint for _, c in new],
-        [c.language for _, c in new],
-    ]
-
-
 async def store_comments(conn: Conn, new: Sequence[NewStoredComment]) -> dict[uuid.UUID, StoredComment]:
     """A micro-batch's whole write in one statement (``store_comments``): keys created on first use,
     the comments, their 'created' history entries, their authors' tallies. Returns the stored
@@ -329,30 +292,27 @@ async def store_comments(conn: Conn, new: Sequence[NewStoredComment]) -> dict[uu
     gets no history entry)."""
     rows = await conn.fetch(
         QUERIES["store_comments"],
-        *_comment_columns([(n.id, n.comment) for n in new]),
+        [n.id for n in new],
+        [n.comment.site_id for n in new],
+        [n.comment.external_id for n in new],
+        [n.comment.article_id for n in new],
+        [n.comment.author_id for n in new],
+        [n.comment.parent_id for n in new],
+        [n.comment.text for n in new],
+        [n.comment.status.value for n in new],
+        [_json(n.comment.scores) for n in new],
+        [_json(n.comment.reasons) for n in new],
+        [_json(n.comment.spans) for n in new],
+        [n.comment.model_version for n in new],
+        [n.comment.author_ip for n in new],
+        [n.comment.user_agent for n in new],
+        [max(n.comment.scores.values(), default=0.0) for n in new],
+        [n.comment.fingerprint for n in new],
+        [n.comment.language for n in new],
         [n.actor_name for n in new],
         [_json(n.details) for n in new],
     )
     return {r["id"]: StoredComment.from_row(r) for r in rows}
-
-
-async def count_author_decisions(conn: Conn, decisions: list[tuple[str, str, Status]]) -> None:
-    """Add each (site, author, approved|rejected) decision to its author's tallies."""
-    tally: dict[Key, list[int]] = {}
-    for site_id, author_id, status in decisions:
-        counts = tally.setdefault((site_id, author_id), [0, 0])
-        counts[0 if status is Status.APPROVED else 1] += 1
-    if not tally:
-        return
-    keys = sorted(tally)
-    if len(keys) > 1:  # one author's row needs no ordering
-        await conn.execute(QUERIES["lock_authors"], *_columns(keys))
-    await conn.execute(
-        QUERIES["count_author_decisions"],
-        *_columns(keys),
-        [tally[k][0] for k in keys],
-        [tally[k][1] for k in keys],
-    )
 
 
 async def get_comment(conn: Conn, comment_id: uuid.UUID) -> StoredComment | None:
@@ -437,7 +397,7 @@ async def decide_review(
 
 
 async def count_author_decision(conn: Conn, site_id: str, author_id: str, status: Status) -> None:
-    await count_author_decisions(conn, [(site_id, author_id, status)])
+    await conn.execute(QUERIES["count_author_decision"], site_id, author_id, status.value)
 
 
 async def list_review_queue(
@@ -982,16 +942,8 @@ class StoredAuthor:
         return cls(**{f: row[f] for f in cls.__dataclass_fields__})
 
 
-# The author columns of ``intake_context`` rows (the others are the key).
-_AUTHOR_COLUMNS = (
-    "standing",
-    "suspended_until",
-    "approved_count",
-    "rejected_count",
-    "erased_at",
-    "created_at",
-    "updated_at",
-)
+# The author columns of ``intake_context`` rows: the record's fields but its key.
+_AUTHOR_COLUMNS = tuple(f for f in StoredAuthor.__dataclass_fields__ if f not in ("site_id", "id"))
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ from service.domain.types import Status
 
 
 async def _comment(conn: asyncpg.Connection, author: str, text: str, status: Status, fingerprint: bytes) -> uuid.UUID:
-    await store.ensure_article(conn, "default", "a")
-    await store.ensure_author(conn, "default", author)
     made = await store.insert_comment(
         conn,
         store.NewComment(

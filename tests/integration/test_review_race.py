@@ -20,8 +20,6 @@ COMMENTS = 200
 
 
 async def _pending(conn: asyncpg.Connection, n: int) -> list[store.StoredComment]:
-    await store.ensure_article(conn, "default", "article")
-    await store.ensure_author(conn, "default", "author")
     out = []
     for i in range(n):
         c = await store.insert_comment(
