@@ -280,17 +280,13 @@ class Model:
         scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
         spans: list[list[Span] | None] = [None] * len(texts)
         rounded = [{lb: round(p, 4) for lb, p in row.items()} for row in scores]
-        flagged = [
-            d for d, row in enumerate(rounded) if any(row[lb] >= self.thresholds[lb].review for lb in self.labels)
-        ]
+        flagged = [d for d, row in enumerate(rounded) if self._over_review(row)]
         if flagged:
             norms = {d: prepare_text_with_offsets(texts[d], self._identity_mask) for d in flagged}
             # The offsets must describe the very text that was featurized (they always do; a text
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
-            labels = {
-                j for d in flagged for j, lb in enumerate(self.labels) if rounded[d][lb] >= self.thresholds[lb].review
-            }
+            labels = {self.labels.index(lb) for d in flagged for lb in self._over_review(rounded[d])}
             per_char = self._per_char(occ, matrix, cols, normalized, flagged, labels)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
@@ -318,21 +314,21 @@ class Model:
             return []
         if scores is None:
             scores = self.score(texts)
-        norms = [prepare_text_with_offsets(t, self._identity_mask) for t in texts]
-        normalized = [n.text for n in norms]
-        occ = extract(normalized, self._features.char_ngrams)
-        matrix, cols = self._features.transform_occurrences(occ, len(norms))
-        labels = {self.labels.index(lb) for text_scores in scores for lb in self._flagged(text_scores)}
-        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), labels)
+        labels = {lb for text_scores in scores for lb in self._flagged(text_scores)}
         return [
-            self._spans(text, norm, text_scores, per_char[d], top_k)
-            for d, (text, norm, text_scores) in enumerate(zip(texts, norms, scores, strict=True))
+            self._spans(text, norm, text_scores, per_char, top_k)
+            for text, text_scores, (norm, per_char) in zip(
+                texts, scores, self.char_contributions_many(texts, labels), strict=True
+            )
         ]
+
+    def _over_review(self, scores: dict[str, float]) -> list[str]:
+        """The labels at or above their review threshold."""
+        return [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
 
     def _flagged(self, scores: dict[str, float]) -> list[str]:
         """The labels to explain: those at or above their review threshold, else the top one."""
-        flagged = [lb for lb in self.labels if scores.get(lb, 0.0) >= self.thresholds[lb].review]
-        return flagged or [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
+        return self._over_review(scores) or [max(self.labels, key=lambda lb: scores.get(lb, 0.0))]
 
     def _spans(
         self, text: str, norm: Any, scores: dict[str, float], per_char: NDArray[np.float64], top_k: int
@@ -349,15 +345,19 @@ class Model:
         """Per normalized character, its share of each label's calibrated log-odds."""
         return self.char_contributions_many([text])[0]
 
-    def char_contributions_many(self, texts: Sequence[str]) -> list[tuple[Any, NDArray[np.float64]]]:
-        """:meth:`char_contributions` of many texts from one featurization of the batch."""
+    def char_contributions_many(
+        self, texts: Sequence[str], labels: Iterable[str] | None = None
+    ) -> list[tuple[Any, NDArray[np.float64]]]:
+        """:meth:`char_contributions` of many texts from one featurization of the batch; only the
+        columns of ``labels`` (default: all) are computed, the others are 0."""
         norms = [prepare_text_with_offsets(t[:MAX_CHARS], self._identity_mask) for t in texts]
         if not norms:
             return []
         normalized = [n.text for n in norms]
         occ = extract(normalized, self._features.char_ngrams)
         matrix, cols = self._features.transform_occurrences(occ, len(norms))
-        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)))
+        columns = None if labels is None else [self.labels.index(lb) for lb in labels]
+        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), columns)
         return [(norm, per_char[d]) for d, norm in enumerate(norms)]
 
     def _per_char(
