@@ -12,7 +12,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
 # Dependencies first, so a code change does not reinstall scikit-learn.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY service/__init__.py service/__init__.py
 COPY classifier/__init__.py classifier/__init__.py
 RUN /opt/venv/bin/pip install --upgrade pip==24.3.1 \
