@@ -47,7 +47,7 @@ from service.moderation import (
     resolve_site,
     text_fingerprint,
 )
-from service.sites import SiteState, load_site
+from service.sites import SiteState
 
 log = logging.getLogger(__name__)
 
@@ -156,21 +156,17 @@ async def _plan(
     site_of = {i: cast(str, sites[i]) for i in live}
     prints = {i: text_fingerprint(subs[i].text) for i in live}
     try:
-        base_sites = {s: await load_site(conn, s) for s in sorted(set(site_of.values()))}
-        keys = [
-            store.IntakeKey(
-                site_of[i],
-                subs[i].external_id,
-                subs[i].article_id,
-                subs[i].author_id,
-                prints[i],
-                base_sites[site_of[i]].policy.repeat_window_s,
-                base_sites[site_of[i]].policy.rejection_rate_window_days,
-                subs[i].parent_id,
-            )
-            for i in live
-        ]
-        contexts = dict(zip(live, await store.intake_context(conn, keys), strict=True))
+        # The sites' settings as this instance last read them; the context read below says whether
+        # they are still current, and only a site whose settings changed is read again.
+        base_sites: dict[str, SiteState] = {}
+        for site_id in sorted(set(site_of.values())):
+            base_sites[site_id] = tools.sites.get(site_id) or await tools.sites.load(conn, site_id)
+        contexts = await _contexts(conn, subs, site_of, prints, base_sites)
+        moved = sorted({site_of[i] for i in live if contexts[i].site_version != base_sites[site_of[i]].version})
+        if moved:
+            for site_id in moved:
+                base_sites[site_id] = await tools.sites.load(conn, site_id)
+            contexts = await _contexts(conn, subs, site_of, prints, base_sites)
         earlier_ids = [c.existing_id for c in contexts.values() if c.existing_id is not None]
         existing = {c.id: c for c in await store.get_comments_by_ids(conn, earlier_ids)} if earlier_ids else {}
     except BaseException:
@@ -214,6 +210,30 @@ async def _plan(
     for p, found in zip(planned, found_all, strict=True):
         p.found = found
     return planned
+
+
+async def _contexts(
+    conn: store.Conn,
+    subs: dict[int, Submission],
+    site_of: dict[int, str],
+    prints: dict[int, bytes],
+    sites: dict[str, SiteState],
+) -> dict[int, store.IntakeContext]:
+    """The database's knowledge of each live submission (one statement), with each site's windows."""
+    keys = [
+        store.IntakeKey(
+            site_of[i],
+            sub.external_id,
+            sub.article_id,
+            sub.author_id,
+            prints[i],
+            sites[site_of[i]].policy.repeat_window_s,
+            sites[site_of[i]].policy.rejection_rate_window_days,
+            sub.parent_id,
+        )
+        for i, sub in subs.items()
+    ]
+    return dict(zip(subs, await store.intake_context(conn, keys), strict=True))
 
 
 def _with_earlier(activity: AuthorActivity, earlier: list[bytes], print_: bytes) -> AuthorActivity:

@@ -42,7 +42,7 @@ from service.errors import (
 )
 from service.language import LanguageDetector, supported_languages
 from service.ml.scorer import ModelLike, Scored, Scorer, model_manifest
-from service.sites import SiteState, WordListCache, load_site
+from service.sites import SiteCache, SiteState, WordListCache, load_site
 
 DEFAULT_SITE = "default"
 # The review queues: comments waiting for a first decision, and comments readers reported.
@@ -55,6 +55,7 @@ class PolicyTools:
     """What the policy's inputs are gathered with, besides the database and the model."""
 
     word_lists: WordListCache = field(default_factory=WordListCache)
+    sites: SiteCache = field(default_factory=SiteCache)
     languages: LanguageDetector | None = None
     # Called after a transaction that queued webhook events has committed.
     on_event: Callable[[], None] = lambda: None

@@ -53,6 +53,45 @@ async def load_site(conn: store.Conn, site_id: str, article_id: str | None = Non
     return state.for_article(await store.get_article_settings(conn, site_id, article_id))
 
 
+# Sites whose settings one instance keeps parsed (least recently used dropped past this many).
+SITE_CACHE_SITES = 1024
+
+
+class SiteCache:
+    """The parsed settings of the sites this instance has seen, each with its settings version.
+
+    The intake reads the current version of each site in a batch with the rest of the batch's
+    context (one statement) and reloads only a site whose version moved, so a batch needs no
+    settings read of its own. Every change to a site's settings or word lists bumps its version,
+    whichever instance makes it.
+    """
+
+    def __init__(self, max_sites: int = SITE_CACHE_SITES) -> None:
+        if max_sites < 1:
+            raise ValueError("max_sites must be >= 1")
+        self._states: OrderedDict[str, SiteState] = OrderedDict()
+        self._max_sites = max_sites
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def get(self, site_id: str) -> SiteState | None:
+        """The site's settings as last loaded here (maybe outdated: compare versions), or None."""
+        state = self._states.get(site_id)
+        if state is not None:
+            self._states.move_to_end(site_id)
+        return state
+
+    async def load(self, conn: store.Conn, site_id: str) -> SiteState:
+        """Read the site's current settings and keep them."""
+        state = await load_site(conn, site_id)
+        self._states[site_id] = state
+        self._states.move_to_end(site_id)
+        while len(self._states) > self._max_sites:
+            self._states.popitem(last=False)
+        return state
+
+
 # Sites whose automatons one instance keeps. A global key may name any site_id, and each new one
 # used to stay cached (with a lock) for the life of the process; past this many the least recently
 # used site is dropped and rebuilt on its next comment (an empty list builds in microseconds).

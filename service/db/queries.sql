@@ -76,8 +76,9 @@ JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id;
 -- stored yet); the author's record (author_found false: new); the author's recent activity:
 -- comments in the last minute (and the oldest one's age), comments with that fingerprint within
 -- the repeat window, decisions within the rejection-rate window; and where the parent comment
--- lives (NULL: no parent, or none with that id).
+-- lives (NULL: no parent, or none with that id); the site's settings version (NULL: no site row).
 SELECT k.ord,
+       s.settings_version AS site_version,
        c.id AS existing_id,
        ar.id IS NOT NULL AS article_found, ar.mode AS article_mode, ar.settings AS article_settings,
        au.id IS NOT NULL AS author_found, au.standing, au.suspended_until, au.approved_count,
@@ -87,6 +88,7 @@ SELECT k.ord,
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::float8[], $7::int[], $8::uuid[])
          WITH ORDINALITY AS k(site_id, external_id, article_id, author_id, fingerprint, repeat_s, window_days,
                               parent_id, ord)
+LEFT JOIN sites s ON s.id = k.site_id
 LEFT JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id
 LEFT JOIN articles ar ON ar.site_id = k.site_id AND ar.id = k.article_id
 LEFT JOIN authors au ON au.site_id = k.site_id AND au.id = k.author_id
@@ -112,7 +114,7 @@ ORDER BY k.ord;
 -- A micro-batch's whole write as one statement: one implicit transaction, one commit, one round
 -- trip. Creates the sites, articles and authors named on first use (articles follow their site's
 -- default mode); inserts the comments (ids chosen by the caller; a (site, external id) pair that
--- exists already is skipped and returns no row); logs each inserted comment's creation (actor
+-- exists already is skipped and returns no row; a row returns the columns the server filled in); logs each inserted comment's creation (actor
 -- 'system' named by $18, details $19); adds the decided ones to their authors' tallies. Foreign
 -- keys are checked at the end of the statement, when the rows inserted here exist. Each table's
 -- rows are taken in one fixed order, by key, so that concurrent batches queue behind each other
@@ -141,16 +143,18 @@ WITH k AS (
            fingerprint, language
     FROM k ORDER BY site_id, external_id, id
     ON CONFLICT ON CONSTRAINT uq__comments__site_external DO NOTHING
-    RETURNING *
+    -- Only what the server filled in: the caller has the rest (StoredComment.from_new).
+    RETURNING id, max_score, report_count, version, lease_key_id, lease_expires_at, created_at, updated_at,
+              decided_at, reported_at, text_erased_at
 ), created AS (
     INSERT INTO comment_events (comment_id, actor_kind, actor_name, action, from_status, to_status,
                                 reasons, details)
-    SELECT ins.id, 'system', k.actor_name, 'created', NULL, ins.status, ins.reasons, k.details::jsonb
+    SELECT ins.id, 'system', k.actor_name, 'created', NULL, k.status, k.reasons::jsonb, k.details::jsonb
     FROM ins JOIN k ON k.id = ins.id
 ), tally AS (
     SELECT k.site_id, k.author_id,
-           count(ins.id) FILTER (WHERE ins.status = 'approved') AS approved,
-           count(ins.id) FILTER (WHERE ins.status = 'rejected') AS rejected
+           count(ins.id) FILTER (WHERE k.status = 'approved') AS approved,
+           count(ins.id) FILTER (WHERE k.status = 'rejected') AS rejected
     FROM k LEFT JOIN ins ON ins.id = k.id
     GROUP BY k.site_id, k.author_id
 ), new_authors AS (

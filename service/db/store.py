@@ -79,6 +79,36 @@ class StoredComment:
             open_reports=row.get("open_reports"),
         )
 
+    @classmethod
+    def from_new(cls, comment_id: uuid.UUID, new: NewComment, filled: asyncpg.Record) -> StoredComment:
+        """A comment just inserted: what the caller sent plus the columns the server ``filled`` in."""
+        return cls(
+            id=comment_id,
+            site_id=new.site_id,
+            external_id=new.external_id,
+            article_id=new.article_id,
+            author_id=new.author_id,
+            parent_id=new.parent_id,
+            text=new.text,
+            status=new.status,
+            scores=new.scores,
+            reasons=new.reasons,
+            spans=new.spans,
+            model_version=new.model_version,
+            max_score=filled["max_score"],
+            report_count=filled["report_count"],
+            version=filled["version"],
+            lease_key_id=filled["lease_key_id"],
+            lease_expires_at=filled["lease_expires_at"],
+            created_at=filled["created_at"],
+            updated_at=filled["updated_at"],
+            decided_at=filled["decided_at"],
+            reported_at=filled["reported_at"],
+            text_erased_at=filled["text_erased_at"],
+            language=new.language,
+            fingerprint=new.fingerprint,
+        )
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -248,6 +278,7 @@ class IntakeKey:
 class IntakeContext:
     """What the database knows about one submission (see the ``intake_context`` query)."""
 
+    site_version: int  # the site's settings version now (0: the site is not stored yet)
     existing_id: uuid.UUID | None  # the comment stored under the same (site, external id)
     article: StoredArticleSettings | None  # None: not stored yet
     author: StoredAuthor | None  # None: a new author
@@ -257,6 +288,7 @@ class IntakeContext:
     @classmethod
     def from_row(cls, key: IntakeKey, row: asyncpg.Record) -> IntakeContext:
         return cls(
+            site_version=row["site_version"] or 0,
             existing_id=row["existing_id"],
             article=StoredArticleSettings(key.site_id, key.article_id, row["article_mode"], row["article_settings"])
             if row["article_found"]
@@ -312,7 +344,8 @@ async def store_comments(conn: Conn, new: Sequence[NewStoredComment]) -> dict[uu
         [n.actor_name for n in new],
         [_json(n.details) for n in new],
     )
-    return {r["id"]: StoredComment.from_row(r) for r in rows}
+    filled = {r["id"]: r for r in rows}
+    return {n.id: StoredComment.from_new(n.id, n.comment, filled[n.id]) for n in new if n.id in filled}
 
 
 async def get_comment(conn: Conn, comment_id: uuid.UUID) -> StoredComment | None:

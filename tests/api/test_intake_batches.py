@@ -10,12 +10,13 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.appkeys import POLICY_TOOLS, POOL, SCORER
+from service.db import store
 from service.db.pool import create_pool
 from service.domain.types import Principal, Role
 from service.errors import ArticleClosed, Forbidden, InvalidReference, RateLimited
 from service.intake import Request, Submission, Submitted, submit_comments
 from service.moderation import PolicyTools
-from tests.api.policy_helpers import configure, submit, words
+from tests.api.policy_helpers import LENIENT, configure, submit, words
 from tests.helpers import ABUSIVE, CIVIL, Keys, auth
 
 SUBMITTER = Principal(key_id=0, name="submitter", role=Role.SUBMITTER, site_id=None)
@@ -170,3 +171,44 @@ async def test_a_batch_builds_a_word_list_on_its_own_connection(client: TestClie
     assert isinstance(banned, Submitted) and banned.comment.status.value == "rejected"
     assert any(s["label"] == "banned_word" for s in banned.comment.spans)
     assert isinstance(civil, Submitted) and civil.created
+
+
+async def test_settings_changed_by_another_instance_apply_to_the_next_batch(
+    client: TestClient, keys: Keys, conn: asyncpg.Connection
+) -> None:
+    """An instance keeps each site's parsed settings between batches; a change made elsewhere
+    (another worker process, written straight to the database here) bumps the site's version,
+    and the next batch sees the moved version in its context read and uses the new settings."""
+    await configure(client, keys)
+    link = "Details at https://spam.example/offer for everyone."
+    first, second = await run_batch(client, [req(link, author="s1"), req(author="s2")])
+    assert isinstance(first, Submitted) and first.comment.status.value == "approved"
+    app = client.app
+    assert app is not None
+    cached = app[POLICY_TOOLS].sites.get("default")
+    assert cached is not None and cached.policy.blocked_domains == ()
+
+    other = {"thresholds": LENIENT, "blocked_domains": ["spam.example"]}
+    stored = await store.put_site_settings(conn, "default", other)
+    assert stored.version > cached.version
+
+    (again,) = await run_batch(client, [req(link, author="s3")])
+    assert isinstance(again, Submitted) and again.comment.status.value == "rejected", again
+    now = app[POLICY_TOOLS].sites.get("default")
+    assert now is not None and now.version == stored.version
+    assert now.policy.blocked_domains == ("spam.example",)
+
+
+async def test_a_site_created_by_a_batch_is_read_again_once_it_exists(client: TestClient) -> None:
+    """A site with no row yet is cached with its defaults (version 0); the row the batch creates
+    has a real version, which the next batch notices and reads."""
+    (first,) = await run_batch(client, [req(site_id="cache-new", author="c1")])
+    assert isinstance(first, Submitted) and first.created
+    app = client.app
+    assert app is not None
+    cached = app[POLICY_TOOLS].sites.get("cache-new")
+    assert cached is not None and cached.version == 0
+    (second,) = await run_batch(client, [req(site_id="cache-new", author="c2")])
+    assert isinstance(second, Submitted) and second.created
+    reread = app[POLICY_TOOLS].sites.get("cache-new")
+    assert reread is not None and reread.version >= 1

@@ -98,3 +98,47 @@ async def test_erasure_renames_the_author_everywhere(conn: asyncpg.Connection) -
     assert await conn.fetchval("SELECT author_id FROM author_events") == "erased-x"
     assert await conn.fetchval("SELECT count(*) FROM comment_revisions") == 0
     assert not await store.rename_author(conn, "default", "u", "erased-y")
+
+
+async def test_stored_comments_come_back_as_a_later_read_sees_them(conn: asyncpg.Connection) -> None:
+    """store_comments builds each stored comment from what it sent plus the columns the server
+    filled in; that must be exactly the comment a later read returns (the API answers with it and
+    webhooks carry it), including a real max_score's float4 rounding and non-ASCII text."""
+    scores = {"toxicity": 0.1234, "insult": 0.7071, "spam": 0.0}
+    reasons = [{"code": "model_insult", "label": "insult", "score": 0.7071, "threshold": 0.5}]
+    spans = [{"start": 0, "end": 5, "label": "insult", "weight": 0.31}]
+    new = [
+        store.NewStoredComment(
+            uuid.uuid4(),
+            store.NewComment(
+                site_id="fresh-site",
+                external_id=f"x-{n}",
+                article_id="fresh-article",
+                author_id=f"writer-{n % 2}",
+                parent_id=None,
+                text=text,
+                status=status,
+                scores=scores,
+                reasons=reasons,
+                spans=spans,
+                model_version="m1",
+                author_ip="198.51.100.7" if n else None,
+                user_agent="ua",
+                fingerprint=bytes([n]) * 32,
+                language="tr" if n else None,
+            ),
+            "model:m1",
+            {"mode": "postmod"},
+        )
+        for n, (text, status) in enumerate(
+            [("İyi bir yazı, teşekkürler 🙏", Status.APPROVED), ("Idiot.", Status.PENDING), ("spam", Status.REJECTED)]
+        )
+    ]
+    stored = await store.store_comments(conn, new)
+    assert set(stored) == {n.id for n in new}
+    for n in new:
+        assert stored[n.id] == await store.get_comment(conn, n.id)
+    # A (site, external id) stored already is left out, and nothing else is written for it.
+    again = store.NewStoredComment(uuid.uuid4(), new[0].comment, "model:m1", {})
+    assert await store.store_comments(conn, [again]) == {}
+    assert await conn.fetchval("SELECT count(*) FROM comment_events WHERE comment_id = $1", again.id) == 0
