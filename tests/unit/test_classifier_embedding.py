@@ -16,6 +16,7 @@ from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
     EmbeddingBlock,
+    TokenBatch,
     Tokenizer,
     TokenScorer,
     load_static_vectors,
@@ -72,6 +73,40 @@ def test_tokens_are_wordpieces_with_offsets_into_the_text(static) -> None:  # ty
     assert "," in pieces and "##" in "".join(pieces)  # punctuation split, words cut into pieces
     for token, a, b in zip(pieces, batch.start.tolist(), batch.end.tolist(), strict=True):
         assert text[a:b] == token.removeprefix("##")
+
+
+def _rust_encode(tokenizer: Tokenizer, texts: list[str], offsets: bool) -> TokenBatch:
+    """What the Rust tokenizers give for ``texts``, in a TokenBatch (the reference)."""
+    enc = [tokenizer._tk.encode(t, add_special_tokens=False) for t in texts]
+    indptr = np.cumsum([0] + [len(e.ids) for e in enc])
+    ids = np.array([i for e in enc for i in e.ids], dtype=np.int64)
+    if not offsets:
+        return TokenBatch(indptr, ids)
+    pairs = np.array([p for e in enc for p in e.offsets], dtype=np.int64).reshape(-1, 2)
+    return TokenBatch(indptr, ids, pairs[:, 0], pairs[:, 1])
+
+
+def test_plain_texts_tokenize_exactly_as_the_rust_pipeline(static) -> None:  # type: ignore[no-untyped-def]
+    """Printable ASCII goes through the pre-token cache (lower-cased); ids and offsets must be
+    those of BERT's normalizer, pre-tokenizer and WordPiece run on the whole text, for prepared
+    comments and for random strings of every printable ASCII character (long runs included:
+    WordPiece turns a pre-token of more than 100 characters into [UNK])."""
+    rng = np.random.default_rng(11)
+    alphabet = [chr(c) for c in range(0x20, 0x7F)]
+    texts = [prepare_text(t) for t in TEXTS + generated(300, seed=9)[0]]
+    texts += ["".join(rng.choice(alphabet, size=int(rng.integers(0, 80)))) for _ in range(300)]
+    texts += ["x" * 101 + " yes", "a" * 100, "don't!!! ...wait--what?? (f*ck) #tag @user $5.99 [x]{y}|z~`^_\\", "", " "]
+    texts += ["Mixed CASE", "mixed Case and café", "tab\there"]  # the last two need the normalizer (Rust)
+    for offsets in (False, True):
+        tokenizer = Tokenizer(static.tokens)  # a cold cache, then a warm one
+        for _ in range(2):
+            got = tokenizer.encode(texts, offsets=offsets)
+            want = _rust_encode(tokenizer, texts, offsets)
+            np.testing.assert_array_equal(got.indptr, want.indptr)
+            np.testing.assert_array_equal(got.ids, want.ids)
+            if offsets:
+                np.testing.assert_array_equal(got.start, want.start)
+                np.testing.assert_array_equal(got.end, want.end)
 
 
 def test_an_identity_mention_gets_no_token(static) -> None:  # type: ignore[no-untyped-def]
