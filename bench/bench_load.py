@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,6 +327,23 @@ async def durability(dsn: str, target: str, run: str, answered: list[str]) -> di
 # -- runs -------------------------------------------------------------------------------------
 
 
+def intake_batches(url: str) -> tuple[float, float] | None:
+    """Sum and count of the service's intake batch-size histogram (every worker's, from /metrics)."""
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    found = dict(
+        line.rsplit(" ", 1)
+        for line in text.splitlines()
+        if line.startswith(("moderation_intake_batch_size_sum ", "moderation_intake_batch_size_count "))
+    )
+    if len(found) != 2:
+        return None
+    return float(found["moderation_intake_batch_size_sum"]), float(found["moderation_intake_batch_size_count"])
+
+
 def measure(
     target: Target, connections: int, args: argparse.Namespace, base: Path, postmaster: int | None, stamp: str
 ) -> dict[str, Any]:
@@ -333,9 +351,15 @@ def measure(
     ids_dir = base / "ids" / run
     ids_dir.mkdir(parents=True)
     env = wrk_env(target, args, base, run, ids_dir)
+    batches_before = intake_batches(target.url) if target.name == "service" else None
     with CpuMeter({"server": target.proc.pid, "postgres": postmaster}) as cpu, RssSampler(target.proc.pid) as rss:
         summary = run_wrk(target.url, connections=connections, duration=args.duration, threads=args.threads, env=env)
     seconds = summary["duration_us"] / 1e6
+    # Comments per submission batch during the run (the warm-up and earlier runs subtracted).
+    batches_after = intake_batches(target.url) if batches_before is not None else None
+    mean_batch = None
+    if batches_before is not None and batches_after is not None and batches_after[1] > batches_before[1]:
+        mean_batch = round((batches_after[0] - batches_before[0]) / (batches_after[1] - batches_before[1]), 1)
     statuses = {int(k): v for k, v in summary["statuses"].items()}
     ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
     answered = [line for f in sorted(ids_dir.glob("*.ids")) for line in f.read_text().split()]
@@ -367,6 +391,7 @@ def measure(
             name: None if cpu.cores[key] is None or not ok else round(1000 * cpu.cores[key] * seconds / ok, 3)
             for name, key in (("server", "server"), ("postgres", "postgres"), ("wrk", "waited_children"))
         },
+        "mean_intake_batch": mean_batch,
         "max_worker_rss_mib": round(max(worker_rss.values(), default=0.0), 1),
         "worker_rss_mib": {str(pid): round(v, 1) for pid, v in sorted(worker_rss.items())},
         "durability": check,
@@ -460,8 +485,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "| target | conns | comments/s | p50 ms | p99 ms | max ms | non-2xx | socket errors "
         "| CPU server | CPU PostgreSQL | CPU wrk | CPU machine | server CPU ms/comment | PostgreSQL CPU ms/comment "
-        "| max worker RSS MiB | lost | committed unanswered | approved / pending / rejected % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| mean batch | max worker RSS MiB | lost | committed unanswered | approved / pending / rejected % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(x: Any) -> str:
@@ -474,7 +499,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {lat['max']:.1f} | {non_2xx(r)} | {sum(r['socket_errors'].values())} | {cell(cpu['server'])} "
             f"| {cell(cpu['postgres'])} | {cell(cpu['wrk'])} | {cell(cpu['machine'])} "
             f"| {cell(r['cpu_ms_per_comment']['server'])} | {cell(r['cpu_ms_per_comment']['postgres'])} "
-            f"| {r['max_worker_rss_mib']:.0f} "
+            f"| {cell(r.get('mean_intake_batch'))} | {r['max_worker_rss_mib']:.0f} "
             f"| {d.get('lost', '-')} | {d.get('committed_unanswered', '-')} | {decision_shares(r)} |"
         )
     if report["ratio_service_to_echo"]:
@@ -488,7 +513,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "comments/s: 2xx answers per second. CPU columns: cores busy on average during the run (1.00 = one "
         "core); 'machine' includes every process on it (2.00 on 2 cores: saturated, by whatever ran). CPU "
-        "ms/comment: CPU time per 2xx answer. lost: answered 2xx but not in the database (must be 0). "
+        "ms/comment: CPU time per 2xx answer. mean batch: new comments per submission batch (one "
+        "transaction each), from the service's /metrics. lost: answered 2xx but not in the database (must be 0). "
         "committed unanswered: committed while wrk was stopping, answer never read (at most one per connection).",
     ]
     return "\n".join(lines)

@@ -1,10 +1,11 @@
 """Taking comments in: score, decide and store new comments, many at a time.
 
 ``submit_comments`` handles a micro-batch of submissions (see ``service.batching``) on one pooled
-connection with a fixed number of database round trips whatever its size: the settings of each
-site in the batch, one statement reading everything else the policy needs (``intake_context``),
-one model call, and one statement writing everything (``store_comments``: one implicit transaction,
-one commit, one WAL flush; a site with webhooks adds their outbox rows in the same transaction). It
+connection with a fixed number of database round trips whatever its size: one statement reading
+everything the policy needs (``intake_context``; a site's settings come from the instance's cache,
+read again only when the site's settings version has moved), one model call, and one statement
+writing everything (``store_comments``: one implicit transaction, one commit, one WAL flush; a site
+with webhooks adds their outbox rows in the same transaction). It
 gives every submission the answer it would have had alone:
 
 * a repeated (site, external id), in an earlier batch or in this one, returns the first result;
