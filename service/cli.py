@@ -55,8 +55,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if settings.workers > 1:
             return _serve_workers(settings)
         _choose_event_loop(settings)
+        app = create_app(settings)
+        if settings.gc_tuning:
+            # After every start-up step (the model is loaded by then): on_startup runs in order.
+            app.on_startup.append(_settle_heap)
         web.run_app(
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             # SIGTERM: stop listening, let in-flight requests finish for up to this long, then
@@ -80,6 +84,13 @@ def _choose_event_loop(settings: Settings) -> None:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     log.info("serving on uvloop %s", uvloop.__version__)
+
+
+async def _settle_heap(_app: object) -> None:
+    """Freeze what start-up built out of the garbage collector's way (why: service/memory.py)."""
+    from service.memory import GC_THRESHOLDS, settle_heap
+
+    log.info("gc: %d objects frozen after start-up, thresholds %s", settle_heap(), GC_THRESHOLDS)
 
 
 def _tune_malloc(settings: Settings) -> None:

@@ -92,6 +92,8 @@ async def test_data_survives_a_restart(data_dir: Path) -> None:
                 assert resp.status == 201
     finally:
         assert first.stop() == 0, first.log()
+    # Start-up ends with the garbage collector settled (MODERATION_GC_TUNING, on by default).
+    assert "objects frozen after start-up" in first.log()
 
     second = start_server(data_dir, data_dir / "server.log")
     try:
