@@ -186,10 +186,7 @@ class Tokenizer:
         ).reshape(-1, 2)
         return TokenBatch(indptr, flat, pairs[:, 0].copy(), pairs[:, 1].copy())
 
-
-    def _encode_plain(
-        self, texts: list[str], offsets: bool
-    ) -> list[tuple[list[int], list[tuple[int, int]]]]:
+    def _encode_plain(self, texts: list[str], offsets: bool) -> list[tuple[list[int], list[tuple[int, int]]]]:
         """:meth:`encode` of texts that need no normalizer, from the pre-token cache.
 
         On printable lower-case ASCII (``encode`` lower-cases printable ASCII, as BERT's normalizer
