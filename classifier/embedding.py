@@ -57,8 +57,8 @@ UNK_TOKEN = "[UNK]"
 _NEEDS_NORMALIZER = re.compile(r"[^\x20-\x7e]")
 # On such texts BERT's pre-tokens are runs of letters and digits and single punctuation characters.
 _PLAIN_PRETOKEN = re.compile(r"[a-z0-9]+|[^a-z0-9 ]")
-# Pre-tokens whose WordPiece pieces one tokenizer keeps (emptied when full): a few MB.
-PRETOKEN_CACHE_SIZE = 100_000
+# Pre-tokens outside the vocabulary's whole words one tokenizer keeps before starting over.
+LEARNED_PRETOKENS = 2_000
 # SIF's smoothing constant (Arora et al. 2017): a token's weight is a / (a + p(token)), so
 # frequent tokens ("the", ",") fade and the mean is dominated by content words.
 SIF_A = 1e-3
@@ -152,10 +152,15 @@ class Tokenizer:
         plain = RustTokenizer(models.WordPiece(vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=100))
         plain.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         self._plain = plain
-        # Plain texts: each pre-token's WordPiece ids and their offsets within it, as the plain
-        # tokenizer gives them for the pre-token alone (WordPiece reads one pre-token at a time).
-        self._piece_ids: dict[str, tuple[int, ...]] = {}
-        self._piece_spans: dict[str, tuple[tuple[int, int], ...]] = {}
+        # Plain texts, a pre-token at a time (WordPiece reads one pre-token at a time). A pre-token
+        # that is a whole-word entry of the vocabulary is that one token (WordPiece takes the
+        # longest vocabulary prefix first: the whole pre-token), spanning all of it: a fixed table.
+        # Other pre-tokens (rare words, numbers, typos: ~5 % of a news comment's) are tokenized
+        # alone and kept, at most LEARNED_PRETOKENS of them before starting over, so memory stays
+        # flat whatever new strings the comments bring.
+        self._whole: dict[str, tuple[int, ...]] = {t: (i,) for t, i in vocab.items() if not t.startswith("##")}
+        self._piece_ids: dict[str, tuple[int, ...]] = dict(self._whole)
+        self._piece_spans: dict[str, tuple[tuple[int, int], ...]] = {}  # learned pre-tokens only
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], offsets: bool = False) -> TokenBatch:
@@ -187,43 +192,48 @@ class Tokenizer:
         return TokenBatch(indptr, flat, pairs[:, 0].copy(), pairs[:, 1].copy())
 
     def _encode_plain(self, texts: list[str], offsets: bool) -> list[tuple[list[int], list[tuple[int, int]]]]:
-        """:meth:`encode` of texts that need no normalizer, from the pre-token cache.
+        """:meth:`encode` of texts that need no normalizer, a pre-token at a time.
 
         On printable lower-case ASCII (``encode`` lower-cases printable ASCII, as BERT's normalizer
-        would), BERT's pre-tokenizer splits at spaces and makes every ASCII
-        punctuation or symbol character a pre-token of its own, leaving runs of letters and digits:
-        exactly ``_PLAIN_PRETOKEN``'s matches. A comment repeats words the last thousand comments
-        used, so each pre-token is tokenized once (new ones in one batch call) and looked up after
-        that: several times cheaper than the Rust tokenizer's own per-text pipeline.
+        would), BERT's pre-tokenizer splits at spaces and makes every ASCII punctuation or symbol
+        character a pre-token of its own, leaving runs of letters and digits: exactly
+        ``_PLAIN_PRETOKEN``'s matches. WordPiece reads one pre-token at a time, so a pre-token that
+        is a whole vocabulary word is looked up, and only the others (rare words, numbers, typos)
+        go through the Rust tokenizer, alone, the first time they are seen: cheaper than its
+        pipeline over whole texts.
         """
+        if offsets:
+            words = [[(m.group(), m.start()) for m in _PLAIN_PRETOKEN.finditer(t)] for t in texts]
+            seen = {w for doc in words for w, _ in doc}
+        else:
+            found = [_PLAIN_PRETOKEN.findall(t) for t in texts]
+            seen = set(itertools.chain.from_iterable(found))
         with self._lock:
             piece_ids, piece_spans = self._piece_ids, self._piece_spans
-            if offsets:
-                words = [[(m.group(), m.start()) for m in _PLAIN_PRETOKEN.finditer(t)] for t in texts]
-                seen = {w for doc in words for w, _ in doc}
-            else:
-                found = [_PLAIN_PRETOKEN.findall(t) for t in texts]
-                seen = set(itertools.chain.from_iterable(found))
             new = [w for w in seen if w not in piece_ids]
+            if new and len(piece_spans) + len(new) > LEARNED_PRETOKENS:
+                piece_ids, piece_spans = self._piece_ids, self._piece_spans = dict(self._whole), {}
+                new = [w for w in seen if w not in piece_ids]
             if new:
-                if len(piece_ids) + len(new) > PRETOKEN_CACHE_SIZE:
-                    piece_ids.clear()
-                    piece_spans.clear()
                 for w, e in zip(new, self._plain.encode_batch(new, add_special_tokens=False), strict=True):
                     piece_ids[w] = tuple(e.ids)
                     piece_spans[w] = tuple(e.offsets)
-            if not offsets:
-                get = piece_ids.__getitem__
-                return [(list(itertools.chain.from_iterable(map(get, doc_words))), []) for doc_words in found]
-            out: list[tuple[list[int], list[tuple[int, int]]]] = []
-            for doc in words:
-                doc_ids: list[int] = []
-                doc_spans: list[tuple[int, int]] = []
-                for w, at in doc:
-                    doc_ids.extend(piece_ids[w])
-                    doc_spans.extend((at + a, at + b) for a, b in piece_spans[w])
-                out.append((doc_ids, doc_spans))
-            return out
+        if not offsets:
+            get = piece_ids.__getitem__
+            return [(list(itertools.chain.from_iterable(map(get, doc_words))), []) for doc_words in found]
+        out: list[tuple[list[int], list[tuple[int, int]]]] = []
+        for doc in words:
+            doc_ids: list[int] = []
+            doc_spans: list[tuple[int, int]] = []
+            for w, at in doc:
+                doc_ids.extend(piece_ids[w])
+                learned = piece_spans.get(w)
+                if learned is None:  # a whole vocabulary word
+                    doc_spans.append((at, at + len(w)))
+                else:
+                    doc_spans.extend((at + a, at + b) for a, b in learned)
+            out.append((doc_ids, doc_spans))
+        return out
 
 
 def _encode(tokenizer: Any, texts: list[str], offsets: bool) -> list[Any]:

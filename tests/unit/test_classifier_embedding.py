@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier import LABELS, ModelLoadError, load_model
+from classifier import LABELS, ModelLoadError, embedding, load_model
 from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
@@ -86,21 +86,37 @@ def _rust_encode(tokenizer: Tokenizer, texts: list[str], offsets: bool) -> Token
     return TokenBatch(indptr, ids, pairs[:, 0], pairs[:, 1])
 
 
-def test_plain_texts_tokenize_exactly_as_the_rust_pipeline(static) -> None:  # type: ignore[no-untyped-def]
-    """Printable ASCII goes through the pre-token cache (lower-cased); ids and offsets must be
+def _concat(batches: list[TokenBatch]) -> TokenBatch:
+    counts = np.concatenate([b.counts for b in batches])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    ids = np.concatenate([b.ids for b in batches])
+    if batches[0].start is None:
+        return TokenBatch(indptr, ids)
+    starts = np.concatenate([b.start for b in batches])  # type: ignore[misc]
+    ends = np.concatenate([b.end for b in batches])  # type: ignore[misc]
+    return TokenBatch(indptr, ids, starts, ends)
+
+
+@pytest.mark.parametrize("learned", [embedding.LEARNED_PRETOKENS, 7])
+def test_plain_texts_tokenize_exactly_as_the_rust_pipeline(static, learned, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Printable ASCII goes through the pre-token tables (lower-cased); ids and offsets must be
     those of BERT's normalizer, pre-tokenizer and WordPiece run on the whole text, for prepared
     comments and for random strings of every printable ASCII character (long runs included:
-    WordPiece turns a pre-token of more than 100 characters into [UNK])."""
+    WordPiece turns a pre-token of more than 100 characters into [UNK]); also when the pre-tokens
+    learned outside the vocabulary's whole words overflow and start over, batch after batch."""
+    monkeypatch.setattr(embedding, "LEARNED_PRETOKENS", learned)
     rng = np.random.default_rng(11)
     alphabet = [chr(c) for c in range(0x20, 0x7F)]
     texts = [prepare_text(t) for t in TEXTS + generated(300, seed=9)[0]]
     texts += ["".join(rng.choice(alphabet, size=int(rng.integers(0, 80)))) for _ in range(300)]
     texts += ["x" * 101 + " yes", "a" * 100, "don't!!! ...wait--what?? (f*ck) #tag @user $5.99 [x]{y}|z~`^_\\", "", " "]
     texts += ["Mixed CASE", "mixed Case and café", "tab\there"]  # the last two need the normalizer (Rust)
+    # Words outside the vocabulary that come back batch after batch, among new ones (numbers).
+    texts += [f"zorblax qwyxtv said {982341 + 7 * n} times, zorblax!" for n in range(40)]
     for offsets in (False, True):
-        tokenizer = Tokenizer(static.tokens)  # a cold cache, then a warm one
-        for _ in range(2):
-            got = tokenizer.encode(texts, offsets=offsets)
+        for size in (len(texts), 16):
+            tokenizer = Tokenizer(static.tokens)  # nothing learned yet: one batch, or 16 at a time
+            got = _concat([tokenizer.encode(texts[i : i + size], offsets=offsets) for i in range(0, len(texts), size)])
             want = _rust_encode(tokenizer, texts, offsets)
             np.testing.assert_array_equal(got.indptr, want.indptr)
             np.testing.assert_array_equal(got.ids, want.ids)
