@@ -5,8 +5,8 @@ connection with a fixed number of database round trips whatever its size: one st
 everything the policy needs (``intake_context``; a site's settings come from the instance's cache,
 read again only when the site's settings version has moved), one model call, and one statement
 writing everything (``store_comments``: one implicit transaction, one commit, one WAL flush; a site
-with webhooks adds their outbox rows in the same transaction). It
-gives every submission the answer it would have had alone:
+with webhooks adds their outbox rows in the same transaction). It gives every submission the answer
+it would have had alone:
 
 * a repeated (site, external id), in an earlier batch or in this one, returns the first result;
 * flood control and the repeat rule count the comments earlier in the same batch;
