@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, TokenScorer
-from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary, extract
+from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
 from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 
@@ -224,7 +224,12 @@ class Model:
         }
         vocabulary = Vocabulary(**{name: arrays[f"vocab_{name}"] for name in Vocabulary.__dataclass_fields__})
         char_ngrams = manifest.feature_config.get("char_ngrams", CHAR_NGRAMS)
-        self._features = FeatureSpace(vocabulary, arrays["idf"].astype(np.float32), (char_ngrams[0], char_ngrams[1]))
+        self._features = FeatureSpace(
+            vocabulary,
+            arrays["idf"].astype(np.float32),
+            (char_ngrams[0], char_ngrams[1]),
+            scopes=bool(manifest.feature_config.get("scope_marks", False)),
+        )
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
@@ -274,7 +279,7 @@ class Model:
         if not texts:
             return [], []
         normalized = [prepare_text(t, self._identity_mask) for t in texts]
-        occ = extract(normalized, self._features.char_ngrams)
+        occ = self._features.extract(normalized)
         matrix, cols = self._features.transform_occurrences(occ, len(texts))
         probs = _sigmoid(self._logits(normalized, matrix))
         scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
@@ -354,7 +359,7 @@ class Model:
         if not norms:
             return []
         normalized = [n.text for n in norms]
-        occ = extract(normalized, self._features.char_ngrams)
+        occ = self._features.extract(normalized)
         matrix, cols = self._features.transform_occurrences(occ, len(norms))
         columns = None if labels is None else [self.labels.index(lb) for lb in labels]
         per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), columns)

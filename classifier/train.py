@@ -42,6 +42,7 @@ from classifier.features import (
     Vocabulary,
     document_frequencies,
     ngram_texts,
+    strip_marks,
 )
 from classifier.identity import is_placeholder_only, prepare_text
 from classifier.labels import LABELS
@@ -90,6 +91,9 @@ class Recipe:
     min_df_word: int = 2
     min_df_char: int = 3
     char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    # Words in a negation, reported-speech or quotation scope also count as a marked variant
+    # (classifier/features.py), so "not vermin" and "calling them vermin" can weigh unlike "vermin".
+    scope_marks: bool = False
     C: float = 2.0
     nb_ensemble: bool = True
     lsa_components: int = 0
@@ -147,16 +151,18 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_df_word: int = 2,
         min_df_char: int = 3,
         char_ngrams: tuple[int, int] = CHAR_NGRAMS,
+        scopes: bool = False,
     ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df_word = min_df_word
         self.min_df_char = min_df_char
         self.char_ngrams = char_ngrams
+        self.scopes = scopes
 
     def fit(self, texts: Sequence[str], y: object = None) -> NgramTfidf:
         texts = list(texts)
-        hashes, df, block = document_frequencies(texts, char_ngrams=self.char_ngrams)
+        hashes, df, block = document_frequencies(texts, char_ngrams=self.char_ngrams, scopes=self.scopes)
         n_docs = len(texts)
         chosen = np.concatenate(
             (
@@ -164,11 +170,12 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 _top(df, block == CHAR_BLOCK, self.min_df_char, self.max_char_features),
             )
         )
-        text_of = ngram_texts(texts, hashes[chosen], char_ngrams=self.char_ngrams)
+        text_of = ngram_texts(texts, hashes[chosen], char_ngrams=self.char_ngrams, scopes=self.scopes)
         entries = [(text_of.get(int(hashes[i]), ""), int(hashes[i]), int(df[i]), int(block[i])) for i in chosen]
         # Very long entries are URLs or junk; they bloat the artifact and never generalise. An
         # identity placeholder on its own must carry no weight, so it never becomes a feature.
-        entries = [e for e in entries if 0 < len(e[0]) <= 40 and not is_placeholder_only(e[0])]
+        # A scope mark on a placeholder (an identity term after "not") is still only the identity.
+        entries = [e for e in entries if 0 < len(e[0]) <= 40 and not is_placeholder_only(strip_marks(e[0]))]
         unigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " not in e[0])
         bigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " in e[0])
         chars = sorted(e for e in entries if e[3] == CHAR_BLOCK)
@@ -184,7 +191,7 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         doc_freq = np.array([e[2] for e in ordered], dtype=np.float64)
         self.vocabulary_ = vocab
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + doc_freq)) + 1.0).astype(np.float32)
-        self.space_ = FeatureSpace(vocab, self.idf_, self.char_ngrams)
+        self.space_ = FeatureSpace(vocab, self.idf_, self.char_ngrams, self.scopes)
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -404,6 +411,7 @@ def fit_arrays(
                     recipe.min_df_word,
                     recipe.min_df_char,
                     recipe.char_ngrams,
+                    recipe.scope_marks,
                 ),
             ),
             (
@@ -577,6 +585,7 @@ def fit_and_save(
             "identity_conjunctions": recipe.identity_conjunctions,
             "word_ngrams": [1, 2],
             "char_ngrams": list(recipe.char_ngrams),
+            "scope_marks": recipe.scope_marks,
             **({"embedding": embedding_info(recipe)} if recipe.embedding else {}),
             "recipe": asdict(recipe),
             "split": "sha256(seed:group) → 70% train / 15% val / 15% test",
