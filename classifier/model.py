@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, TokenScorer
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
 from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
@@ -598,6 +598,12 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
         if codes.size and int(codes.max()) > 0x10FFFF:
             raise ModelLoadError("embedding vocabulary holds invalid code points")
         shapes[EMBED_COEF] = (lens.shape[0], n_labels)
+    if EMBED_IDENTITY_COEF in arrays:
+        if not embed:
+            raise ModelLoadError(f"array {EMBED_IDENTITY_COEF} without the embedding block")
+        if not np.issubdtype(arrays[EMBED_IDENTITY_COEF].dtype, np.floating):
+            raise ModelLoadError(f"array {EMBED_IDENTITY_COEF} has dtype {arrays[EMBED_IDENTITY_COEF].dtype}")
+        shapes[EMBED_IDENTITY_COEF] = shapes[EMBED_COEF]
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, tokens_from_arrays
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, tokens_from_arrays
 from classifier.features import (
     CHAR_NGRAMS,
     NEGATION_CUES,
@@ -124,6 +124,8 @@ class ReferencePipeline:
     # The static-embedding block: token → row of folded per-label weights; None when absent.
     token_index: dict[str, int] | None = None
     token_coef: NDArray[np.float64] | None = None
+    # Its identity-conjunction copy: a second weight per token in comments mentioning an identity.
+    token_identity_coef: NDArray[np.float64] | None = None
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
@@ -143,7 +145,10 @@ class ReferencePipeline:
             for i, text in enumerate(prepared):
                 tokens = reference_wordpiece(text, self.token_index)
                 if tokens:
-                    raw[i] += self.token_coef[[self.token_index[t] for t in tokens]].mean(axis=0)
+                    ids = [self.token_index[t] for t in tokens]
+                    raw[i] += self.token_coef[ids].mean(axis=0)
+                    if self.token_identity_coef is not None and PLACEHOLDER in text:
+                        raw[i] += self.token_identity_coef[ids].mean(axis=0)
         z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
@@ -189,6 +194,9 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
+        token_identity_coef=(
+            arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None
+        ),
     )
 
 

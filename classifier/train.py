@@ -33,7 +33,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from classifier.data import SOURCES, Dataset, deduplicate, load_source, load_table, split_of
-from classifier.embedding import EmbeddingBlock, TokenScorer, load_static_vectors, static_vectors_path
+from classifier.embedding import (
+    EMBED_IDENTITY_COEF,
+    EmbeddingBlock,
+    TokenScorer,
+    load_static_vectors,
+    static_vectors_path,
+)
 from classifier.features import (
     CHAR_BLOCK,
     CHAR_NGRAMS,
@@ -109,6 +115,10 @@ class Recipe:
     embedding: str | None = None
     embedding_weighting: str = "sif"
     embedding_scale: float = 3.0
+    # A second weight per embedding dimension in comments that mention an identity term (needs
+    # identity_mask), like identity_conjunctions for the n-grams: words near a group weigh
+    # differently, and the MiniLM neighbourhood carries that to attack words never seen there.
+    embedding_identity: bool = False
     # Labels with fewer positive training rows keep to the n-grams: 256 dense columns fitted on a
     # few hundred positives (threat 319, severe_toxicity 241, spam 562) add variance, and with
     # them held-out threat ROC AUC fell from 0.973 to 0.964 and two behavioural threats dropped
@@ -439,7 +449,10 @@ def fit_arrays(
         t0 = time.perf_counter()
         static = load_static_vectors(static_vectors_path(recipe.embedding))
         block = EmbeddingBlock(static, recipe.embedding_weighting, recipe.embedding_scale)
-        X = sp.hstack((X, sp.csr_matrix(block.fit_transform(texts)))).tocsr()
+        blocks = [X, sp.csr_matrix(block.fit_transform(texts))]
+        if recipe.embedding_identity:
+            blocks.append(sp.csr_matrix(block.identity_block(texts, mentions_identity(texts))))
+        X = sp.hstack(blocks).tocsr()
         log(f"embedding block: {block.dims} dims of {recipe.embedding} ({time.perf_counter() - t0:.1f}s)")
     pipe.named_steps["clf"].fit(
         X, Y, sample_weight=weights, log=log, nb_columns=n_sparse, dense_min_positives=recipe.embedding_min_positives
@@ -457,8 +470,11 @@ def fit_arrays(
         arrays[IDENTITY_COEF] = clf.coef_[n_features:n_sparse].astype(np.float16)
     if block is not None:
         # Folded into one weight per token and label: scoring needs no vectors, only a lookup.
-        embed_arrays, shift = block.arrays(clf.coef_[n_sparse:])
+        dims = block.dims
+        embed_arrays, shift = block.arrays(clf.coef_[n_sparse : n_sparse + dims])
         arrays.update(embed_arrays)
+        if recipe.embedding_identity:
+            arrays[EMBED_IDENTITY_COEF] = block.fold_identity(clf.coef_[n_sparse + dims :]).astype(np.float32)
         arrays["intercept"] = arrays["intercept"] + shift
     return pipe, arrays
 

@@ -27,6 +27,7 @@ from classifier.data import default_data_dir, load_civil_spans
 from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
+    EMBED_IDENTITY_COEF,
     EMBED_LENGTHS,
     load_static_vectors,
     static_vectors_path,
@@ -34,7 +35,7 @@ from classifier.embedding import (
 )
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import PREPROCESSING_VERSION, save_model
+from classifier.model import IDENTITY_COEF, PREPROCESSING_VERSION, save_model
 from classifier.sklearn_reference import ReferencePipeline, reference_pipeline
 from classifier.testing import train_tiny_model
 from classifier.train import NgramTfidf, library_versions
@@ -90,8 +91,10 @@ _SYLLABLES = [
 _JOINERS = [" ", " ", " ", ", ", ". ", "! ", " - ", "  ", "'", " 😀 ", "_", "/"]
 
 
-# Scope cues and quotation marks, for the model that marks negation and reported speech.
+# Scope cues, quotation marks and identity terms, for the model that marks negation and reported
+# speech and has both identity-conjunction blocks.
 _CUES = ["not", "never", "don't", "isnt", "nobody", "saying", "called", "claims", "wrote", "told"]
+_IDENTITIES = ["muslims", "gay", "women", "Jewish", "immigrants"]
 _QUOTE_JOINERS = [' "', '" ', " \u201c", "\u201d ", " \u00ab", "\u00bb "]
 
 
@@ -100,7 +103,7 @@ def _generated_corpus(n: int, seed: int, scoped: bool = False) -> list[str]:
     words = ["".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4))) for _ in range(300)]
     joiners = _JOINERS
     if scoped:
-        words += _CUES * 10
+        words += (_CUES + _IDENTITIES) * 10
         joiners = _JOINERS + _QUOTE_JOINERS
     texts = []
     for _ in range(n):
@@ -112,8 +115,9 @@ def _generated_corpus(n: int, seed: int, scoped: bool = False) -> list[str]:
 
 def _generated_model(out: Path, scoped: bool = False) -> Model:
     """A model whose vocabulary and idf come from the generated corpus, with random weights;
-    ``scoped``: with scope-marked words (cues and quotation marks in the corpus)."""
-    corpus = [prepare_text(t, False) for t in _generated_corpus(500, seed=7, scoped=scoped)]
+    ``scoped``: with scope-marked words (cues and quotation marks in the corpus), identity folding
+    and random weights for both identity-conjunction blocks (n-grams and tokens)."""
+    corpus = [prepare_text(t, scoped) for t in _generated_corpus(500, seed=7, scoped=scoped)]
     vec = NgramTfidf(max_word_features=5000, max_char_features=20000, min_df_word=1, min_df_char=1, scopes=scoped).fit(
         corpus
     )
@@ -131,6 +135,10 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
         "calib_slope": np.ones(len(LABELS)),
         "calib_bias": np.zeros(len(LABELS)),
     }
+    if scoped:
+        n_unigram = vec.vocabulary_.unigram_lengths.shape[0]
+        arrays[IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(n_unigram, len(LABELS))).astype(np.float16)
+        arrays[EMBED_IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(lengths.shape[0], len(LABELS))).astype(np.float32)
     fields = {
         "created_at": datetime(2026, 1, 1, tzinfo=UTC),
         "recipe": "generated-reference-test",
@@ -139,7 +147,8 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
         "library_versions": library_versions(),
         "feature_config": {
             "preprocessing_version": PREPROCESSING_VERSION,
-            "identity_mask": False,
+            "identity_mask": scoped,
+            "identity_conjunctions": scoped,
             "scope_marks": scoped,
         },
         "thresholds": {label: {"review": 0.5, "reject": 0.9} for label in LABELS},
