@@ -41,6 +41,7 @@ __all__ = [
     "CHAR_NGRAMS",
     "NEGATION_MARK",
     "REPORT_MARK",
+    "SCOPE_KINDS",
 ]
 
 CHAR_NGRAMS: tuple[int, int] = (2, 5)
@@ -80,6 +81,8 @@ REPORT_CUES: tuple[str, ...] = (
     "chant", "chants", "chanting", "chanted", "shout", "shouts", "shouting", "shouted",
     "spread", "spreads", "spreading", "repeat", "repeats", "repeating", "repeated",
 )  # fmt: skip
+# The kinds of scope and their marks; reported speech includes text between quotation marks.
+SCOPE_KINDS: dict[str, str] = {"negation": NEGATION_MARK, "report": REPORT_MARK}
 # A cue's scope ends at the next clause punctuation or after this many words (the classic
 # sentiment-analysis negation scope, Das & Chen 2001; Pang et al. 2002).
 SCOPE_WORDS = 6
@@ -155,9 +158,12 @@ class Occurrences:
     mark: NDArray[np.uint32] | None = None
 
 
-def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: bool = False) -> Occurrences:
+def extract(
+    texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: Sequence[str] = ()
+) -> Occurrences:
     """Hash every word unigram, word bigram and character n-gram of already-normalized ``texts``;
-    with ``scopes``, also the marked variant of every word and bigram inside a scope."""
+    with ``scopes`` (kinds of :data:`SCOPE_KINDS`), also the marked variant of every word and
+    bigram inside a scope of those kinds."""
     segments = [f" {t} " if t else "" for t in texts]
     batch = "\x00".join(segments) + "\x00"
     codes = np.frombuffer(batch.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
@@ -192,7 +198,7 @@ def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS, sc
     marks: list[NDArray[np.uint32]] = [np.zeros(w_hash.shape[0] + b_hash.shape[0], dtype=np.uint32)] if scopes else []
 
     if scopes and w_start.size:
-        word_mark = _scope_marks(codes, w_start, w_end, w_hash, doc_of_pos)
+        word_mark = _scope_marks(codes, w_start, w_end, w_hash, doc_of_pos, scopes)
         marked = np.flatnonzero(word_mark)
         if marked.size:
             # The hash of mark + word, from the word's own hash: prepending one code point c to a
@@ -255,8 +261,10 @@ def _cue_hashes(words: Sequence[str]) -> U64:
     return np.sort(_fmix(_hash_pieces(_codes("".join(words)), lengths) ^ _SALT_WORD))
 
 
-def _scope_marks(codes: U64, w_start: I64, w_end: I64, w_hash: U64, doc_of_pos: I64) -> NDArray[np.uint32]:
-    """Per word, the code point of its scope mark, or 0.
+def _scope_marks(
+    codes: U64, w_start: I64, w_end: I64, w_hash: U64, doc_of_pos: I64, kinds: Sequence[str]
+) -> NDArray[np.uint32]:
+    """Per word, the code point of its scope mark, or 0 (scopes of ``kinds`` only).
 
     A word is in a negation (reported-speech) scope when a negation cue (verb of saying) precedes
     it in the same clause, at most :data:`SCOPE_WORDS` words before it; the nearer cue wins.
@@ -270,7 +278,8 @@ def _scope_marks(codes: U64, w_start: I64, w_end: I64, w_hash: U64, doc_of_pos: 
     last_end = ends[np.searchsorted(ends, w_start, side="right") - 1]
     best = np.full(n, -1, dtype=np.int64)
     mark = np.zeros(n, dtype=np.uint32)
-    for cues, code in ((_NEGATION_HASHES, ord(NEGATION_MARK)), (_REPORT_HASHES, ord(REPORT_MARK))):
+    for kind in kinds:
+        cues, code = _CUE_HASHES[kind], ord(SCOPE_KINDS[kind])
         pos = np.searchsorted(cues, w_hash)
         is_cue = cues[np.minimum(pos, cues.shape[0] - 1)] == w_hash
         last_cue = np.maximum.accumulate(np.where(is_cue, idx, -1))
@@ -280,7 +289,7 @@ def _scope_marks(codes: U64, w_start: I64, w_end: I64, w_hash: U64, doc_of_pos: 
         nearer = inside & (prev > best)
         best[nearer] = prev[nearer]
         mark[nearer] = code
-    quotes = np.flatnonzero(np.isin(codes, _QUOTE_CODES))
+    quotes = np.flatnonzero(np.isin(codes, _QUOTE_CODES)) if "report" in kinds else np.zeros(0, dtype=np.int64)
     if quotes.size:
         # Quotes before each word (odd: inside) and after it, both counted within its document.
         q_doc = doc_of_pos[quotes]
@@ -382,8 +391,7 @@ def _hash_pieces(codes: NDArray[np.uint32], lengths: NDArray[np.int32]) -> U64:
     return _PrefixHash(codes.astype(np.uint64)).substrings(starts, ends)
 
 
-_NEGATION_HASHES = _cue_hashes(NEGATION_CUES)
-_REPORT_HASHES = _cue_hashes(REPORT_CUES)
+_CUE_HASHES = {"negation": _cue_hashes(NEGATION_CUES), "report": _cue_hashes(REPORT_CUES)}
 
 
 class FeatureSpace:
@@ -392,7 +400,7 @@ class FeatureSpace:
     A sorted array with ``searchsorted`` costs ~300 ns per lookup in cache misses; the table,
     sized to a load factor below 0.25, resolves almost every lookup in one vectorised probe.
     Columns ``[0, n_word)`` are words and bigrams, ``[n_word, n_features)`` character n-grams.
-    ``scopes``: whether texts are featurized with scope-marked words (the vocabulary was built so).
+    ``scopes``: the kinds of scope whose words are also featurized marked (the vocabulary was built so).
     """
 
     def __init__(
@@ -400,8 +408,11 @@ class FeatureSpace:
         vocabulary: Vocabulary,
         idf: NDArray[np.float32],
         char_ngrams: tuple[int, int] = CHAR_NGRAMS,
-        scopes: bool = False,
+        scopes: Sequence[str] = (),
     ) -> None:
+        unknown = set(scopes) - set(SCOPE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown scope kinds {sorted(unknown)}")
         hashes = vocabulary.hashes()
         if idf.shape[0] != hashes.shape[0]:
             raise ValueError("idf length does not match the vocabulary")
@@ -410,7 +421,7 @@ class FeatureSpace:
             raise ValueError("vocabulary hash collision")
         self.vocabulary = vocabulary
         self.char_ngrams = (int(char_ngrams[0]), int(char_ngrams[1]))
-        self.scopes = bool(scopes)
+        self.scopes = tuple(scopes)
         self.idf = idf.astype(np.float32)
         self.n_word = vocabulary.n_word
         size = 1 << max(4, int(np.ceil(np.log2(max(hashes.shape[0], 1) * 4))))
@@ -498,7 +509,7 @@ class FeatureSpace:
 
 
 def document_frequencies(
-    texts: Sequence[str], chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: bool = False
+    texts: Sequence[str], chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: Sequence[str] = ()
 ) -> tuple[U64, I64, NDArray[np.int8]]:
     """Document frequency of every distinct n-gram hash in ``texts`` (normalized), sorted by hash.
 
@@ -535,7 +546,7 @@ def ngram_texts(
     wanted: U64,
     chunk: int = 4000,
     char_ngrams: tuple[int, int] = CHAR_NGRAMS,
-    scopes: bool = False,
+    scopes: Sequence[str] = (),
 ) -> dict[int, str]:
     """The text of each n-gram hash in ``wanted`` (first occurrence in ``texts``)."""
     found: dict[int, str] = {}

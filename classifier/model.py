@@ -228,7 +228,7 @@ class Model:
             vocabulary,
             arrays["idf"].astype(np.float32),
             (char_ngrams[0], char_ngrams[1]),
-            scopes=bool(manifest.feature_config.get("scope_marks", False)),
+            scopes=tuple(manifest.feature_config.get("scope_marks", ())),
         )
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))

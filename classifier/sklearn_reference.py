@@ -70,19 +70,21 @@ _CLAUSE_END = set(".,;:!?()")
 _QUOTE_MARKS = set('"\u201c\u201d\u201e\u00ab\u00bb')
 
 
-def reference_scoped_words(text: str) -> list[str]:
+def reference_scoped_words(text: str, kinds: Sequence[str] = ("negation", "report")) -> list[str]:
     """Word unigrams and bigrams of a prepared text, then every word and bigram inside a scope
     again with its mark: after a negation cue (a verb of saying) in the same clause, at most
     ``SCOPE_WORDS`` words on, the nearer cue deciding; between two double quotation marks,
-    reported speech. A cue is not marked by its own kind of scope."""
+    reported speech. A cue is not marked by its own kind of scope. Only scopes of ``kinds``."""
     words = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
     out = [w for w, _, _ in words] + [f"{a[0]} {b[0]}" for a, b in zip(words, words[1:], strict=False)]
-    quotes = [i for i, ch in enumerate(text) if ch in _QUOTE_MARKS]
+    quotes = [i for i, ch in enumerate(text) if ch in _QUOTE_MARKS] if "report" in kinds else []
+    cue_lists = [(NEGATION_MARK, NEGATION_CUES)] if "negation" in kinds else []
+    cue_lists += [(REPORT_MARK, REPORT_CUES)] if "report" in kinds else []
     last_cue: dict[str, int] = {}
     marks: list[str] = []
     for k, (word, start, _end) in enumerate(words):
         mark, nearest = "", -1
-        for kind, cues in ((NEGATION_MARK, NEGATION_CUES), (REPORT_MARK, REPORT_CUES)):
+        for kind, cues in cue_lists:
             j = last_cue.get(kind)
             if j is None or word in cues or k - j > SCOPE_WORDS:
                 continue
@@ -94,7 +96,7 @@ def reference_scoped_words(text: str) -> list[str]:
         if before % 2 == 1 and before < len(quotes):
             mark = REPORT_MARK
         marks.append(mark)
-        for kind, cues in ((NEGATION_MARK, NEGATION_CUES), (REPORT_MARK, REPORT_CUES)):
+        for kind, cues in cue_lists:
             if word in cues:
                 last_cue[kind] = k
     out += [mark + w for (w, _, _), mark in zip(words, marks, strict=True) if mark]
@@ -167,8 +169,11 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
     idf = arrays["idf"].astype(np.float64)
     common = {"lowercase": False, "sublinear_tf": True, "norm": "l2", "dtype": np.float64}
     word_vocabulary = {s: i for i, s in enumerate(strings[:n_word])}
-    if config.get("scope_marks", False):
-        word = TfidfVectorizer(analyzer=reference_scoped_words, vocabulary=word_vocabulary, **common)
+    kinds = tuple(config.get("scope_marks", ()))
+    if kinds:
+        word = TfidfVectorizer(
+            analyzer=lambda text: reference_scoped_words(text, kinds), vocabulary=word_vocabulary, **common
+        )
     else:
         word = TfidfVectorizer(
             analyzer="word", token_pattern=WORD_TOKEN_PATTERN, ngram_range=(1, 2), vocabulary=word_vocabulary, **common
@@ -194,9 +199,7 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
-        token_identity_coef=(
-            arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None
-        ),
+        token_identity_coef=(arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None),
     )
 
 

@@ -97,9 +97,10 @@ class Recipe:
     min_df_word: int = 2
     min_df_char: int = 3
     char_ngrams: tuple[int, int] = CHAR_NGRAMS
-    # Words in a negation, reported-speech or quotation scope also count as a marked variant
-    # (classifier/features.py), so "not vermin" and "calling them vermin" can weigh unlike "vermin".
-    scope_marks: bool = False
+    # Words in a scope of these kinds ("negation", "report": after a verb of saying or between
+    # quotation marks) also count as a marked variant (classifier/features.py), so "calling them
+    # vermin" can weigh unlike "vermin".
+    scope_marks: tuple[str, ...] = ()
     C: float = 2.0
     nb_ensemble: bool = True
     lsa_components: int = 0
@@ -161,7 +162,7 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_df_word: int = 2,
         min_df_char: int = 3,
         char_ngrams: tuple[int, int] = CHAR_NGRAMS,
-        scopes: bool = False,
+        scopes: tuple[str, ...] = (),
     ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
@@ -601,7 +602,7 @@ def fit_and_save(
             "identity_conjunctions": recipe.identity_conjunctions,
             "word_ngrams": [1, 2],
             "char_ngrams": list(recipe.char_ngrams),
-            "scope_marks": recipe.scope_marks,
+            "scope_marks": list(recipe.scope_marks),
             **({"embedding": embedding_info(recipe)} if recipe.embedding else {}),
             "recipe": asdict(recipe),
             "split": "sha256(seed:group) → 70% train / 15% val / 15% test",

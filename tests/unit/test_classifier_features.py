@@ -23,7 +23,10 @@ from classifier.sklearn_reference import reference_scoped_words
 TEXTS = ["you are an idiot, really!", "i don't like you, idiot.", "hello", "", "naïve café ünïcode"]
 
 
-def _space(texts: list[str], scopes: bool = False) -> FeatureSpace:
+BOTH = ("negation", "report")
+
+
+def _space(texts: list[str], scopes: tuple[str, ...] = ()) -> FeatureSpace:
     hashes, _df, block = document_frequencies(texts, scopes=scopes)
     text_of = ngram_texts(texts, hashes, scopes=scopes)
     words = sorted(text_of[int(h)] for h, b in zip(hashes, block, strict=True) if b == WORD_BLOCK)
@@ -131,14 +134,14 @@ def test_a_scope_is_at_most_a_few_words_long() -> None:
 
 
 def test_scoped_vocabulary_hashes_like_the_extracted_ngrams() -> None:
-    hashes, _df, _block = document_frequencies(SCOPED + TEXTS, scopes=True)
-    space = _space(SCOPED + TEXTS, scopes=True)
+    hashes, _df, _block = document_frequencies(SCOPED + TEXTS, scopes=BOTH)
+    space = _space(SCOPED + TEXTS, scopes=BOTH)
     assert set(space.vocabulary.hashes().tolist()) == set(hashes.tolist())
     assert any(N in s for s in space.vocabulary.strings())
 
 
 def test_scoped_words_are_the_references() -> None:
-    space = _space(SCOPED + TEXTS, scopes=True)
+    space = _space(SCOPED + TEXTS, scopes=BOTH)
     strings = space.vocabulary.strings()[: space.n_word]
     for text in SCOPED + TEXTS:
         occ = space.extract([text])
@@ -147,14 +150,36 @@ def test_scoped_words_are_the_references() -> None:
 
 
 def test_marked_occurrences_point_at_the_words_themselves() -> None:
-    occ = extract(SCOPED[:2], scopes=True)
+    occ = extract(SCOPED[:2], scopes=BOTH)
     assert occ.mark is not None
     for i in np.flatnonzero(occ.mark):
         assert occ.batch[occ.start[i] : occ.end[i]].split()[0].isalpha()
 
 
 def test_without_scopes_nothing_is_marked() -> None:
-    plain, scoped = extract(SCOPED), extract(SCOPED, scopes=True)
+    plain, scoped = extract(SCOPED), extract(SCOPED, scopes=BOTH)
     assert plain.mark is None
     assert scoped.mark is not None
     assert np.array_equal(plain.hashes, scoped.hashes[scoped.mark == 0])
+
+
+def test_only_the_chosen_kinds_of_scope_are_marked() -> None:
+    report = extract(SCOPED, scopes=("report",))
+    assert report.mark is not None
+    assert set(report.mark.tolist()) == {0, ord(R)}
+    assert R + "think" not in reference_scoped_words(SCOPED[0], ("report",))
+    assert N + "think" not in reference_scoped_words(SCOPED[0], ("report",))
+    # without the negation scope, "saying" after "can't" is no longer marked
+    assert {R + "should", R + "die"} <= set(reference_scoped_words(SCOPED[3], ("report",)))
+    space = _space(SCOPED + TEXTS, scopes=("report",))
+    strings = space.vocabulary.strings()[: space.n_word]
+    for text in SCOPED:
+        occ = space.extract([text])
+        cols = space.lookup(occ.hashes[occ.block == WORD_BLOCK])
+        assert sorted(strings[c] for c in cols) == sorted(reference_scoped_words(text, ("report",)))
+
+
+def test_unknown_scope_kinds_are_refused() -> None:
+    vocab = _space(TEXTS).vocabulary
+    with pytest.raises(ValueError, match="unknown scope kinds"):
+        FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32), scopes=("sarcasm",))

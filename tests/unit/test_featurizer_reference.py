@@ -118,9 +118,13 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
     ``scoped``: with scope-marked words (cues and quotation marks in the corpus), identity folding
     and random weights for both identity-conjunction blocks (n-grams and tokens)."""
     corpus = [prepare_text(t, scoped) for t in _generated_corpus(500, seed=7, scoped=scoped)]
-    vec = NgramTfidf(max_word_features=5000, max_char_features=20000, min_df_word=1, min_df_char=1, scopes=scoped).fit(
-        corpus
-    )
+    vec = NgramTfidf(
+        max_word_features=5000,
+        max_char_features=20000,
+        min_df_word=1,
+        min_df_char=1,
+        scopes=("negation", "report") if scoped else (),
+    ).fit(corpus)
     rng = np.random.default_rng(7)
     n = vec.vocabulary_.n_features
     codes, lengths = token_arrays(load_static_vectors(static_vectors_path("minilm_l6_static")).tokens)
@@ -149,7 +153,7 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
             "preprocessing_version": PREPROCESSING_VERSION,
             "identity_mask": scoped,
             "identity_conjunctions": scoped,
-            "scope_marks": scoped,
+            "scope_marks": ["negation", "report"] if scoped else [],
         },
         "thresholds": {label: {"review": 0.5, "reject": 0.9} for label in LABELS},
     }
