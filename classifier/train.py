@@ -146,7 +146,18 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "default": Recipe(name="default", embedding="minilm_l6_static"),
+    # Wikipedia (Jigsaw) counts twice: it is the one source with a natural comment mix and the
+    # thresholds' site. One fit each on the fixed split (exp. harness, functional suite caveats in
+    # the model card): Jigsaw held-out toxicity ROC AUC 0.9598 -> 0.9632, Civil left out 0.8327 ->
+    # 0.8352, functional toxicity 0.7885 -> 0.7894; Civil held-out 0.9172 -> 0.9145 (1.5: 0.9621,
+    # 0.8343, 0.9157). The identity copy of the embedding block: functional toxicity 0.760 ->
+    # 0.789 (derogation with words the templates never use), Jigsaw and Civil unchanged.
+    "default": Recipe(
+        name="default",
+        embedding="minilm_l6_static",
+        embedding_identity=True,
+        source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
+    ),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
