@@ -36,6 +36,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from classifier.identity import PLACEHOLDER
+
 __all__ = [
     "STATIC_TABLES",
     "StaticVectors",
@@ -287,6 +289,22 @@ class EmbeddingBlock:
     def transform(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return ((self._raw(self.tokenizer.encode(texts)) - self.mean_) * self.factor_).astype(np.float32)
 
+    def identity_block(self, texts: Sequence[str], mentions: NDArray[np.bool_]) -> NDArray[np.float32]:
+        """The identity-conjunction copy of the block: the scaled mean token vector (not centred,
+        so it folds into per-token weights with no intercept of its own) in rows that mention an
+        identity term, zero elsewhere. Call after :meth:`fit_transform`."""
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        rows = np.flatnonzero(mentions)
+        if rows.size:
+            raw = self._raw(self.tokenizer.encode([texts[i] for i in rows.tolist()]))
+            out[rows] = raw * self.factor_
+        return out
+
+    def fold_identity(self, coef: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per-token weights (vocabulary × labels) of the identity copy's ``coef``."""
+        effective = coef * self.factor_[:, None]
+        return (self.static.vectors.astype(np.float64) @ effective) * self.token_weight_[:, None]
+
     def fold(self, coef: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Per-token logit weights (vocabulary × labels) and the intercept shift for ``coef``
         (block columns × labels): block · coef == mean over tokens of token_coef + shift."""
@@ -304,6 +322,8 @@ class EmbeddingBlock:
 EMBED_CODES = "embed_token_codes"
 EMBED_LENGTHS = "embed_token_lengths"
 EMBED_COEF = "embed_token_coef"
+# Optional: a second weight per token and label that applies in texts mentioning an identity term.
+EMBED_IDENTITY_COEF = "embed_token_coef_identity"
 
 
 class TokenScorer:
@@ -314,6 +334,10 @@ class TokenScorer:
         self.coef = np.ascontiguousarray(arrays[EMBED_COEF], dtype=np.float32)
         if self.coef.shape[0] != self.tokenizer.n_tokens:
             raise ValueError("embedding weights do not match the token vocabulary")
+        identity = arrays.get(EMBED_IDENTITY_COEF)
+        self.identity_coef = None if identity is None else np.ascontiguousarray(identity, dtype=np.float32)
+        if self.identity_coef is not None and self.identity_coef.shape != self.coef.shape:
+            raise ValueError("identity embedding weights do not match the token vocabulary")
 
     @staticmethod
     def present(arrays: dict[str, NDArray[Any]]) -> bool:
@@ -322,11 +346,25 @@ class TokenScorer:
     def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """The block's share of each label's raw logit, shape ``(len(texts), n_labels)``."""
         matrix = self.tokenizer.encode(texts).mean_matrix(self.tokenizer.n_tokens)
-        return np.asarray(matrix @ self.coef, dtype=np.float64)
+        out = np.asarray(matrix @ self.coef, dtype=np.float64)
+        if self.identity_coef is not None:
+            rows = np.flatnonzero(_mentions(texts))
+            if rows.size:
+                out[rows] += np.asarray(matrix[rows] @ self.identity_coef, dtype=np.float64)
+        return out
 
     def contributions(self, texts: Sequence[str]) -> tuple[TokenBatch, NDArray[np.float64]]:
         """Every token with its character span and its share of each label's raw logit."""
         batch = self.tokenizer.encode(texts, offsets=True)
         per_doc = 1.0 / np.maximum(batch.counts, 1)
-        weight = self.coef[batch.ids].astype(np.float64) * np.repeat(per_doc, batch.counts)[:, None]
+        coef = self.coef[batch.ids].astype(np.float64)
+        if self.identity_coef is not None:
+            mentions = np.repeat(_mentions(texts), batch.counts)
+            coef[mentions] += self.identity_coef[batch.ids[mentions]]
+        weight = coef * np.repeat(per_doc, batch.counts)[:, None]
         return batch, weight
+
+
+def _mentions(texts: Sequence[str]) -> NDArray[np.bool_]:
+    """Which prepared texts mention an identity term (hold the folded placeholder)."""
+    return np.fromiter((PLACEHOLDER in t for t in texts), dtype=bool, count=len(texts))

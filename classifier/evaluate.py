@@ -541,8 +541,8 @@ def render_report(results: dict[str, Any], model: Any) -> str:
             + ". Spam has no annotated data from a comment site (YouTube is the only spam source;"
         )
         add("Wikipedia's spam = 0 is assumed), so its rejection error cannot be measured; on held-out")
-        add("Wikipedia every fine comment rejected automatically, before and after the joint choice, was a")
-        add("spam rejection. That was seen on these test rows, so the reject error below is optimistic.")
+        add("Wikipedia every fine comment the 2026.11 and 2026.12.05 artifacts rejected automatically was")
+        add("a spam rejection. That was seen on these test rows, so the reject error below is optimistic.")
     add("")
     add("| label | review ≥ | reject ≥ |")
     add("| --- | --- | --- |")

@@ -13,6 +13,9 @@ Layout: documents are joined with a NUL separator; each document is ``" " + text
 * Words are maximal runs of letters/digits (apostrophes allowed between them); word bigrams join
   consecutive words of the same document.
 
+With ``scopes``, words inside a negation, reported-speech or quotation scope also count a second
+time as a marked variant (see :func:`_scope_marks`).
+
 Each block (words, characters) is TF-IDF weighted with sublinear term frequency and L2-normalised
 on its own, like a ``FeatureUnion`` of two ``TfidfVectorizer``.
 """
@@ -27,7 +30,19 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["FeatureSpace", "Occurrences", "Vocabulary", "extract", "document_frequencies", "ngram_texts", "CHAR_NGRAMS"]
+__all__ = [
+    "FeatureSpace",
+    "Occurrences",
+    "Vocabulary",
+    "extract",
+    "document_frequencies",
+    "ngram_texts",
+    "strip_marks",
+    "CHAR_NGRAMS",
+    "NEGATION_MARK",
+    "REPORT_MARK",
+    "SCOPE_KINDS",
+]
 
 CHAR_NGRAMS: tuple[int, int] = (2, 5)
 
@@ -40,6 +55,40 @@ _BIGRAM_MULT = np.uint64(0x27D4EB2F165667C5)
 
 WORD_BLOCK = 0
 CHAR_BLOCK = 1
+
+# Scope marks: private-use characters (normalization deletes any the user typed) that prefix the
+# stored text of a marked word or bigram, e.g. "\ue001vermin" for "vermin" after "not".
+NEGATION_MARK = "\ue001"
+REPORT_MARK = "\ue002"  # reported or quoted speech
+# Words that open a negation scope. Forms split by a typographic apostrophe ("doesn’t" →
+# "doesn", "t") are listed when the stem is no English word of its own ("don", "won" are).
+NEGATION_CUES: tuple[str, ...] = (
+    "not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "cannot",
+    "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "can't", "couldn't",
+    "won't", "wouldn't", "shouldn't", "mustn't", "haven't", "hasn't", "hadn't", "ain't",
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "couldnt", "wont",
+    "wouldnt", "shouldnt", "havent", "hasnt",
+    "doesn", "didn", "isn", "aren", "wasn", "weren", "couldn", "wouldn", "shouldn", "hasn", "haven",
+)  # fmt: skip
+# Verbs of saying that open a reported-speech scope: what follows is someone's claim, which a
+# comment may be condemning ("people who call them vermin ...") rather than making.
+REPORT_CUES: tuple[str, ...] = (
+    "say", "says", "saying", "said", "claim", "claims", "claiming", "claimed",
+    "call", "calls", "calling", "called", "write", "writes", "writing", "wrote", "written",
+    "tell", "tells", "telling", "told", "suggest", "suggests", "suggesting", "suggested",
+    "insist", "insists", "insisting", "insisted", "argue", "argues", "arguing", "argued",
+    "stating", "stated", "imply", "implies", "implying", "implied", "posted", "tweeted",
+    "chant", "chants", "chanting", "chanted", "shout", "shouts", "shouting", "shouted",
+    "spread", "spreads", "spreading", "repeat", "repeats", "repeating", "repeated",
+)  # fmt: skip
+# The kinds of scope and their marks; reported speech includes text between quotation marks.
+SCOPE_KINDS: dict[str, str] = {"negation": NEGATION_MARK, "report": REPORT_MARK}
+# A cue's scope ends at the next clause punctuation or after this many words (the classic
+# sentiment-analysis negation scope, Das & Chen 2001; Pang et al. 2002).
+SCOPE_WORDS = 6
+_SCOPE_END = ".,;:!?()\x00"
+# Double quotation marks (straight, typographic, guillemets): words between a pair are quoted.
+_QUOTES = '"\u201c\u201d\u201e\u00ab\u00bb'
 
 U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
@@ -105,10 +154,16 @@ class Occurrences:
     end: I64
     doc_offset: I64  # where each document's " text " starts in the batch string
     batch: str
+    # Per occurrence, the scope mark's code point (0: unmarked); None when scopes were off.
+    mark: NDArray[np.uint32] | None = None
 
 
-def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS) -> Occurrences:
-    """Hash every word unigram, word bigram and character n-gram of already-normalized ``texts``."""
+def extract(
+    texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: Sequence[str] = ()
+) -> Occurrences:
+    """Hash every word unigram, word bigram and character n-gram of already-normalized ``texts``;
+    with ``scopes`` (kinds of :data:`SCOPE_KINDS`), also the marked variant of every word and
+    bigram inside a scope of those kinds."""
     segments = [f" {t} " if t else "" for t in texts]
     batch = "\x00".join(segments) + "\x00"
     codes = np.frombuffer(batch.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
@@ -139,6 +194,31 @@ def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS) ->
     blocks += [np.full(w_hash.shape[0] + b_hash.shape[0], WORD_BLOCK, dtype=np.int8)]
     starts += [w_start, w_start[:-1][same]]
     ends += [w_end, w_end[1:][same]]
+    # The mark of each word occurrence so far (none), then of the marked ones appended below.
+    marks: list[NDArray[np.uint32]] = [np.zeros(w_hash.shape[0] + b_hash.shape[0], dtype=np.uint32)] if scopes else []
+
+    if scopes and w_start.size:
+        word_mark = _scope_marks(codes, w_start, w_end, w_hash, doc_of_pos, scopes)
+        marked = np.flatnonzero(word_mark)
+        if marked.size:
+            # The hash of mark + word, from the word's own hash: prepending one code point c to a
+            # string s gives (c + 1) + Q * raw(s) (see _PrefixHash), so Vocabulary.hashes() of the
+            # stored "\ue001word" equals this.
+            size = (w_end[marked] - w_start[marked]).astype(np.uint64)
+            raw = ph.substrings(w_start[marked], w_end[marked]) - size * _SALT_CHAR
+            code = word_mark[marked].astype(np.uint64)
+            mw_hash = _fmix(((code + np.uint64(1)) + _Q * raw + (size + np.uint64(1)) * _SALT_CHAR) ^ _SALT_WORD)
+            # Bigrams of two consecutive words under the same mark.
+            pair = (marked[1:] == marked[:-1] + 1) & (word_mark[marked[1:]] == word_mark[marked[:-1]])
+            pair &= w_doc[marked[1:]] == w_doc[marked[:-1]]
+            mb_hash = _fmix((mw_hash[:-1] * _BIGRAM_MULT + mw_hash[1:]) ^ _SALT_BIGRAM)[pair]
+            left, right = marked[:-1][pair], marked[1:][pair]
+            docs += [w_doc[marked], w_doc[left]]
+            hashes += [mw_hash, mb_hash]
+            blocks += [np.full(marked.shape[0] + left.shape[0], WORD_BLOCK, dtype=np.int8)]
+            starts += [w_start[marked], w_start[left]]
+            ends += [w_end[marked], w_end[right]]
+            marks += [word_mark[marked], word_mark[left]]
 
     # Character n-grams of space-padded words (char_wb).
     is_sep = codes == 0
@@ -160,6 +240,10 @@ def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS) ->
         starts.append(i)
         ends.append(i + n)
 
+    mark = None
+    if scopes:
+        n_char = sum(h.shape[0] for h in hashes) - sum(m.shape[0] for m in marks)
+        mark = np.concatenate([*marks, np.zeros(n_char, dtype=np.uint32)])
     return Occurrences(
         doc=np.concatenate(docs),
         hashes=np.concatenate(hashes),
@@ -168,7 +252,59 @@ def extract(texts: Sequence[str], char_ngrams: tuple[int, int] = CHAR_NGRAMS) ->
         end=np.concatenate(ends),
         doc_offset=doc_offset,
         batch=batch,
+        mark=mark,
     )
+
+
+def _cue_hashes(words: Sequence[str]) -> U64:
+    lengths = np.array([len(w) for w in words], dtype=np.int32)
+    return np.sort(_fmix(_hash_pieces(_codes("".join(words)), lengths) ^ _SALT_WORD))
+
+
+def _scope_marks(
+    codes: U64, w_start: I64, w_end: I64, w_hash: U64, doc_of_pos: I64, kinds: Sequence[str]
+) -> NDArray[np.uint32]:
+    """Per word, the code point of its scope mark, or 0 (scopes of ``kinds`` only).
+
+    A word is in a negation (reported-speech) scope when a negation cue (verb of saying) precedes
+    it in the same clause, at most :data:`SCOPE_WORDS` words before it; the nearer cue wins.
+    Words between a pair of double quotation marks in the same document are reported speech
+    whatever their cues. Cue words themselves are not marked.
+    """
+    n = w_start.shape[0]
+    idx = np.arange(n, dtype=np.int64)
+    # Last clause boundary at or before each word's start (the NUL between documents is one).
+    ends = np.concatenate(([-1], np.flatnonzero(np.isin(codes, _SCOPE_END_CODES))))
+    last_end = ends[np.searchsorted(ends, w_start, side="right") - 1]
+    best = np.full(n, -1, dtype=np.int64)
+    mark = np.zeros(n, dtype=np.uint32)
+    for kind in kinds:
+        cues, code = _CUE_HASHES[kind], ord(SCOPE_KINDS[kind])
+        pos = np.searchsorted(cues, w_hash)
+        is_cue = cues[np.minimum(pos, cues.shape[0] - 1)] == w_hash
+        last_cue = np.maximum.accumulate(np.where(is_cue, idx, -1))
+        prev = np.concatenate(([-1], last_cue[:-1]))  # nearest cue strictly before the word
+        safe = np.maximum(prev, 0)
+        inside = (prev >= 0) & (w_end[safe] > last_end) & (idx - prev <= SCOPE_WORDS) & ~is_cue
+        nearer = inside & (prev > best)
+        best[nearer] = prev[nearer]
+        mark[nearer] = code
+    quotes = np.flatnonzero(np.isin(codes, _QUOTE_CODES)) if "report" in kinds else np.zeros(0, dtype=np.int64)
+    if quotes.size:
+        # Quotes before each word (odd: inside) and after it, both counted within its document.
+        q_doc = doc_of_pos[quotes]
+        w_doc = doc_of_pos[w_start]
+        before = np.searchsorted(quotes, w_start)
+        doc_first = np.searchsorted(q_doc, w_doc, side="left")
+        doc_last = np.searchsorted(q_doc, w_doc, side="right")
+        quoted = ((before - doc_first) % 2 == 1) & (doc_last > before)
+        mark[quoted] = ord(REPORT_MARK)
+    return mark
+
+
+def strip_marks(entry: str) -> str:
+    """A vocabulary entry without its scope marks (what the text says, for reports)."""
+    return entry.replace(NEGATION_MARK, "").replace(REPORT_MARK, "")
 
 
 @dataclass(frozen=True)
@@ -232,6 +368,10 @@ class Vocabulary:
         return {f"vocab_{k}": getattr(self, k) for k in self.__dataclass_fields__}
 
 
+_SCOPE_END_CODES = np.array([ord(c) for c in _SCOPE_END], dtype=np.uint64)
+_QUOTE_CODES = np.array([ord(c) for c in _QUOTES], dtype=np.uint64)
+
+
 def _codes(text: str) -> NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
 
@@ -251,17 +391,28 @@ def _hash_pieces(codes: NDArray[np.uint32], lengths: NDArray[np.int32]) -> U64:
     return _PrefixHash(codes.astype(np.uint64)).substrings(starts, ends)
 
 
+_CUE_HASHES = {"negation": _cue_hashes(NEGATION_CUES), "report": _cue_hashes(REPORT_CUES)}
+
+
 class FeatureSpace:
     """A fitted vocabulary: an open-addressing hash table (n-gram hash → column) and idf weights.
 
     A sorted array with ``searchsorted`` costs ~300 ns per lookup in cache misses; the table,
     sized to a load factor below 0.25, resolves almost every lookup in one vectorised probe.
     Columns ``[0, n_word)`` are words and bigrams, ``[n_word, n_features)`` character n-grams.
+    ``scopes``: the kinds of scope whose words are also featurized marked (the vocabulary was built so).
     """
 
     def __init__(
-        self, vocabulary: Vocabulary, idf: NDArray[np.float32], char_ngrams: tuple[int, int] = CHAR_NGRAMS
+        self,
+        vocabulary: Vocabulary,
+        idf: NDArray[np.float32],
+        char_ngrams: tuple[int, int] = CHAR_NGRAMS,
+        scopes: Sequence[str] = (),
     ) -> None:
+        unknown = set(scopes) - set(SCOPE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown scope kinds {sorted(unknown)}")
         hashes = vocabulary.hashes()
         if idf.shape[0] != hashes.shape[0]:
             raise ValueError("idf length does not match the vocabulary")
@@ -270,6 +421,7 @@ class FeatureSpace:
             raise ValueError("vocabulary hash collision")
         self.vocabulary = vocabulary
         self.char_ngrams = (int(char_ngrams[0]), int(char_ngrams[1]))
+        self.scopes = tuple(scopes)
         self.idf = idf.astype(np.float32)
         self.n_word = vocabulary.n_word
         size = 1 << max(4, int(np.ceil(np.log2(max(hashes.shape[0], 1) * 4))))
@@ -317,9 +469,13 @@ class FeatureSpace:
             slot[pending] = (s[go_on] + np.uint64(1)) & self._mask
         return out
 
+    def extract(self, texts: Sequence[str]) -> Occurrences:
+        """:func:`extract` with this space's settings."""
+        return extract(texts, self.char_ngrams, self.scopes)
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF matrix (sublinear tf, each block L2-normalised) of already-normalized texts."""
-        occ = extract(texts, self.char_ngrams)
+        occ = self.extract(texts)
         return self.transform_occurrences(occ, len(texts))[0]
 
     def transform_occurrences(self, occ: Occurrences, n_docs: int) -> tuple[sp.csr_matrix, NDArray[np.int32]]:
@@ -353,7 +509,7 @@ class FeatureSpace:
 
 
 def document_frequencies(
-    texts: Sequence[str], chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    texts: Sequence[str], chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS, scopes: Sequence[str] = ()
 ) -> tuple[U64, I64, NDArray[np.int8]]:
     """Document frequency of every distinct n-gram hash in ``texts`` (normalized), sorted by hash.
 
@@ -363,7 +519,7 @@ def document_frequencies(
     all_df: list[I64] = []
     all_b: list[NDArray[np.int8]] = []
     for lo in range(0, len(texts), chunk):
-        occ = extract(texts[lo : lo + chunk], char_ngrams)
+        occ = extract(texts[lo : lo + chunk], char_ngrams, scopes)
         # one (doc, hash) pair per document: df counts documents, not occurrences
         pair = np.unique(np.stack((occ.doc.astype(np.uint64), occ.hashes)), axis=1)
         h, df = np.unique(pair[1], return_counts=True)
@@ -386,7 +542,11 @@ def _block_of(occ: Occurrences, hashes: U64) -> NDArray[np.int8]:
 
 
 def ngram_texts(
-    texts: Sequence[str], wanted: U64, chunk: int = 4000, char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    texts: Sequence[str],
+    wanted: U64,
+    chunk: int = 4000,
+    char_ngrams: tuple[int, int] = CHAR_NGRAMS,
+    scopes: Sequence[str] = (),
 ) -> dict[int, str]:
     """The text of each n-gram hash in ``wanted`` (first occurrence in ``texts``)."""
     found: dict[int, str] = {}
@@ -394,7 +554,7 @@ def ngram_texts(
     for lo in range(0, len(texts), chunk):
         if remaining.size == 0:
             break
-        occ = extract(texts[lo : lo + chunk], char_ngrams)
+        occ = extract(texts[lo : lo + chunk], char_ngrams, scopes)
         hit = np.isin(occ.hashes, remaining)
         idx = np.flatnonzero(hit)
         _, first = np.unique(occ.hashes[idx], return_index=True)
@@ -406,10 +566,13 @@ def ngram_texts(
 
 def _occurrence_text(occ: Occurrences, idx: int) -> str:
     text = occ.batch[int(occ.start[idx]) : int(occ.end[idx])]
+    mark = chr(int(occ.mark[idx])) if occ.mark is not None and occ.mark[idx] else ""
     if occ.block[idx] == WORD_BLOCK and not text.replace("'", "").isalnum():
-        # A bigram spans "w1<gap>w2" in the batch; it is stored canonically as "w1 w2".
         mask = _word_mask(np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64))
+        if mask.all():  # a word of letters str.isalnum does not know (the identity placeholder)
+            return mark + text
+        # A bigram spans "w1<gap>w2" in the batch; it is stored canonically as "w1 w2".
         first_end = int(np.argmin(mask)) if not mask.all() else len(text)
         last_start = len(text) - int(np.argmin(mask[::-1]))
-        return f"{text[:first_end]} {text[last_start:]}"
-    return text
+        return f"{mark}{text[:first_end]} {mark}{text[last_start:]}"
+    return mark + text

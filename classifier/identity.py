@@ -3,7 +3,7 @@
 Real comment data mentions "gay", "Muslim" or "black" far more often in attacks than otherwise,
 so a bag-of-n-grams model learns the identity word itself as toxic and flags "I am a Muslim
 woman". Replacing every identity term with the same placeholder removes that per-group bias, and the
-training vocabulary leaves out the n-grams made only of the placeholder (see
+training vocabulary leaves out the n-grams made only of the placeholder and punctuation (see
 :func:`is_placeholder_only`), so an identity term by itself carries exactly zero weight. What is
 left to learn is the context ("<id> are vermin" vs "I am a <id>"), shared across groups; the
 templated sentences of :mod:`classifier.augment` teach it. Slurs are not identity terms and stay.
@@ -83,8 +83,10 @@ _IDENTITY_RE = re.compile(r"(?<![\w'])(?:" + "|".join(IDENTITY_TERMS) + r")(?![\
 
 
 def is_placeholder_only(ngram: str) -> bool:
-    """True for vocabulary entries made of the placeholder and spaces only (never features)."""
-    return PLACEHOLDER in ngram and not ngram.replace(PLACEHOLDER, "").strip()
+    """True for vocabulary entries made of the placeholder, spaces and punctuation only (never
+    features). Punctuation is no context: with "<id>." and "<id>!" as features, every sentence that
+    ends on an identity term gained identity_attack weight (+1.5 log-odds for "<id>.")."""
+    return PLACEHOLDER in ngram and not any(ch.isalnum() for ch in ngram.replace(PLACEHOLDER, ""))
 
 
 def _placeholder(_match: re.Match[str]) -> str:

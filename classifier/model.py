@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, TokenScorer
-from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary, extract
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenScorer
+from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
 from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 
@@ -224,7 +224,12 @@ class Model:
         }
         vocabulary = Vocabulary(**{name: arrays[f"vocab_{name}"] for name in Vocabulary.__dataclass_fields__})
         char_ngrams = manifest.feature_config.get("char_ngrams", CHAR_NGRAMS)
-        self._features = FeatureSpace(vocabulary, arrays["idf"].astype(np.float32), (char_ngrams[0], char_ngrams[1]))
+        self._features = FeatureSpace(
+            vocabulary,
+            arrays["idf"].astype(np.float32),
+            (char_ngrams[0], char_ngrams[1]),
+            scopes=tuple(manifest.feature_config.get("scope_marks", ())),
+        )
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
@@ -274,7 +279,7 @@ class Model:
         if not texts:
             return [], []
         normalized = [prepare_text(t, self._identity_mask) for t in texts]
-        occ = extract(normalized, self._features.char_ngrams)
+        occ = self._features.extract(normalized)
         matrix, cols = self._features.transform_occurrences(occ, len(texts))
         probs = _sigmoid(self._logits(normalized, matrix))
         scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
@@ -354,7 +359,7 @@ class Model:
         if not norms:
             return []
         normalized = [n.text for n in norms]
-        occ = extract(normalized, self._features.char_ngrams)
+        occ = self._features.extract(normalized)
         matrix, cols = self._features.transform_occurrences(occ, len(norms))
         columns = None if labels is None else [self.labels.index(lb) for lb in labels]
         per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), columns)
@@ -593,6 +598,12 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
         if codes.size and int(codes.max()) > 0x10FFFF:
             raise ModelLoadError("embedding vocabulary holds invalid code points")
         shapes[EMBED_COEF] = (lens.shape[0], n_labels)
+    if EMBED_IDENTITY_COEF in arrays:
+        if not embed:
+            raise ModelLoadError(f"array {EMBED_IDENTITY_COEF} without the embedding block")
+        if not np.issubdtype(arrays[EMBED_IDENTITY_COEF].dtype, np.floating):
+            raise ModelLoadError(f"array {EMBED_IDENTITY_COEF} has dtype {arrays[EMBED_IDENTITY_COEF].dtype}")
+        shapes[EMBED_IDENTITY_COEF] = shapes[EMBED_COEF]
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

@@ -14,6 +14,10 @@ allowed between two such characters. :data:`WORD_TOKEN_PATTERN` is that definiti
 The ``char_wb`` analyzer needs nothing special: the text is already normalized (lower case,
 whitespace collapsed), so ``lowercase=False``.
 
+When the model marks scopes (``scope_marks`` in the manifest), the word vectorizer's analyzer is
+:func:`reference_scoped_words`: the same unigrams and bigrams plus the scope-marked variants,
+worked out word by word in plain Python from the cue lists of :mod:`classifier.features`.
+
 The static-embedding block (:mod:`classifier.embedding`), when the artifact has one, is checked
 against :func:`reference_wordpiece`: BERT's basic tokenizer and greedy longest-match WordPiece
 written out in plain Python after the original BERT code (``tokenization.py``), in the order the
@@ -24,6 +28,7 @@ plain mean of the tokens' folded weights.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,18 +39,73 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_LENGTHS, tokens_from_arrays
-from classifier.features import CHAR_NGRAMS, Vocabulary
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, tokens_from_arrays
+from classifier.features import (
+    CHAR_NGRAMS,
+    NEGATION_CUES,
+    NEGATION_MARK,
+    REPORT_CUES,
+    REPORT_MARK,
+    SCOPE_WORDS,
+    Vocabulary,
+)
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
 
-__all__ = ["WORD_TOKEN_PATTERN", "ReferencePipeline", "reference_pipeline", "reference_wordpiece"]
+__all__ = [
+    "WORD_TOKEN_PATTERN",
+    "ReferencePipeline",
+    "reference_pipeline",
+    "reference_scoped_words",
+    "reference_wordpiece",
+]
 
 # Code points _word_mask counts as letters: ASCII letters and digits; from U+0080 up, everything
 # except Latin-1 punctuation/symbols (U+00A0-U+00BF, U+00D7, U+00F7), General Punctuation through
 # Miscellaneous Symbols and Arrows (U+2000-U+2BFF) and U+1F000 onwards (emoji and other symbols).
 _LETTER = "a-zA-Z0-9\u0080-\u009f\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2c00-\U0001efff"
 WORD_TOKEN_PATTERN = f"[{_LETTER}]+(?:'[{_LETTER}]+)*"
+_WORD_RE = re.compile(WORD_TOKEN_PATTERN)
+_CLAUSE_END = set(".,;:!?()")
+_QUOTE_MARKS = set('"\u201c\u201d\u201e\u00ab\u00bb')
+
+
+def reference_scoped_words(text: str, kinds: Sequence[str] = ("negation", "report")) -> list[str]:
+    """Word unigrams and bigrams of a prepared text, then every word and bigram inside a scope
+    again with its mark: after a negation cue (a verb of saying) in the same clause, at most
+    ``SCOPE_WORDS`` words on, the nearer cue deciding; between two double quotation marks,
+    reported speech. A cue is not marked by its own kind of scope. Only scopes of ``kinds``."""
+    words = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+    out = [w for w, _, _ in words] + [f"{a[0]} {b[0]}" for a, b in zip(words, words[1:], strict=False)]
+    quotes = [i for i, ch in enumerate(text) if ch in _QUOTE_MARKS] if "report" in kinds else []
+    cue_lists = [(NEGATION_MARK, NEGATION_CUES)] if "negation" in kinds else []
+    cue_lists += [(REPORT_MARK, REPORT_CUES)] if "report" in kinds else []
+    last_cue: dict[str, int] = {}
+    marks: list[str] = []
+    for k, (word, start, _end) in enumerate(words):
+        mark, nearest = "", -1
+        for kind, cues in cue_lists:
+            j = last_cue.get(kind)
+            if j is None or word in cues or k - j > SCOPE_WORDS:
+                continue
+            if any(ch in _CLAUSE_END for ch in text[words[j][2] : start]):
+                continue
+            if j > nearest:
+                mark, nearest = kind, j
+        before = sum(1 for q in quotes if q < start)
+        if before % 2 == 1 and before < len(quotes):
+            mark = REPORT_MARK
+        marks.append(mark)
+        for kind, cues in cue_lists:
+            if word in cues:
+                last_cue[kind] = k
+    out += [mark + w for (w, _, _), mark in zip(words, marks, strict=True) if mark]
+    out += [
+        f"{m1}{a[0]} {m2}{b[0]}"
+        for a, b, m1, m2 in zip(words, words[1:], marks, marks[1:], strict=False)
+        if m1 and m1 == m2
+    ]
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,6 +126,8 @@ class ReferencePipeline:
     # The static-embedding block: token → row of folded per-label weights; None when absent.
     token_index: dict[str, int] | None = None
     token_coef: NDArray[np.float64] | None = None
+    # Its identity-conjunction copy: a second weight per token in comments mentioning an identity.
+    token_identity_coef: NDArray[np.float64] | None = None
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
@@ -85,7 +147,10 @@ class ReferencePipeline:
             for i, text in enumerate(prepared):
                 tokens = reference_wordpiece(text, self.token_index)
                 if tokens:
-                    raw[i] += self.token_coef[[self.token_index[t] for t in tokens]].mean(axis=0)
+                    ids = [self.token_index[t] for t in tokens]
+                    raw[i] += self.token_coef[ids].mean(axis=0)
+                    if self.token_identity_coef is not None and PLACEHOLDER in text:
+                        raw[i] += self.token_identity_coef[ids].mean(axis=0)
         z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
@@ -103,13 +168,16 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
     n_word = vocabulary.n_word
     idf = arrays["idf"].astype(np.float64)
     common = {"lowercase": False, "sublinear_tf": True, "norm": "l2", "dtype": np.float64}
-    word = TfidfVectorizer(
-        analyzer="word",
-        token_pattern=WORD_TOKEN_PATTERN,
-        ngram_range=(1, 2),
-        vocabulary={s: i for i, s in enumerate(strings[:n_word])},
-        **common,
-    )
+    word_vocabulary = {s: i for i, s in enumerate(strings[:n_word])}
+    kinds = tuple(config.get("scope_marks", ()))
+    if kinds:
+        word = TfidfVectorizer(
+            analyzer=lambda text: reference_scoped_words(text, kinds), vocabulary=word_vocabulary, **common
+        )
+    else:
+        word = TfidfVectorizer(
+            analyzer="word", token_pattern=WORD_TOKEN_PATTERN, ngram_range=(1, 2), vocabulary=word_vocabulary, **common
+        )
     char = TfidfVectorizer(
         analyzer="char_wb",
         ngram_range=(int(char_ngrams[0]), int(char_ngrams[1])),
@@ -131,6 +199,7 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
+        token_identity_coef=(arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None),
     )
 
 

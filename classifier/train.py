@@ -33,7 +33,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from classifier.data import SOURCES, Dataset, deduplicate, load_source, load_table, split_of
-from classifier.embedding import EmbeddingBlock, TokenScorer, load_static_vectors, static_vectors_path
+from classifier.embedding import (
+    EMBED_IDENTITY_COEF,
+    EmbeddingBlock,
+    TokenScorer,
+    load_static_vectors,
+    static_vectors_path,
+)
 from classifier.features import (
     CHAR_BLOCK,
     CHAR_NGRAMS,
@@ -42,6 +48,7 @@ from classifier.features import (
     Vocabulary,
     document_frequencies,
     ngram_texts,
+    strip_marks,
 )
 from classifier.identity import is_placeholder_only, prepare_text
 from classifier.labels import LABELS
@@ -90,6 +97,10 @@ class Recipe:
     min_df_word: int = 2
     min_df_char: int = 3
     char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    # Words in a scope of these kinds ("negation", "report": after a verb of saying or between
+    # quotation marks) also count as a marked variant (classifier/features.py), so "calling them
+    # vermin" can weigh unlike "vermin".
+    scope_marks: tuple[str, ...] = ()
     C: float = 2.0
     nb_ensemble: bool = True
     lsa_components: int = 0
@@ -105,6 +116,10 @@ class Recipe:
     embedding: str | None = None
     embedding_weighting: str = "sif"
     embedding_scale: float = 3.0
+    # A second weight per embedding dimension in comments that mention an identity term (needs
+    # identity_mask), like identity_conjunctions for the n-grams: words near a group weigh
+    # differently, and the MiniLM neighbourhood carries that to attack words never seen there.
+    embedding_identity: bool = False
     # Labels with fewer positive training rows keep to the n-grams: 256 dense columns fitted on a
     # few hundred positives (threat 319, severe_toxicity 241, spam 562) add variance, and with
     # them held-out threat ROC AUC fell from 0.973 to 0.964 and two behavioural threats dropped
@@ -131,7 +146,18 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "default": Recipe(name="default", embedding="minilm_l6_static"),
+    # Wikipedia (Jigsaw) counts twice: it is the one source with a natural comment mix and the
+    # thresholds' site. One fit each on the fixed split (exp. harness, functional suite caveats in
+    # the model card): Jigsaw held-out toxicity ROC AUC 0.9598 -> 0.9632, Civil left out 0.8327 ->
+    # 0.8352, functional toxicity 0.7885 -> 0.7894; Civil held-out 0.9172 -> 0.9145 (1.5: 0.9621,
+    # 0.8343, 0.9157). The identity copy of the embedding block: functional toxicity 0.760 ->
+    # 0.789 (derogation with words the templates never use), Jigsaw and Civil unchanged.
+    "default": Recipe(
+        name="default",
+        embedding="minilm_l6_static",
+        embedding_identity=True,
+        source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
+    ),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
@@ -147,16 +173,18 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_df_word: int = 2,
         min_df_char: int = 3,
         char_ngrams: tuple[int, int] = CHAR_NGRAMS,
+        scopes: tuple[str, ...] = (),
     ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df_word = min_df_word
         self.min_df_char = min_df_char
         self.char_ngrams = char_ngrams
+        self.scopes = scopes
 
     def fit(self, texts: Sequence[str], y: object = None) -> NgramTfidf:
         texts = list(texts)
-        hashes, df, block = document_frequencies(texts, char_ngrams=self.char_ngrams)
+        hashes, df, block = document_frequencies(texts, char_ngrams=self.char_ngrams, scopes=self.scopes)
         n_docs = len(texts)
         chosen = np.concatenate(
             (
@@ -164,11 +192,12 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 _top(df, block == CHAR_BLOCK, self.min_df_char, self.max_char_features),
             )
         )
-        text_of = ngram_texts(texts, hashes[chosen], char_ngrams=self.char_ngrams)
+        text_of = ngram_texts(texts, hashes[chosen], char_ngrams=self.char_ngrams, scopes=self.scopes)
         entries = [(text_of.get(int(hashes[i]), ""), int(hashes[i]), int(df[i]), int(block[i])) for i in chosen]
         # Very long entries are URLs or junk; they bloat the artifact and never generalise. An
         # identity placeholder on its own must carry no weight, so it never becomes a feature.
-        entries = [e for e in entries if 0 < len(e[0]) <= 40 and not is_placeholder_only(e[0])]
+        # A scope mark on a placeholder (an identity term after "not") is still only the identity.
+        entries = [e for e in entries if 0 < len(e[0]) <= 40 and not is_placeholder_only(strip_marks(e[0]))]
         unigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " not in e[0])
         bigrams = sorted(e for e in entries if e[3] == WORD_BLOCK and " " in e[0])
         chars = sorted(e for e in entries if e[3] == CHAR_BLOCK)
@@ -184,7 +213,7 @@ class NgramTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         doc_freq = np.array([e[2] for e in ordered], dtype=np.float64)
         self.vocabulary_ = vocab
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + doc_freq)) + 1.0).astype(np.float32)
-        self.space_ = FeatureSpace(vocab, self.idf_, self.char_ngrams)
+        self.space_ = FeatureSpace(vocab, self.idf_, self.char_ngrams, self.scopes)
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -404,6 +433,7 @@ def fit_arrays(
                     recipe.min_df_word,
                     recipe.min_df_char,
                     recipe.char_ngrams,
+                    recipe.scope_marks,
                 ),
             ),
             (
@@ -431,7 +461,10 @@ def fit_arrays(
         t0 = time.perf_counter()
         static = load_static_vectors(static_vectors_path(recipe.embedding))
         block = EmbeddingBlock(static, recipe.embedding_weighting, recipe.embedding_scale)
-        X = sp.hstack((X, sp.csr_matrix(block.fit_transform(texts)))).tocsr()
+        blocks = [X, sp.csr_matrix(block.fit_transform(texts))]
+        if recipe.embedding_identity:
+            blocks.append(sp.csr_matrix(block.identity_block(texts, mentions_identity(texts))))
+        X = sp.hstack(blocks).tocsr()
         log(f"embedding block: {block.dims} dims of {recipe.embedding} ({time.perf_counter() - t0:.1f}s)")
     pipe.named_steps["clf"].fit(
         X, Y, sample_weight=weights, log=log, nb_columns=n_sparse, dense_min_positives=recipe.embedding_min_positives
@@ -449,8 +482,11 @@ def fit_arrays(
         arrays[IDENTITY_COEF] = clf.coef_[n_features:n_sparse].astype(np.float16)
     if block is not None:
         # Folded into one weight per token and label: scoring needs no vectors, only a lookup.
-        embed_arrays, shift = block.arrays(clf.coef_[n_sparse:])
+        dims = block.dims
+        embed_arrays, shift = block.arrays(clf.coef_[n_sparse : n_sparse + dims])
         arrays.update(embed_arrays)
+        if recipe.embedding_identity:
+            arrays[EMBED_IDENTITY_COEF] = block.fold_identity(clf.coef_[n_sparse + dims :]).astype(np.float32)
         arrays["intercept"] = arrays["intercept"] + shift
     return pipe, arrays
 
@@ -577,6 +613,7 @@ def fit_and_save(
             "identity_conjunctions": recipe.identity_conjunctions,
             "word_ngrams": [1, 2],
             "char_ngrams": list(recipe.char_ngrams),
+            "scope_marks": list(recipe.scope_marks),
             **({"embedding": embedding_info(recipe)} if recipe.embedding else {}),
             "recipe": asdict(recipe),
             "split": "sha256(seed:group) → 70% train / 15% val / 15% test",

@@ -15,6 +15,7 @@ from classifier import LABELS, ModelLoadError, embedding, load_model
 from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
+    EMBED_IDENTITY_COEF,
     EmbeddingBlock,
     TokenBatch,
     Tokenizer,
@@ -145,6 +146,22 @@ def test_the_fold_into_token_weights_is_exact(static) -> None:  # type: ignore[n
     np.testing.assert_allclose(folded, block.transform(texts) @ coef, rtol=1e-3, atol=1e-3)
 
 
+def test_the_identity_copy_folds_into_token_weights_exactly(static) -> None:  # type: ignore[no-untyped-def]
+    block = EmbeddingBlock(static, "sif", 3.0)
+    block.fit_transform([prepare_text(t) for t in generated(200, seed=5)[0]])
+    texts = [prepare_text(t) for t in [*TEXTS, "Muslims are vermin", "as a gay man I agree"]]
+    mentions = np.array([PLACEHOLDER in t for t in texts])
+    assert mentions.sum() == 2  # the placeholder typed in TEXTS is deleted by normalization
+    rng = np.random.default_rng(1)
+    coef, coef_id = (rng.normal(0.0, 1.0, size=(block.dims, len(LABELS))) for _ in range(2))
+    arrays, shift = block.arrays(coef)
+    arrays[EMBED_IDENTITY_COEF] = block.fold_identity(coef_id).astype(np.float32)
+    folded = TokenScorer(arrays).logits(texts) + shift
+    expected = block.transform(texts) @ coef + block.identity_block(texts, mentions) @ coef_id
+    np.testing.assert_allclose(folded, expected, rtol=1e-3, atol=1e-3)
+    assert not block.identity_block(texts, mentions)[~mentions].any()
+
+
 def test_the_model_carries_the_block_and_its_provenance(model: Model) -> None:
     assert model.embedding_tokens > 30_000
     info = model.manifest.feature_config["embedding"]
@@ -214,4 +231,33 @@ def test_token_weights_of_the_wrong_shape_are_refused(artifact: Path, tmp_path: 
     shutil.copytree(artifact, copy)
     _rewrite(copy, **{EMBED_COEF: np.zeros((5, len(LABELS)), dtype=np.float32)})
     with pytest.raises(ModelLoadError, match=EMBED_COEF):
+        load_model(copy)
+
+
+def test_explanations_add_up_with_identity_token_weights(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(artifact, copy)
+    with np.load(copy / ARRAYS_FILE, allow_pickle=False) as npz:
+        shape = npz[EMBED_COEF].shape
+    identity = np.random.default_rng(2).normal(0.0, 1.0, size=shape).astype(np.float32)
+    _rewrite(copy, **{EMBED_IDENTITY_COEF: identity})
+    model = load_model(copy)
+    texts = ["Muslims are vermin", "As a gay man I agree with the council", "you are a stupid idiot"]
+    base = load_model(artifact)
+    moved = np.abs(model.logits(texts) - base.logits(texts)).max(axis=1)
+    assert moved[0] > 0 and moved[1] > 0 and moved[2] == 0  # only texts with an identity mention
+    constant = model._intercept * model._slope + model._bias
+    for text, row in zip(texts, model.logits(texts), strict=True):
+        _, per_char = model.char_contributions(text)
+        np.testing.assert_allclose(per_char.sum(axis=0), row - constant, atol=2e-3)
+
+
+def test_identity_token_weights_need_the_block_and_its_shape(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(artifact, copy)
+    _rewrite(copy, **{EMBED_IDENTITY_COEF: np.zeros((5, len(LABELS)), dtype=np.float32)})
+    with pytest.raises(ModelLoadError, match=EMBED_IDENTITY_COEF):
+        load_model(copy)
+    _rewrite(copy, drop=EMBED_COEF)
+    with pytest.raises(ModelLoadError, match="embedding block incomplete"):
         load_model(copy)

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from classifier.features import (
     CHAR_BLOCK,
+    NEGATION_MARK,
+    REPORT_MARK,
     WORD_BLOCK,
     FeatureSpace,
     Vocabulary,
@@ -16,18 +18,22 @@ from classifier.features import (
     extract,
     ngram_texts,
 )
+from classifier.sklearn_reference import reference_scoped_words
 
 TEXTS = ["you are an idiot, really!", "i don't like you, idiot.", "hello", "", "naïve café ünïcode"]
 
 
-def _space(texts: list[str]) -> FeatureSpace:
-    hashes, _df, block = document_frequencies(texts)
-    text_of = ngram_texts(texts, hashes)
+BOTH = ("negation", "report")
+
+
+def _space(texts: list[str], scopes: tuple[str, ...] = ()) -> FeatureSpace:
+    hashes, _df, block = document_frequencies(texts, scopes=scopes)
+    text_of = ngram_texts(texts, hashes, scopes=scopes)
     words = sorted(text_of[int(h)] for h, b in zip(hashes, block, strict=True) if b == WORD_BLOCK)
     words = [w for w in words if " " not in w] + [w for w in words if " " in w]
     chars = sorted(text_of[int(h)] for h, b in zip(hashes, block, strict=True) if b == CHAR_BLOCK)
     vocab = Vocabulary.from_strings(words, chars)
-    return FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32))
+    return FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32), scopes=scopes)
 
 
 def test_vocabulary_strings_hash_like_the_extracted_ngrams() -> None:
@@ -88,3 +94,92 @@ def test_batches_featurize_like_single_documents(texts: list[str]) -> None:
     batch = space.transform(texts).toarray()
     for i, text in enumerate(texts):
         assert np.allclose(batch[i], space.transform([text]).toarray()[0], atol=1e-6)
+
+
+SCOPED = [
+    "i don't think they are vermin, they are fine.",
+    'statements like "they are scum" are hurtful',
+    "people who call them rats should stop",
+    "you can't go around saying they should die!",
+    "not one two three four five six seven eight",
+    'an "unclosed quote here',
+    "",
+]
+N, R = NEGATION_MARK, REPORT_MARK
+
+
+def _marked(text: str) -> set[str]:
+    return {w for w in reference_scoped_words(text) if N in w or R in w}
+
+
+def test_negation_scope_ends_at_clause_punctuation() -> None:
+    marked = _marked(SCOPED[0])
+    assert {N + "think", N + "vermin", f"{N}are {N}vermin"} <= marked
+    assert N + "fine" not in marked and N + "don't" not in marked
+
+
+def test_quotes_and_verbs_of_saying_mark_reported_speech() -> None:
+    assert {R + "they", R + "scum", f"{R}are {R}scum"} <= _marked(SCOPED[1])
+    assert R + "hurtful" not in _marked(SCOPED[1])
+    assert {R + "them", R + "rats"} <= _marked(SCOPED[2])
+    # the nearer cue wins: "saying" (reported) after "can't" (negation)
+    assert {N + "go", N + "saying", R + "should", R + "die"} <= _marked(SCOPED[3])
+    assert N + "die" not in _marked(SCOPED[3])
+    assert not _marked(SCOPED[5])  # an unmatched quote opens nothing
+
+
+def test_a_scope_is_at_most_a_few_words_long() -> None:
+    marked = _marked(SCOPED[4])
+    assert N + "six" in marked and N + "seven" not in marked
+
+
+def test_scoped_vocabulary_hashes_like_the_extracted_ngrams() -> None:
+    hashes, _df, _block = document_frequencies(SCOPED + TEXTS, scopes=BOTH)
+    space = _space(SCOPED + TEXTS, scopes=BOTH)
+    assert set(space.vocabulary.hashes().tolist()) == set(hashes.tolist())
+    assert any(N in s for s in space.vocabulary.strings())
+
+
+def test_scoped_words_are_the_references() -> None:
+    space = _space(SCOPED + TEXTS, scopes=BOTH)
+    strings = space.vocabulary.strings()[: space.n_word]
+    for text in SCOPED + TEXTS:
+        occ = space.extract([text])
+        cols = space.lookup(occ.hashes[occ.block == WORD_BLOCK])
+        assert sorted(strings[c] for c in cols) == sorted(reference_scoped_words(text))
+
+
+def test_marked_occurrences_point_at_the_words_themselves() -> None:
+    occ = extract(SCOPED[:2], scopes=BOTH)
+    assert occ.mark is not None
+    for i in np.flatnonzero(occ.mark):
+        assert occ.batch[occ.start[i] : occ.end[i]].split()[0].isalpha()
+
+
+def test_without_scopes_nothing_is_marked() -> None:
+    plain, scoped = extract(SCOPED), extract(SCOPED, scopes=BOTH)
+    assert plain.mark is None
+    assert scoped.mark is not None
+    assert np.array_equal(plain.hashes, scoped.hashes[scoped.mark == 0])
+
+
+def test_only_the_chosen_kinds_of_scope_are_marked() -> None:
+    report = extract(SCOPED, scopes=("report",))
+    assert report.mark is not None
+    assert set(report.mark.tolist()) == {0, ord(R)}
+    assert R + "think" not in reference_scoped_words(SCOPED[0], ("report",))
+    assert N + "think" not in reference_scoped_words(SCOPED[0], ("report",))
+    # without the negation scope, "saying" after "can't" is no longer marked
+    assert {R + "should", R + "die"} <= set(reference_scoped_words(SCOPED[3], ("report",)))
+    space = _space(SCOPED + TEXTS, scopes=("report",))
+    strings = space.vocabulary.strings()[: space.n_word]
+    for text in SCOPED:
+        occ = space.extract([text])
+        cols = space.lookup(occ.hashes[occ.block == WORD_BLOCK])
+        assert sorted(strings[c] for c in cols) == sorted(reference_scoped_words(text, ("report",)))
+
+
+def test_unknown_scope_kinds_are_refused() -> None:
+    vocab = _space(TEXTS).vocabulary
+    with pytest.raises(ValueError, match="unknown scope kinds"):
+        FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32), scopes=("sarcasm",))

@@ -27,6 +27,7 @@ from classifier.data import default_data_dir, load_civil_spans
 from classifier.embedding import (
     EMBED_CODES,
     EMBED_COEF,
+    EMBED_IDENTITY_COEF,
     EMBED_LENGTHS,
     load_static_vectors,
     static_vectors_path,
@@ -34,7 +35,7 @@ from classifier.embedding import (
 )
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import PREPROCESSING_VERSION, save_model
+from classifier.model import IDENTITY_COEF, PREPROCESSING_VERSION, save_model
 from classifier.sklearn_reference import ReferencePipeline, reference_pipeline
 from classifier.testing import train_tiny_model
 from classifier.train import NgramTfidf, library_versions
@@ -90,21 +91,40 @@ _SYLLABLES = [
 _JOINERS = [" ", " ", " ", ", ", ". ", "! ", " - ", "  ", "'", " 😀 ", "_", "/"]
 
 
-def _generated_corpus(n: int, seed: int) -> list[str]:
+# Scope cues, quotation marks and identity terms, for the model that marks negation and reported
+# speech and has both identity-conjunction blocks.
+_CUES = ["not", "never", "don't", "isnt", "nobody", "saying", "called", "claims", "wrote", "told"]
+_IDENTITIES = ["muslims", "gay", "women", "Jewish", "immigrants"]
+_QUOTE_JOINERS = [' "', '" ', " \u201c", "\u201d ", " \u00ab", "\u00bb "]
+
+
+def _generated_corpus(n: int, seed: int, scoped: bool = False) -> list[str]:
     rng = random.Random(seed)
     words = ["".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4))) for _ in range(300)]
+    joiners = _JOINERS
+    if scoped:
+        words += (_CUES + _IDENTITIES) * 10
+        joiners = _JOINERS + _QUOTE_JOINERS
     texts = []
     for _ in range(n):
         k = rng.randint(0, 25)
-        parts = [rng.choice(words) + (rng.choice(_JOINERS) if i < k - 1 else "") for i in range(k)]
+        parts = [rng.choice(words) + (rng.choice(joiners) if i < k - 1 else "") for i in range(k)]
         texts.append("".join(parts))
     return texts
 
 
-def _generated_model(out: Path) -> Model:
-    """A model whose vocabulary and idf come from the generated corpus, with random weights."""
-    corpus = [prepare_text(t, False) for t in _generated_corpus(500, seed=7)]
-    vec = NgramTfidf(max_word_features=5000, max_char_features=20000, min_df_word=1, min_df_char=1).fit(corpus)
+def _generated_model(out: Path, scoped: bool = False) -> Model:
+    """A model whose vocabulary and idf come from the generated corpus, with random weights;
+    ``scoped``: with scope-marked words (cues and quotation marks in the corpus), identity folding
+    and random weights for both identity-conjunction blocks (n-grams and tokens)."""
+    corpus = [prepare_text(t, scoped) for t in _generated_corpus(500, seed=7, scoped=scoped)]
+    vec = NgramTfidf(
+        max_word_features=5000,
+        max_char_features=20000,
+        min_df_word=1,
+        min_df_char=1,
+        scopes=("negation", "report") if scoped else (),
+    ).fit(corpus)
     rng = np.random.default_rng(7)
     n = vec.vocabulary_.n_features
     codes, lengths = token_arrays(load_static_vectors(static_vectors_path("minilm_l6_static")).tokens)
@@ -119,13 +139,22 @@ def _generated_model(out: Path) -> Model:
         "calib_slope": np.ones(len(LABELS)),
         "calib_bias": np.zeros(len(LABELS)),
     }
+    if scoped:
+        n_unigram = vec.vocabulary_.unigram_lengths.shape[0]
+        arrays[IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(n_unigram, len(LABELS))).astype(np.float16)
+        arrays[EMBED_IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(lengths.shape[0], len(LABELS))).astype(np.float32)
     fields = {
         "created_at": datetime(2026, 1, 1, tzinfo=UTC),
         "recipe": "generated-reference-test",
         "labels": list(LABELS),
         "data_sources": [],
         "library_versions": library_versions(),
-        "feature_config": {"preprocessing_version": PREPROCESSING_VERSION, "identity_mask": False},
+        "feature_config": {
+            "preprocessing_version": PREPROCESSING_VERSION,
+            "identity_mask": scoped,
+            "identity_conjunctions": scoped,
+            "scope_marks": ["negation", "report"] if scoped else [],
+        },
         "thresholds": {label: {"review": 0.5, "reject": 0.9} for label in LABELS},
     }
     return save_model(out, arrays=arrays, manifest_fields=fields)
@@ -136,14 +165,17 @@ def _news_comments() -> list[str]:
     return load_civil_spans(root).texts[:1500] if root.is_dir() else []
 
 
-@pytest.fixture(scope="module", params=["default", "tiny", "generated"])
+@pytest.fixture(scope="module", params=["default", "tiny", "generated", "scoped"])
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, ReferencePipeline]:
     if request.param == "default":
         path = default_model_path()
         model = load_model(path)
     else:
         path = tmp_path_factory.mktemp(request.param) / "model"
-        model = train_tiny_model(path) if request.param == "tiny" else _generated_model(path)
+        if request.param == "tiny":
+            model = train_tiny_model(path)
+        else:
+            model = _generated_model(path, scoped=request.param == "scoped")
     return model, reference_pipeline(path)
 
 
@@ -173,7 +205,8 @@ def test_edge_texts_score_like_the_reference(pair: tuple[Model, ReferencePipelin
 def test_generated_and_news_texts_score_like_the_reference(pair: tuple[Model, ReferencePipeline]) -> None:
     model, reference = pair
     # Real sentences at both ends of the scale too, so the check below holds without ../shared/data.
-    texts = _generated_corpus(1000, seed=11) + _news_comments() + [CIVIL, ABUSIVE]
+    texts = _generated_corpus(1000, seed=11) + _generated_corpus(1000, seed=12, scoped=True)
+    texts += _news_comments() + [CIVIL, ABUSIVE]
     # Not a comparison of constants: these texts hit the vocabulary and spread the scores.
     assert reference.features.transform(reference.prepare(texts)).nnz > 10 * len(texts)
     assert np.ptp(reference.score_array(texts)) > 0.5
@@ -182,7 +215,7 @@ def test_generated_and_news_texts_score_like_the_reference(pair: tuple[Model, Re
 
 def test_batches_and_single_texts_agree_with_the_reference(pair: tuple[Model, ReferencePipeline]) -> None:
     model, reference = pair
-    texts = _generated_corpus(40, seed=3)
+    texts = _generated_corpus(40, seed=3) + _generated_corpus(40, seed=4, scoped=True)
     ref = reference.score_array(texts)
     single = np.vstack([model.score_array([t]) for t in texts])
     assert np.abs(single - ref).max() <= TOLERANCE
@@ -197,5 +230,17 @@ _ALPHABET = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(st.text(alphabet=_ALPHABET, max_size=80), min_size=1, max_size=8))
 def test_arbitrary_texts_score_like_the_reference(pair: tuple[Model, ReferencePipeline], texts: list[str]) -> None:
+    model, reference = pair
+    _assert_same_scores(model, reference, texts)
+
+
+_PIECES = st.sampled_from(
+    [*_CUES, "ka", "ro", "mi", "\ue000", "x'y", ",", ".", "!", "(", ")", '"', "\u201c", "\u201d", " "]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.lists(_PIECES, max_size=25).map(" ".join), min_size=1, max_size=8))
+def test_texts_full_of_scopes_score_like_the_reference(pair: tuple[Model, ReferencePipeline], texts: list[str]) -> None:
     model, reference = pair
     _assert_same_scores(model, reference, texts)
