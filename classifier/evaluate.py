@@ -402,7 +402,7 @@ def render_report(results: dict[str, Any], model: Any) -> str:
     add("moderation evaluate --model classifier/models/default --out docs/classifier")
     add("```")
     add("")
-    add("(or `python -m classifier evaluate ...`; about 13 minutes on 2 cores, most of it the five")
+    add("(or `python -m classifier evaluate ...`; about 15-18 minutes on 2 cores, most of it the five")
     add("leave-one-source-out retrainings; `--skip-cross` skips them.) The test split is a fixed, seeded")
     add("15% of every training source by group (a post's sentences stay together), deduplicated")
     add("across sources before splitting; calibration was fitted on the separate validation split,")
