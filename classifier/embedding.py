@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from classifier.identity import PLACEHOLDER
+from classifier.identity import mentions_identity
 
 __all__ = [
     "STATIC_TABLES",
@@ -348,7 +348,7 @@ class TokenScorer:
         matrix = self.tokenizer.encode(texts).mean_matrix(self.tokenizer.n_tokens)
         out = np.asarray(matrix @ self.coef, dtype=np.float64)
         if self.identity_coef is not None:
-            rows = np.flatnonzero(_mentions(texts))
+            rows = np.flatnonzero(mentions_identity(texts))
             if rows.size:
                 out[rows] += np.asarray(matrix[rows] @ self.identity_coef, dtype=np.float64)
         return out
@@ -359,12 +359,7 @@ class TokenScorer:
         per_doc = 1.0 / np.maximum(batch.counts, 1)
         coef = self.coef[batch.ids].astype(np.float64)
         if self.identity_coef is not None:
-            mentions = np.repeat(_mentions(texts), batch.counts)
+            mentions = np.repeat(mentions_identity(texts), batch.counts)
             coef[mentions] += self.identity_coef[batch.ids[mentions]]
         weight = coef * np.repeat(per_doc, batch.counts)[:, None]
         return batch, weight
-
-
-def _mentions(texts: Sequence[str]) -> NDArray[np.bool_]:
-    """Which prepared texts mention an identity term (hold the folded placeholder)."""
-    return np.fromiter((PLACEHOLDER in t for t in texts), dtype=bool, count=len(texts))

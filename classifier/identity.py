@@ -15,6 +15,10 @@ offset-tracking variant lets explanations still point at the original word.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from classifier.normalize import Normalized, _sub_tracked, normalize, normalize_with_offsets
 
@@ -23,6 +27,7 @@ __all__ = [
     "PLACEHOLDER",
     "is_placeholder_only",
     "mask_identity",
+    "mentions_identity",
     "prepare_text",
     "prepare_text_with_offsets",
 ]
@@ -80,6 +85,11 @@ IDENTITY_TERMS: tuple[str, ...] = (
 )
 
 _IDENTITY_RE = re.compile(r"(?<![\w'])(?:" + "|".join(IDENTITY_TERMS) + r")(?![\w'])")
+
+
+def mentions_identity(texts: Sequence[str]) -> NDArray[np.bool_]:
+    """Which prepared texts mention an identity term (hold the folded placeholder)."""
+    return np.fromiter((PLACEHOLDER in t for t in texts), dtype=bool, count=len(texts))
 
 
 def is_placeholder_only(ngram: str) -> bool:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
-from classifier.identity import PLACEHOLDER, prepare_text, prepare_text_with_offsets
+from classifier.identity import mentions_identity, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 
 __all__ = [
@@ -169,11 +169,6 @@ _TOKEN_RE = re.compile(r"\S+")
 
 # Optional array: per-label weights of the identity-conjunction block, one row per unigram column.
 IDENTITY_COEF = "coef_identity"
-
-
-def mentions_identity(texts: Sequence[str]) -> NDArray[np.bool_]:
-    """Which prepared texts mention an identity term (hold the folded placeholder)."""
-    return np.fromiter((PLACEHOLDER in t for t in texts), dtype=bool, count=len(texts))
 
 
 def identity_coefficients(coef_identity: NDArray[Any] | None, n_features: int) -> NDArray[np.float32] | None:

@@ -50,7 +50,7 @@ from classifier.features import (
     ngram_texts,
     strip_marks,
 )
-from classifier.identity import is_placeholder_only, prepare_text
+from classifier.identity import is_placeholder_only, mentions_identity, prepare_text
 from classifier.labels import LABELS
 from classifier.model import (
     IDENTITY_COEF,
@@ -61,7 +61,6 @@ from classifier.model import (
     Model,
     identity_coefficients,
     linear_logits,
-    mentions_identity,
     save_model,
     sha256_file,
 )
