@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -53,6 +53,35 @@ async def load_site(conn: store.Conn, site_id: str, article_id: str | None = Non
     return state.for_article(await store.get_article_settings(conn, site_id, article_id))
 
 
+V = TypeVar("V")
+
+
+class _RecentSites(Generic[V]):
+    """What an instance keeps per site, at most ``max_sites`` of them, the least recently used
+    dropped first (a global key may name any site_id)."""
+
+    def __init__(self, max_sites: int) -> None:
+        if max_sites < 1:
+            raise ValueError("max_sites must be >= 1")
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self._max_sites = max_sites
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, site_id: str) -> V | None:
+        found = self._items.get(site_id)
+        if found is not None:
+            self._items.move_to_end(site_id)
+        return found
+
+    def put(self, site_id: str, value: V) -> None:
+        self._items[site_id] = value
+        self._items.move_to_end(site_id)
+        while len(self._items) > self._max_sites:
+            self._items.popitem(last=False)
+
+
 # Sites whose settings one instance keeps parsed (least recently used dropped past this many).
 SITE_CACHE_SITES = 1024
 
@@ -67,28 +96,19 @@ class SiteCache:
     """
 
     def __init__(self, max_sites: int = SITE_CACHE_SITES) -> None:
-        if max_sites < 1:
-            raise ValueError("max_sites must be >= 1")
-        self._states: OrderedDict[str, SiteState] = OrderedDict()
-        self._max_sites = max_sites
+        self._states: _RecentSites[SiteState] = _RecentSites(max_sites)
 
     def __len__(self) -> int:
         return len(self._states)
 
     def get(self, site_id: str) -> SiteState | None:
         """The site's settings as last loaded here (maybe outdated: compare versions), or None."""
-        state = self._states.get(site_id)
-        if state is not None:
-            self._states.move_to_end(site_id)
-        return state
+        return self._states.get(site_id)
 
     async def load(self, conn: store.Conn, site_id: str) -> SiteState:
         """Read the site's current settings and keep them."""
         state = await load_site(conn, site_id)
-        self._states[site_id] = state
-        self._states.move_to_end(site_id)
-        while len(self._states) > self._max_sites:
-            self._states.popitem(last=False)
+        self._states.put(site_id, state)
         return state
 
 
@@ -110,21 +130,15 @@ class WordListCache:
     """
 
     def __init__(self, max_sites: int = WORD_LIST_CACHE_SITES) -> None:
-        if max_sites < 1:
-            raise ValueError("max_sites must be >= 1")
-        self._built: OrderedDict[str, tuple[int, WordListMatcher]] = OrderedDict()
+        self._built: _RecentSites[tuple[int, WordListMatcher]] = _RecentSites(max_sites)
         self._locks = tuple(asyncio.Lock() for _ in range(WORD_LIST_BUILD_LOCKS))
-        self._max_sites = max_sites
 
     def __len__(self) -> int:
         return len(self._built)
 
     def _cached(self, site_id: str, version: int) -> WordListMatcher | None:
         cached = self._built.get(site_id)
-        if cached is None or cached[0] != version:
-            return None
-        self._built.move_to_end(site_id)
-        return cached[1]
+        return cached[1] if cached is not None and cached[0] == version else None
 
     async def matcher(self, db: asyncpg.Pool | store.Conn, site_id: str, version: int) -> WordListMatcher:
         """The site's automaton for settings ``version``, built on first use (reading the terms
@@ -145,10 +159,7 @@ class WordListCache:
             banned = [t for kind, t in terms if kind == BANNED]
             suspect = [t for kind, t in terms if kind == SUSPECT]
             built = await asyncio.to_thread(WordListMatcher, banned, suspect)
-            self._built[site_id] = (current, built)
-            self._built.move_to_end(site_id)
-            while len(self._built) > self._max_sites:
-                self._built.popitem(last=False)
+            self._built.put(site_id, (current, built))
             return built
 
 
