@@ -116,10 +116,11 @@ ORDER BY k.ord;
 -- trip. Creates the sites, articles and authors named on first use (articles follow their site's
 -- default mode); inserts the comments (ids chosen by the caller; a (site, external id) pair that
 -- exists already is skipped and returns no row; a row returns the columns the server filled in);
--- logs each inserted comment's creation (actor 'system' named by $18, details $19); adds the decided ones to their authors' tallies. Foreign
--- keys are checked at the end of the statement, when the rows inserted here exist. Each table's
--- rows are taken in one fixed order, by key, so that concurrent batches queue behind each other
--- rather than deadlock (the service retries the rare deadlock left).
+-- logs each inserted comment's creation (actor 'system' named by $18, details $19); adds the
+-- decided ones to their authors' tallies. Foreign keys are checked at the end of the statement,
+-- when the rows inserted here exist. Each table's rows are taken in one fixed order, by key, so
+-- that concurrent batches queue behind each other rather than deadlock (the service retries the
+-- rare deadlock left).
 WITH k AS (
     SELECT *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
