@@ -122,6 +122,28 @@ class TokenBatch:
     def counts(self) -> NDArray[np.int64]:
         return np.diff(self.indptr)
 
+    def select(self, docs: Sequence[int]) -> TokenBatch:
+        """The batch of documents ``docs`` only, in that order."""
+        docs_arr = np.asarray(docs, dtype=np.int64)
+        counts = self.counts[docs_arr]
+        indptr = np.zeros(docs_arr.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        # Every selected token's position in the full batch: each document's run, one after another.
+        take = np.repeat(self.indptr[docs_arr] - indptr[:-1], counts) + np.arange(indptr[-1], dtype=np.int64)
+        if self.start is None or self.end is None:
+            return TokenBatch(indptr, self.ids[take])
+        return TokenBatch(indptr, self.ids[take], self.start[take], self.end[take])
+
+    def doc_means(self, token_values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+        """Per document, the mean of its tokens' rows of ``token_values`` (tokens × k); 0 for none."""
+        counts = self.counts
+        out = np.zeros((counts.shape[0], token_values.shape[1]), dtype=np.float64)
+        filled = np.flatnonzero(counts)
+        if filled.size:
+            sums = np.add.reduceat(token_values.astype(np.float64), self.indptr[filled], axis=0)
+            out[filled] = sums / counts[filled, None]
+        return out
+
     def mean_matrix(self, n_tokens: int, token_weight: NDArray[np.floating[Any]] | None = None) -> sp.csr_matrix:
         """Documents × vocabulary, each row averaging its tokens (weighted by ``token_weight``)."""
         counts = self.counts
@@ -343,19 +365,26 @@ class TokenScorer:
     def present(arrays: dict[str, NDArray[Any]]) -> bool:
         return EMBED_COEF in arrays
 
-    def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        """The block's share of each label's raw logit, shape ``(len(texts), n_labels)``."""
-        matrix = self.tokenizer.encode(texts).mean_matrix(self.tokenizer.n_tokens)
-        out = np.asarray(matrix @ self.coef, dtype=np.float64)
+    def logits(self, texts: Sequence[str], batch: TokenBatch | None = None) -> NDArray[np.float64]:
+        """The block's share of each label's raw logit, shape ``(len(texts), n_labels)``
+        (``batch``: the texts' tokens when the caller has them already)."""
+        if batch is None:
+            batch = self.tokenizer.encode(texts)
+        out = batch.doc_means(self.coef[batch.ids])
         if self.identity_coef is not None:
             rows = np.flatnonzero(mentions_identity(texts))
             if rows.size:
-                out[rows] += np.asarray(matrix[rows] @ self.identity_coef, dtype=np.float64)
+                sub = batch.select(rows.tolist())
+                out[rows] += sub.doc_means(self.identity_coef[sub.ids])
         return out
 
-    def contributions(self, texts: Sequence[str]) -> tuple[TokenBatch, NDArray[np.float64]]:
-        """Every token with its character span and its share of each label's raw logit."""
-        batch = self.tokenizer.encode(texts, offsets=True)
+    def contributions(
+        self, texts: Sequence[str], batch: TokenBatch | None = None
+    ) -> tuple[TokenBatch, NDArray[np.float64]]:
+        """Every token with its character span and its share of each label's raw logit
+        (``batch``: the texts' tokens with offsets when the caller has them already)."""
+        if batch is None:
+            batch = self.tokenizer.encode(texts, offsets=True)
         per_doc = 1.0 / np.maximum(batch.counts, 1)
         coef = self.coef[batch.ids].astype(np.float64)
         if self.identity_coef is not None:

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenScorer
+from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenBatch, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
 from classifier.identity import mentions_identity, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
@@ -242,10 +242,10 @@ class Model:
         normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
         return self._logits(normalized, self._features.transform(normalized))
 
-    def _logits(self, normalized: Sequence[str], matrix: Any) -> NDArray[np.float64]:
+    def _logits(self, normalized: Sequence[str], matrix: Any, tokens: TokenBatch | None = None) -> NDArray[np.float64]:
         raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
         if self._tokens is not None:
-            raw += self._tokens.logits(normalized)
+            raw += self._tokens.logits(normalized, tokens)
         return raw * self._slope + self._bias
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
@@ -276,7 +276,9 @@ class Model:
         normalized = [prepare_text(t, self._identity_mask) for t in texts]
         occ = self._features.extract(normalized)
         matrix, cols = self._features.transform_occurrences(occ, len(texts))
-        probs = _sigmoid(self._logits(normalized, matrix))
+        # One tokenization, with offsets, serves the scores and the explanations.
+        tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)
+        probs = _sigmoid(self._logits(normalized, matrix, tokens))
         scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
         spans: list[list[Span] | None] = [None] * len(texts)
         rounded = [{lb: round(p, 4) for lb, p in row.items()} for row in scores]
@@ -287,7 +289,7 @@ class Model:
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
             labels = {self.labels.index(lb) for d in flagged for lb in self._over_review(rounded[d])}
-            per_char = self._per_char(occ, matrix, cols, normalized, flagged, labels)
+            per_char = self._per_char(occ, matrix, cols, normalized, flagged, labels, tokens)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
         return scores, spans
@@ -368,6 +370,7 @@ class Model:
         normalized: Sequence[str],
         docs: Iterable[int],
         labels: Iterable[int] | None = None,
+        tokens: TokenBatch | None = None,
     ) -> dict[int, NDArray[np.float64]]:
         """For each document of ``docs``, per character of its normalized text, its share of each
         label's calibrated log-odds: every n-gram occurrence's weight spread over its characters.
@@ -409,7 +412,9 @@ class Model:
             pieces.append((starts[inside], ends[inside], weight[inside]))
         if self._tokens is not None and docs:
             # Embedding tokens: offsets are into each prepared text, shifted to the batch string.
-            batch, token_weight = self._tokens.contributions([normalized[d] for d in docs])
+            batch, token_weight = self._tokens.contributions(
+                [normalized[d] for d in docs], None if tokens is None else tokens.select(docs)
+            )
             if batch.ids.size:
                 assert batch.start is not None and batch.end is not None
                 shift = np.repeat(text_start[docs], batch.counts)

@@ -146,6 +146,22 @@ def test_the_fold_into_token_weights_is_exact(static) -> None:  # type: ignore[n
     np.testing.assert_allclose(folded, block.transform(texts) @ coef, rtol=1e-3, atol=1e-3)
 
 
+def test_a_selected_batch_and_its_means_match_the_texts_tokenized_alone(static) -> None:  # type: ignore[no-untyped-def]
+    tokenizer = Tokenizer(static.tokens)
+    texts = [prepare_text(t) for t in [*TEXTS, "", "a second plain comment, with numbers 12345"]]
+    whole = tokenizer.encode(texts, offsets=True)
+    docs = [6, 0, 3, 4]  # out of order, with the two empty texts (no tokens)
+    picked = whole.select(docs)
+    alone = tokenizer.encode([texts[d] for d in docs], offsets=True)
+    for field in ("indptr", "ids", "start", "end"):
+        np.testing.assert_array_equal(getattr(picked, field), getattr(alone, field))
+    values = np.random.default_rng(2).normal(size=(tokenizer.n_tokens, 3)).astype(np.float32)
+    means = whole.doc_means(values[whole.ids])
+    expected = np.asarray(whole.mean_matrix(tokenizer.n_tokens) @ values, dtype=np.float64)
+    np.testing.assert_allclose(means, expected, rtol=1e-5, atol=1e-6)
+    assert not means[3].any() and not means[5].any()  # no tokens, no mean
+
+
 def test_the_identity_copy_folds_into_token_weights_exactly(static) -> None:  # type: ignore[no-untyped-def]
     block = EmbeddingBlock(static, "sif", 3.0)
     block.fit_transform([prepare_text(t) for t in generated(200, seed=5)[0]])
