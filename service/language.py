@@ -10,7 +10,6 @@ is py3langid's own, operation for operation, so the probabilities are the same.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
