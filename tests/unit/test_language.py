@@ -89,6 +89,9 @@ def edge_texts() -> list[str]:
         long_prose * 3,  # far past the sample: classify_many itself takes whole texts
         "https://example.com/only/a/link www.example.org/and/another",
         "see https://example.com/page for the people who said this were wrong about",
+        "WwW.Example.com/the-people-who-said-this were wrong about",  # links in any case
+        "HtTpſ://example.com/the-people-who-said-this were wrong about",  # long s matches s when ignoring case
+        "ftp://example.com/the/people/who/said/this were wrong about it",  # not a link to the rules
     ]
 
 
