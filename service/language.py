@@ -110,7 +110,7 @@ class LanguageDetector:
         scores = np.zeros((len(texts), len(self._classes)), dtype=np.float32)
         # One product per text, its features in order of first appearance, as py3langid computes
         # it: a single product for the batch would add in another order (1e-7 apart, not equal).
-        logs = np.log1p(count.astype(np.float32))
+        logs = np.log1p(count, dtype=np.float32)
         for t in np.flatnonzero(ends[1:] > ends[:-1]).tolist():
             a, b = ends[t], ends[t + 1]
             scores[t] = logs[a:b] @ self._table[feature[a:b]] + self._prior
@@ -140,21 +140,25 @@ class LanguageDetector:
         longest = (hit * self._rank).max(axis=0)
         where = np.flatnonzero(longest)
         feature = self._features.feature(slot[longest[where] - 1, where])
-        text_starts = np.cumsum(sizes + len(_GAP)) - (sizes + len(_GAP))
-        text = np.searchsorted(text_starts, where, side="right") - 1
+        if len(encoded) > 1:
+            text_starts = np.cumsum(sizes + len(_GAP)) - (sizes + len(_GAP))
+            feature += (np.searchsorted(text_starts, where, side="right") - 1) * len(self._table)
         # Sorting (text, feature, position) groups each text's occurrences of a feature, its first
-        # position leading.
+        # position leading; a value below and one above all others bound the first and last group.
         shift = max(len(words), 1).bit_length()
-        ordered = np.sort(((text * len(self._table) + feature) << shift) | where)
+        ordered = np.empty(len(where) + 2, dtype=np.int64)
+        ordered[0], ordered[-1] = -1, np.iinfo(np.int64).max
+        np.bitwise_or(feature << shift, where, out=ordered[1:-1])
+        ordered.sort()
         pair = ordered >> shift
-        first = np.ones(len(pair), dtype=bool)
-        np.not_equal(pair[1:], pair[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        count = np.diff(starts, append=len(pair))
-        by_first = np.argsort(ordered[starts] & ((1 << shift) - 1))  # positions grow text by text
-        pair = pair[starts][by_first]
+        bounds = np.flatnonzero(pair[1:] != pair[:-1])  # group g is ordered[bounds[g] + 1 : bounds[g + 1] + 1]
+        by_first = np.argsort(ordered[bounds[:-1] + 1] & ((1 << shift) - 1))  # positions grow text by text
+        pair = pair[bounds[:-1] + 1][by_first]
+        count = np.diff(bounds)[by_first]
+        if len(encoded) == 1:
+            return np.array([0, len(pair)]), pair, count
         ends = np.searchsorted(pair // len(self._table), np.arange(len(encoded) + 1))
-        return ends, pair % len(self._table), count[by_first]
+        return ends, pair % len(self._table), count
 
 
 class _FeatureTable:
@@ -168,6 +172,8 @@ class _FeatureTable:
     _BUCKET_BITS = 16  # ~1.5 keys a bucket for py3langid's 100k features
     _SLOT_BITS = 18  # 262,144 slots for 100k keys: most buckets place at the first or second try
     _EMPTY = np.uint64(2**64 - 1)  # a length byte of 255: not a key, and not a probe
+    _BUCKET_FACTOR, _BUCKET_SHIFT = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - _BUCKET_BITS)
+    _SLOT_FACTOR, _SLOT_SHIFT = np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(64 - _SLOT_BITS)
 
     def __init__(self, keys: npt.NDArray[np.uint64], features: npt.NDArray[np.intp]) -> None:
         if len(keys) > (1 << self._SLOT_BITS) // 2:
@@ -175,7 +181,7 @@ class _FeatureTable:
         bucket, home = self._hash(keys)
         self._displacement = np.zeros(1 << self._BUCKET_BITS, dtype=np.uint32)
         self._keys = np.full(1 << self._SLOT_BITS, self._EMPTY, dtype=np.uint64)
-        self._features = np.full(1 << self._SLOT_BITS, -1, dtype=np.int32)
+        self._features = np.full(1 << self._SLOT_BITS, -1, dtype=np.intp)
         order = np.argsort(bucket, kind="stable")
         starts = np.flatnonzero(np.concatenate(([True], bucket[order][1:] != bucket[order][:-1])))
         ends = np.append(starts[1:], len(order))
@@ -201,8 +207,8 @@ class _FeatureTable:
 
     def _hash(self, keys: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
         """Each key's bucket and home slot (multiplicative hashing: the top bits of a product)."""
-        bucket = (keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self._BUCKET_BITS)
-        home = (keys * np.uint64(0xC2B2AE3D27D4EB4F)) >> np.uint64(64 - self._SLOT_BITS)
+        bucket = (keys * self._BUCKET_FACTOR) >> self._BUCKET_SHIFT
+        home = (keys * self._SLOT_FACTOR) >> self._SLOT_SHIFT
         return bucket, home
 
     def find(self, probes: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint64]]:
@@ -213,7 +219,7 @@ class _FeatureTable:
 
     def feature(self, slots: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
         """The features in slots where ``find`` found a key."""
-        return self._features[slots].astype(np.intp)
+        return self._features[slots]
 
 
 def _prose(text: str) -> str | None:
