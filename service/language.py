@@ -2,10 +2,11 @@
 
 py3langid counts the model's byte n-gram features by walking each text's UTF-8 bytes through an
 automaton, one Python step per byte. The count of a feature is the number of positions where it is
-the longest feature ending there (the automaton's state outputs one feature, its longest), so the
-same counts come from looking up every n-gram of a whole batch at once in a sorted array of the
-features' byte strings, which are read off the automaton once at load. The scoring after the counts
-is py3langid's own, operation for operation, so the probabilities are the same.
+the longest feature ending there (each state outputs the longest feature its n-gram ends with:
+checked for all 104,583 states of the shipped model), so the same counts come from looking up
+every 2- to 6-byte n-gram of a whole batch at once in a hash of the features' byte strings, which
+are read off the automaton once at load. The scoring after the counts is py3langid's own, operation
+for operation, so the probabilities are the same, bit for bit.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ _GAP = b"\xff" * _MAX_FEATURE_BYTES
 class LanguageDetector:
     """py3langid's model and scoring, with its per-byte automaton walk replaced by batch lookups.
 
-    About 1 s to load; the automaton itself is not kept, only the features' lookup table (3.3 MB)
-    beside the model's float16 table (28 MB).
+    About 1 s to load (py3langid: 0.6 s). The automaton (43 MB) is not kept: the features' hash
+    (4.5 MB) and the table in float32 (57 MB) take about what py3langid's identifier takes.
     """
 
     def __init__(self) -> None:
