@@ -78,6 +78,8 @@ class LanguageDetector:
             else:
                 first[c] = i
         self._alias_of = np.array([i for i, _ in aliases], dtype=np.intp)
+        if len(set(self._alias_of.tolist())) != len(aliases):  # "+=" below would add only one of them
+            raise ValueError("language model lists a label three times or more")
         self._alias = np.array([j for _, j in aliases], dtype=np.intp)
 
     def detect(self, text: str) -> str | None:
@@ -110,7 +112,7 @@ class LanguageDetector:
         ends, feature, count = self._counts(encoded, sizes)
         scores = np.zeros((len(texts), len(self._classes)), dtype=np.float32)
         # One product per text, its features in order of first appearance, as py3langid computes
-        # it: a single product for the batch would add in another order (1e-7 apart, not equal).
+        # it: one product for the whole batch would add in another order, last bits apart.
         logs = np.log1p(count, dtype=np.float32)
         for t in np.flatnonzero(ends[1:] > ends[:-1]).tolist():
             a, b = ends[t], ends[t + 1]
