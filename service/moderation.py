@@ -170,11 +170,16 @@ async def assess_many(
     now = dt.datetime.now(dt.UTC)
     inputs: list[PolicyInput] = []
     hits_of: list[list[WordHit]] = []
-    for case in cases:
+    # The languages of the texts whose site checks them, identified in one pass for the batch.
+    language_of: dict[int, str | None] = {}
+    if tools.languages is not None:
+        checked = [i for i, case in enumerate(cases) if case.site.policy.language_check]
+        language_of = dict(zip(checked, tools.languages.detect_many([cases[i].text for i in checked]), strict=True))
+    for i, case in enumerate(cases):
         policy = case.site.policy
         matcher: WordListMatcher = await tools.word_lists.matcher(db, case.site_id, case.site.version)
         hits = matcher.find(case.text)
-        language = tools.languages.detect(case.text) if tools.languages and policy.language_check else None
+        language = language_of.get(i)
         hits_of.append(hits)
         inputs.append(
             PolicyInput(
