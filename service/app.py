@@ -175,6 +175,7 @@ async def _intake(app: web.Application) -> AsyncIterator[None]:
         app[POLICY_TOOLS],
         max_batch=settings.intake_max_batch,
         max_concurrent=settings.intake_max_concurrent,
+        max_planning=settings.intake_max_planning,
         max_wait_s=settings.intake_max_wait_ms / 1000,
         on_batch=app[METRICS].observe_intake_batch,
     )

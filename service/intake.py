@@ -99,7 +99,11 @@ class _Planned:
 
 
 async def submit_comments(
-    pool: asyncpg.Pool, scorer: Scorer, tools: PolicyTools, requests: list[Request]
+    pool: asyncpg.Pool,
+    scorer: Scorer,
+    tools: PolicyTools,
+    requests: list[Request],
+    on_planned: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """One outcome per request, in order: the stored comment, or the error for that request alone."""
     outcomes: list[Outcome | None] = [None] * len(requests)
@@ -126,6 +130,8 @@ async def submit_comments(
     if live:
         async with pool.acquire() as conn:
             planned = await _plan(conn, scorer, tools, requests, sites, live, outcomes)
+            if on_planned is not None:  # reading and scoring done: the next batch may start its own
+                on_planned()
             if planned:
                 stored = await _store_isolating(conn, tools, requests, planned)
                 for p, outcome in zip(planned, stored, strict=True):
@@ -368,8 +374,9 @@ def _new_stored(p: _Planned, principal: Principal) -> store.NewStoredComment:
 class Intake:
     """The instance's submission batcher: concurrent ``POST /v1/comments`` share reads, a model call
     and a transaction. ``max_batch`` bounds a batch, ``max_concurrent`` the batches in flight (each
-    holds one pooled connection at a time), ``max_wait_s`` how long a batch may wait for company
-    while others are running."""
+    holds one pooled connection at a time), ``max_planning`` those of them reading and scoring (the
+    next batch forms when one has scored and decided, while earlier ones wait for their commits),
+    ``max_wait_s`` how long a batch may wait for company while others are running."""
 
     def __init__(
         self,
@@ -379,14 +386,20 @@ class Intake:
         *,
         max_batch: int = 64,
         max_concurrent: int = 4,
+        max_planning: int = 1,
         max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        async def run(requests: list[Request]) -> list[Any]:
-            return await submit_comments(pool, scorer, tools, requests)
+        async def run(requests: list[Request], on_planned: Callable[[], None]) -> list[Any]:
+            return await submit_comments(pool, scorer, tools, requests, on_planned)
 
         self._batcher: MicroBatcher[Request, Submitted] = MicroBatcher(
-            run, max_batch=max_batch, max_concurrent=max_concurrent, max_wait_s=max_wait_s, on_batch=on_batch
+            run,
+            max_batch=max_batch,
+            max_concurrent=max_concurrent,
+            max_wait_s=max_wait_s,
+            on_batch=on_batch,
+            first_phase_slots=max_planning,
         )
 
     async def submit(self, principal: Principal, sub: Submission) -> Submitted:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.domain.types import Role
@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         description="Submission batches in flight at once per process (each uses one pooled connection at a time).",
+    )
+    intake_max_planning: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Of those, the batches reading and scoring at once; the next batch forms when one has "
+            "scored, while earlier ones wait for their commits (at most intake_max_concurrent)."
+        ),
     )
     intake_max_wait_ms: float = Field(
         default=0.0,
@@ -257,3 +265,9 @@ class Settings(BaseSettings):
         description="Set by 'serve --workers N' for its children: where prometheus_client's multi-process "
         "files live, so any worker's /metrics sums all workers. Not set by hand.",
     )
+
+    @model_validator(mode="after")
+    def _planning_within_concurrency(self) -> Settings:
+        if self.intake_max_planning > self.intake_max_concurrent:
+            raise ValueError("intake_max_planning must not exceed intake_max_concurrent")
+        return self

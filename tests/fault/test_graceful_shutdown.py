@@ -30,9 +30,10 @@ from tests.fault.conftest import (
 )
 
 IN_FLIGHT = 8
-# Submissions are micro-batched: with batches of at most 2 and 4 batches at once, the 8 requests
-# are 4 batches waiting on the lock inside PostgreSQL and the rest queued behind them.
-BATCHING = {"intake_max_batch": "2", "intake_max_concurrent": "4"}
+# Submissions are micro-batched: with batches of at most 2 and 4 batches at once, all four allowed
+# to read at once (the default lets one read and score at a time), the 8 requests are 4 batches
+# waiting on the lock inside PostgreSQL and the rest queued behind them.
+BATCHING = {"intake_max_batch": "2", "intake_max_concurrent": "4", "intake_max_planning": "4"}
 BATCHES_WAITING = 4
 
 

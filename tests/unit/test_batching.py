@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -142,6 +143,79 @@ async def test_a_bounded_wait_gathers_company_only_under_load() -> None:
     assert run.batches == [[2], [4], [6, 8]]
 
 
+class TwoPhases:
+    """A two-phase batch function: the first phase ends at once, the second waits for ``finish``."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.finish = asyncio.Event()
+
+    async def __call__(self, items: list[int], end_first_phase: Callable[[], None]) -> list[int | BaseException]:
+        self.batches.append(list(items))
+        end_first_phase()
+        end_first_phase()  # a second call frees nothing more
+        await self.finish.wait()
+        return [i * 10 for i in items]
+
+
+async def test_the_next_batch_starts_when_a_first_phase_ends() -> None:
+    run = TwoPhases()
+    batcher = MicroBatcher(run, max_concurrent=3, first_phase_slots=1)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    # The first batch is still in its second phase ("waiting for its commit"): the next starts.
+    second = asyncio.ensure_future(batcher.submit(2))
+    await asyncio.sleep(0.01)
+    assert run.batches == [[1], [2]] and not first.done()
+    third = asyncio.ensure_future(batcher.submit(3))
+    await asyncio.sleep(0.01)
+    assert run.batches == [[1], [2], [3]]
+    # Three batches in flight fill max_concurrent: the fourth waits for one to finish.
+    fourth = asyncio.ensure_future(batcher.submit(4))
+    await asyncio.sleep(0.01)
+    assert run.batches == [[1], [2], [3]]
+    run.finish.set()
+    assert await asyncio.gather(first, second, third, fourth) == [10, 20, 30, 40]
+    assert run.batches == [[1], [2], [3], [4]]
+
+
+async def test_first_phases_are_bounded() -> None:
+    entered = asyncio.Event()
+    leave_first_phase = asyncio.Event()
+    batches: list[list[int]] = []
+
+    async def run(items: list[int], end_first_phase: Callable[[], None]) -> list[int | BaseException]:
+        batches.append(list(items))
+        entered.set()
+        await leave_first_phase.wait()
+        end_first_phase()
+        return items
+
+    batcher = MicroBatcher(run, max_concurrent=4, first_phase_slots=1)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await entered.wait()
+    rest = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
+    await asyncio.sleep(0.01)
+    assert batches == [[1]]  # a free slot overall, but the first phase is taken
+    leave_first_phase.set()
+    assert await asyncio.gather(first, *rest) == [1, 2, 3]
+    assert batches == [[1], [2, 3]]
+
+
+async def test_without_early_release_a_slot_is_held_to_the_end() -> None:
+    run = Recorder()
+    run.gate.clear()
+    batcher = MicroBatcher(run, max_concurrent=1)
+    first = asyncio.ensure_future(batcher.submit(2))
+    await run.entered.wait()
+    second = asyncio.ensure_future(batcher.submit(4))
+    await asyncio.sleep(0.01)
+    assert run.batches == [[2]]
+    run.gate.set()
+    assert await asyncio.gather(first, second) == [20, 40]
+    assert run.batches == [[2], [4]]
+
+
 def test_bad_bounds_are_refused() -> None:
     async def nothing(items: list[int]) -> list[int | BaseException]:
         return items
@@ -150,6 +224,8 @@ def test_bad_bounds_are_refused() -> None:
         MicroBatcher(nothing, max_batch=0)
     with pytest.raises(ValueError):
         MicroBatcher(nothing, max_wait_s=-1)
+    with pytest.raises(ValueError):
+        MicroBatcher(nothing, max_concurrent=2, first_phase_slots=3)
 
 
 async def test_close_with_cancel_stops_running_batches() -> None:
