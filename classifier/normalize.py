@@ -26,6 +26,7 @@ can reuse it.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -443,11 +444,15 @@ def _normalize(text: str) -> str:
 
 def _rewrite(segment: str) -> str:
     for pattern, repl in _STEPS_AFTER_URLS:
-        # Cheap substring tests skip a regex scan when its trigger characters are absent.
-        if pattern is _MASKED_RE and "*" not in segment and "#" not in segment and "%" not in segment:
+        if _cannot_match(pattern, segment):
             continue
         segment = pattern.sub(repl, segment)
     return segment
+
+
+def _cannot_match(pattern: re.Pattern[str], segment: str) -> bool:
+    """A cheap substring test that skips a regex scan when its trigger characters are absent."""
+    return pattern is _MASKED_RE and "*" not in segment and "#" not in segment and "%" not in segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,19 +508,25 @@ def normalize_with_offsets(text: str) -> Normalized:
 
 def _rewrite_tracked(segment: str, starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
     for pattern, repl in _STEPS_AFTER_URLS:
-        segment, starts, ends = _sub_tracked(pattern, repl, segment, starts, ends)
+        if not _cannot_match(pattern, segment):
+            segment, starts, ends = _sub_tracked(pattern, repl, segment, starts, ends)
     return segment, starts, ends
 
 
 def _sub_tracked(
     pattern: re.Pattern[str], repl: _Repl, text: str, starts: list[int], ends: list[int]
 ) -> tuple[str, list[int], list[int]]:
-    """``pattern.sub(repl, text)`` that also carries the per-character original ranges along."""
+    """``pattern.sub(repl, text)`` that also carries the per-character original ranges along
+    (the very lists given when nothing matches)."""
+    matches = pattern.finditer(text)
+    first = next(matches, None)
+    if first is None:
+        return text, starts, ends
     out: list[str] = []
     new_s: list[int] = []
     new_e: list[int] = []
     last = 0
-    for m in pattern.finditer(text):
+    for m in itertools.chain((first,), matches):
         a, b = m.span()
         out.append(text[last:a])
         new_s.extend(starts[last:a])
