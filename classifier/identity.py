@@ -117,7 +117,7 @@ def prepare_text(text: str, identity_mask: bool = True) -> str:
 def prepare_text_with_offsets(text: str, identity_mask: bool = True) -> Normalized:
     """:func:`prepare_text` plus the map back to the original characters."""
     norm = normalize_with_offsets(text)
-    if not identity_mask:
+    if not identity_mask or _IDENTITY_RE.search(norm.text) is None:
         return norm
     out, starts, ends = _sub_tracked(_IDENTITY_RE, _placeholder, norm.text, list(norm.starts), list(norm.ends))
     return Normalized(out, tuple(starts), tuple(ends))

@@ -471,6 +471,18 @@ class Normalized:
 def normalize_with_offsets(text: str) -> Normalized:
     """Like :func:`normalize`, and also map each normalized character back to the original text."""
     if text.isascii():
+        s = text.translate(_CHAR_MAP)
+        # Every ASCII character maps to one character, and every later step rewrites characters in
+        # place or deletes some: a text that normalizes to that mapped text lost nothing and kept
+        # each character where it was (the usual case; normalize's cache has it already).
+        if normalize(text) == s:
+            return Normalized(s, tuple(range(len(s))), tuple(range(1, len(s) + 1)))
+    return _normalize_tracked(text)
+
+
+def _normalize_tracked(text: str) -> Normalized:
+    """:func:`normalize_with_offsets` step by step, every substitution tracked."""
+    if text.isascii():
         # Every ASCII character maps to exactly one character (tests/unit/test_classifier_normalize.py).
         s = text.translate(_CHAR_MAP)
         starts = list(range(len(s)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.normalize import normalize, normalize_with_offsets
+from classifier.normalize import _normalize_tracked, normalize, normalize_with_offsets
 
 # Arbitrary text, plus text built from the characters evasion uses (leet, masks, spacing, look-alikes,
 # zero-width and control characters, URLs), so the interesting branches run often.
@@ -31,6 +31,18 @@ def test_offsets_version_agrees_and_maps_into_the_original(text: str) -> None:
     if tracked.text:
         a, b = tracked.original_span(0, len(tracked.text))
         assert 0 <= a < b <= len(text)
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+        st.text(alphabet="".join(c for c in TRICKY if c.isascii()), max_size=200),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.'", max_size=200),  # mostly left as it is
+    )
+)
+def test_the_shortcut_for_unchanged_ascii_maps_like_the_tracked_steps(text: str) -> None:
+    assert normalize_with_offsets(text) == _normalize_tracked(text)
 
 
 @settings(max_examples=400)
