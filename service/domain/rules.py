@@ -150,8 +150,15 @@ _BARE_TLDS = frozenset(
 )
 
 
+# Every link _LINK_RE finds holds one of these (a bare link: a label's last character, a full stop
+# and its top-level domain's first letter): one cheap scan rules out most comments.
+_LINK_HINT_RE = re.compile(r"://|www\.|[a-z0-9]\.[a-z]", re.I)
+
+
 def extract_link_hosts(text: str) -> tuple[str, ...]:
     """The host of every link in ``text`` (scheme links, ``www.`` links and bare ``name.tld`` links)."""
+    if _LINK_HINT_RE.search(text) is None:
+        return ()
     hosts = []
     for match in _LINK_RE.finditer(text):
         link = match.group(0)

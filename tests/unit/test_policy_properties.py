@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.domain.policy import LABEL_WORDS, NEVER, PolicyInput, decide, merge_thresholds
+from service.domain.rules import _LINK_HINT_RE, _LINK_RE
 from service.domain.types import ArticleMode, LabelThresholds, Status
 
 LABELS = sorted(LABEL_WORDS)
@@ -76,3 +77,15 @@ def test_overrides_win_label_by_label_and_keep_the_rest(t: dict, o: dict) -> Non
             assert (pair.review, pair.reject) == (o[label]["review"], o[label]["reject"])
         else:
             assert pair == t[label]
+
+
+# Text made of what links are made of, so that links (and near misses) are frequent.
+_LINK_PIECES = ["ab", "x9", "COM", "org", "io", "q", ".", ".", " ", "www", "http", "://", "@", "-", "_", "/", ",", "\n"]
+_LINKISH = st.lists(st.sampled_from(_LINK_PIECES), max_size=14).map("".join) | st.text(max_size=80)
+
+
+@given(_LINKISH)
+def test_every_link_text_passes_the_cheap_link_hint(text: str) -> None:
+    # extract_link_hosts skips texts without the hint: it must never skip a text with a link.
+    if _LINK_RE.search(text) is not None:
+        assert _LINK_HINT_RE.search(text) is not None
