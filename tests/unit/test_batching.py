@@ -202,7 +202,7 @@ async def test_first_phases_are_bounded() -> None:
     assert batches == [[1], [2, 3]]
 
 
-async def test_without_early_release_a_slot_is_held_to_the_end() -> None:
+async def test_a_one_phase_batch_holds_its_slot_to_the_end() -> None:
     run = Recorder()
     run.gate.clear()
     batcher = MicroBatcher(run, max_concurrent=1)
