@@ -143,6 +143,11 @@ def server_settings(statement_timeout: float) -> dict[str, str]:
         "lock_timeout": ms,
         # A connection left inside a transaction (a bug, a stuck client) must not hold locks forever.
         "idle_in_transaction_session_timeout": str(int(ms) * 6),
+        # Plan every execution for its parameters. After five executions PostgreSQL may keep one
+        # generic plan for a prepared statement, costed on the table sizes of that moment: on a new
+        # database that is a plan for empty tables, and it stays while they grow (the intake's read
+        # then cost PostgreSQL up to three times its usual CPU, in one benchmark run in four).
+        "plan_cache_mode": "force_custom_plan",
     }
 
 

@@ -38,3 +38,21 @@ async def test_release_sends_no_reset_statement(db_dsn: str) -> None:
     finally:
         await watcher.close()
         await pool.close()
+
+
+async def test_prepared_statements_are_planned_for_their_parameters_every_time(db_dsn: str) -> None:
+    # A generic plan made while a table is empty would otherwise be kept as it grows.
+    pool = await create_pool(db_dsn, max_size=1, connect_timeout=10, command_timeout=30)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("CREATE TABLE plan_probe (n int PRIMARY KEY)")
+            probe = "SELECT count(*) FROM plan_probe WHERE n = $1"
+            stmt = await conn.prepare(probe)
+            for i in range(8):  # PostgreSQL would go generic after five custom plans
+                await stmt.fetchval(i)
+            plans = await conn.fetchrow(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", probe
+            )
+            assert (plans["generic_plans"], plans["custom_plans"]) == (0, 8)
+    finally:
+        await pool.close()
