@@ -428,6 +428,11 @@ def _normalize_cached(text: str) -> str:
     return _normalize(text)
 
 
+def clear_cache() -> None:
+    """Forget the recent texts :func:`normalize` keeps (benchmarks measure the uncached cost)."""
+    _normalize_cached.cache_clear()
+
+
 def _normalize(text: str) -> str:
     text = text.translate(_CHAR_MAP)
     if not text.isascii():
