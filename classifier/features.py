@@ -30,9 +30,16 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+try:  # the inner loop in C (classifier/_ngrams.c), built when the install found a C compiler
+    from classifier import _ngrams  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised on installs without a compiler
+    _ngrams = None
+
 __all__ = [
     "FeatureSpace",
+    "Hits",
     "Occurrences",
+    "COMPILED",
     "Vocabulary",
     "extract",
     "document_frequencies",
@@ -45,6 +52,9 @@ __all__ = [
 ]
 
 CHAR_NGRAMS: tuple[int, int] = (2, 5)
+
+# Whether FeatureSpace.featurize can use the C loop (it computes the very same matrix).
+COMPILED: bool = _ngrams is not None
 
 _P = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _Q = np.uint64(pow(0x100000001B3, -1, 2**64))
@@ -164,12 +174,9 @@ def extract(
     """Hash every word unigram, word bigram and character n-gram of already-normalized ``texts``;
     with ``scopes`` (kinds of :data:`SCOPE_KINDS`), also the marked variant of every word and
     bigram inside a scope of those kinds."""
-    segments = [f" {t} " if t else "" for t in texts]
-    batch = "\x00".join(segments) + "\x00"
+    batch, seg_len, doc_offset = _layout(texts)
     codes = np.frombuffer(batch.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    seg_len = np.fromiter((len(s) + 1 for s in segments), dtype=np.int64, count=len(segments))
-    doc_offset = np.concatenate(([0], np.cumsum(seg_len)[:-1])).astype(np.int64)
-    doc_of_pos = np.repeat(np.arange(len(segments), dtype=np.int64), seg_len)
+    doc_of_pos = np.repeat(np.arange(len(texts), dtype=np.int64), seg_len)
     ph = _PrefixHash(codes)
     length = codes.shape[0]
 
@@ -254,6 +261,29 @@ def extract(
         batch=batch,
         mark=mark,
     )
+
+
+def _layout(texts: Sequence[str]) -> tuple[str, I64, I64]:
+    """The batch string (each document as " text ", or nothing when empty, then a NUL), each
+    segment's length with its NUL, and where each starts."""
+    segments = [f" {t} " if t else "" for t in texts]
+    batch = "\x00".join(segments) + "\x00"
+    seg_len = np.fromiter((len(s) + 1 for s in segments), dtype=np.int64, count=len(segments))
+    doc_offset = np.concatenate(([0], np.cumsum(seg_len)[:-1])).astype(np.int64)
+    return batch, seg_len, doc_offset
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """The in-vocabulary n-gram occurrences of a featurized batch, for explanations: per
+    occurrence its document, column and range in the batch string (see :func:`extract`)."""
+
+    doc: I64
+    col: NDArray[np.int32]
+    start: I64
+    end: I64
+    doc_offset: I64  # where each document's " text " starts in the batch string
+    batch: str
 
 
 def _cue_hashes(words: Sequence[str]) -> U64:
@@ -447,6 +477,8 @@ class FeatureSpace:
             slot[pending] = (slot[pending] + np.uint64(1)) & self._mask
         self._keys = keys
         self._cols = cols
+        # The C loop's per-column counter, zero between calls (it runs under the GIL).
+        self._scratch = np.zeros(max(self.n_features, 1), dtype=np.int32)
 
     @property
     def n_features(self) -> int:
@@ -475,8 +507,55 @@ class FeatureSpace:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF matrix (sublinear tf, each block L2-normalised) of already-normalized texts."""
-        occ = self.extract(texts)
-        return self.transform_occurrences(occ, len(texts))[0]
+        return self._featurize(texts, None, hits=False)[0]
+
+    def featurize(self, texts: Sequence[str], compiled: bool | None = None) -> tuple[sp.csr_matrix, Hits]:
+        """:meth:`transform`, and where every in-vocabulary n-gram occurred (for explanations).
+
+        ``compiled``: use the C loop (default: when it is built and no scope marks are on); False
+        forces the numpy path, which builds the vocabulary at training time. Both give the same
+        matrix, bit for bit, and the same hits in the same order within each document.
+        """
+        matrix, hits = self._featurize(texts, compiled, hits=True)
+        assert hits is not None
+        return matrix, hits
+
+    def _featurize(
+        self, texts: Sequence[str], compiled: bool | None, hits: bool
+    ) -> tuple[sp.csr_matrix, Hits | None]:
+        if compiled is None:
+            compiled = COMPILED and not self.scopes
+        elif compiled and (not COMPILED or self.scopes):
+            raise ValueError("the C featurizer is not built or cannot mark scopes")
+        if not compiled:
+            occ = self.extract(texts)
+            matrix, cols = self.transform_occurrences(occ, len(texts))
+            if not hits:
+                return matrix, None
+            keep = cols >= 0
+            return matrix, Hits(occ.doc[keep], cols[keep], occ.start[keep], occ.end[keep], occ.doc_offset, occ.batch)
+        n_docs = len(texts)
+        batch, _seg_len, doc_offset = _layout(texts)
+        if batch.count("\x00") != n_docs:  # a NUL inside a text (normalization removes them)
+            return self._featurize(texts, False, hits)
+        codes = np.frombuffer(batch.encode("utf-32-le"), dtype=np.uint32)
+        low, high = self.char_ngrams
+        # Every position starts at most one word, one bigram and one n-gram of each length.
+        cap = codes.shape[0] * (3 + high - low)
+        per_hit = cap if hits else 0
+        doc, start, end = (np.empty(per_hit, dtype=np.int64) for _ in range(3))
+        col = np.empty(per_hit, dtype=np.int32)
+        indices, tmp = np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32)
+        counts = np.empty(cap, dtype=np.float32)
+        indptr = np.empty(n_docs + 1, dtype=np.int64)
+        n_hits, nnz = _ngrams.featurize(
+            codes, self._keys, self._cols, int(self._mask), low, high, n_docs, self._scratch,
+            doc, col, start, end, indptr, indices, counts, tmp, max(self.n_features - 1, 1).bit_length(), int(hits),
+        )  # fmt: skip
+        matrix = self._weigh(counts[:nnz], indices[:nnz], indptr, n_docs)
+        if not hits:
+            return matrix, None
+        return matrix, Hits(doc[:n_hits], col[:n_hits], start[:n_hits], end[:n_hits], doc_offset, batch)
 
     def transform_occurrences(self, occ: Occurrences, n_docs: int) -> tuple[sp.csr_matrix, NDArray[np.int32]]:
         """The TF-IDF matrix and, per occurrence, its column (-1 when out of vocabulary)."""
@@ -499,13 +578,19 @@ class FeatureSpace:
         u_doc = (uniq // n_feat).astype(np.int64)
         u_col = (uniq % n_feat).astype(np.int32)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(u_doc, minlength=n_docs))))
-        matrix = sp.csr_matrix((counts, u_col, indptr), shape=(n_docs, n_feat), dtype=np.float32)
+        return self._weigh(counts, u_col, indptr, n_docs), cols
+
+    def _weigh(
+        self, counts: NDArray[np.float32], indices: NDArray[np.int32], indptr: I64, n_docs: int
+    ) -> sp.csr_matrix:
+        """Term counts (CSR, sorted columns) → TF-IDF, sublinear tf, each block L2-normalised."""
+        matrix = sp.csr_matrix((counts, indices, indptr), shape=(n_docs, self.n_features), dtype=np.float32)
         values = (1.0 + np.log(matrix.data)) * self.idf[matrix.indices]
         row = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(matrix.indptr))
         key = row * 2 + (matrix.indices >= self.n_word)
         norms = np.sqrt(np.bincount(key, weights=values * values, minlength=2 * n_docs))
         matrix.data = (values / norms[key]).astype(np.float32)
-        return matrix, cols
+        return matrix
 
 
 def document_frequencies(

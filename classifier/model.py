@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenBatch, TokenScorer
-from classifier.features import CHAR_NGRAMS, FeatureSpace, Vocabulary
+from classifier.features import CHAR_NGRAMS, FeatureSpace, Hits, Vocabulary
 from classifier.identity import mentions_identity, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 
@@ -274,8 +274,7 @@ class Model:
         if not texts:
             return [], []
         normalized = [prepare_text(t, self._identity_mask) for t in texts]
-        occ = self._features.extract(normalized)
-        matrix, cols = self._features.transform_occurrences(occ, len(texts))
+        matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.
         tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)
         probs = _sigmoid(self._logits(normalized, matrix, tokens))
@@ -289,7 +288,7 @@ class Model:
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
             labels = {self.labels.index(lb) for d in flagged for lb in self._over_review(rounded[d])}
-            per_char = self._per_char(occ, matrix, cols, normalized, flagged, labels, tokens)
+            per_char = self._per_char(hits, matrix, normalized, flagged, labels, tokens)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
         return scores, spans
@@ -356,17 +355,15 @@ class Model:
         if not norms:
             return []
         normalized = [n.text for n in norms]
-        occ = self._features.extract(normalized)
-        matrix, cols = self._features.transform_occurrences(occ, len(norms))
+        matrix, hits = self._features.featurize(normalized)
         columns = None if labels is None else [self.labels.index(lb) for lb in labels]
-        per_char = self._per_char(occ, matrix, cols, normalized, range(len(norms)), columns)
+        per_char = self._per_char(hits, matrix, normalized, range(len(norms)), columns)
         return [(norm, per_char[d]) for d, norm in enumerate(norms)]
 
     def _per_char(
         self,
-        occ: Any,
+        hits: Hits,
         matrix: Any,
-        cols: NDArray[np.int32],
         normalized: Sequence[str],
         docs: Iterable[int],
         labels: Iterable[int] | None = None,
@@ -379,18 +376,18 @@ class Model:
         wanted_labels = np.array(sorted(set(range(len(self.labels)) if labels is None else labels)), dtype=np.int64)
         # Each document's normalized text sits at [offset + 1, offset + 1 + len) of the batch
         # string (after a padding space); contributions are laid out over the whole batch string.
-        text_start = occ.doc_offset + 1
+        text_start = hits.doc_offset + 1
         text_end = text_start + np.fromiter((len(t) for t in normalized), dtype=np.int64, count=len(normalized))
-        length = len(occ.batch)
+        length = len(hits.batch)
         total = np.zeros((length, len(self.labels)))
         if not wanted_labels.size:
             return {d: total[int(text_start[d]) : int(text_end[d])] for d in docs}
         pieces: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
         wanted = np.zeros(len(normalized), dtype=bool)
         wanted[docs] = True
-        keep = (cols >= 0) & wanted[occ.doc]
+        keep = wanted[hits.doc]
         if keep.any():
-            doc, col = occ.doc[keep], cols[keep].astype(np.int64)
+            doc, col = hits.doc[keep], hits.col[keep].astype(np.int64)
             # The matrix rows of these documents hold one value per distinct (document, column), in
             # (document, column) order: exactly the sorted distinct keys of their occurrences. An
             # n-gram seen k times in a document gets its value split over its k occurrences.
@@ -406,8 +403,8 @@ class Model:
                 coef[mentions] += self._identity_coef[col[mentions]][:, wanted_labels]
             weight = value[inverse][:, None] * coef * self._slope[wanted_labels]
             # Clip each occurrence to its document's text (n-grams may cover the padding spaces).
-            starts = np.maximum(occ.start[keep], text_start[doc])
-            ends = np.minimum(occ.end[keep], text_end[doc])
+            starts = np.maximum(hits.start[keep], text_start[doc])
+            ends = np.minimum(hits.end[keep], text_end[doc])
             inside = ends > starts
             pieces.append((starts[inside], ends[inside], weight[inside]))
         if self._tokens is not None and docs:
