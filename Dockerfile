@@ -9,6 +9,10 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # --- build: a wheel of the project and every dependency in one virtual environment ---
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# A C compiler for the featurizer's C loop (classifier/_ngrams.c); the runtime image needs none.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc=4:12.2.* libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /src
 # Dependencies first, so a code change does not reinstall scikit-learn.
@@ -21,7 +25,8 @@ COPY service service
 COPY classifier classifier
 # Not editable: the default model (classifier/models/default) and queries.sql travel as package data.
 RUN /opt/venv/bin/pip install --no-deps --force-reinstall . \
-    && /opt/venv/bin/python -c "import classifier, pathlib; assert (pathlib.Path(classifier.default_model_path()) / 'manifest.json').is_file()"
+    && /opt/venv/bin/python -c "import classifier, pathlib; assert (pathlib.Path(classifier.default_model_path()) / 'manifest.json').is_file()" \
+    && /opt/venv/bin/python -c "from classifier.features import COMPILED; assert COMPILED, 'C featurizer not built'"
 
 # --- runtime: the virtual environment, the migrations, an unprivileged user ---
 FROM ${PYTHON_IMAGE} AS runtime
