@@ -11,7 +11,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # A C compiler for the featurizer's C loop (classifier/_ngrams.c); the runtime image needs none.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc=4:12.2.* libc6-dev \
+    && apt-get install -y --no-install-recommends gcc=4:12.2.* libc6-dev=2.36-* \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /src
