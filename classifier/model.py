@@ -50,6 +50,8 @@ FORMAT_VERSION = 1
 # Comments longer than this are scored on their first MAX_CHARS characters: it bounds the latency
 # of a single request (cost is linear in length) and toxic comments are rarely that long.
 MAX_CHARS = 10_000
+# score_and_explain works through larger batches in pieces of this many comments.
+EXPLAIN_CHUNK = 64
 # Fixed texts scored at load time; the manifest stores what training saw, so a library upgrade
 # that changed the numbers is caught before the model serves.
 SMOKE_TEXTS: tuple[str, ...] = (
@@ -270,6 +272,16 @@ class Model:
         same as they would be here. Flags are read on scores rounded to 4 decimals, as the
         service stores them and as :meth:`explain_many` reads them.
         """
+        if len(texts) > EXPLAIN_CHUNK:
+            # Explanations lay contributions over the whole batch string, per label: in pieces,
+            # a large batch costs per comment what a service-sized one does.
+            scores: list[dict[str, float]] = []
+            spans: list[list[Span] | None] = []
+            for lo in range(0, len(texts), EXPLAIN_CHUNK):
+                part = self.score_and_explain(texts[lo : lo + EXPLAIN_CHUNK], top_k)
+                scores += part[0]
+                spans += part[1]
+            return scores, spans
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
             return [], []

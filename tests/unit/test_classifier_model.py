@@ -74,6 +74,17 @@ def test_score_and_explain_agrees_with_score_and_explain_many(model: Model) -> N
     assert model.score_and_explain([]) == ([], [])
 
 
+def test_large_batches_are_explained_in_pieces_alike(model: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier.model
+
+    texts = ["the library park weather", "you idiot moron", "subscribe now free money", "", "what a MORON!!", "ok"]
+    whole = model.score_and_explain(texts)
+    monkeypatch.setattr(classifier.model, "EXPLAIN_CHUNK", 4)
+    scores, spans = model.score_and_explain(texts)
+    assert spans == whole[1]
+    assert scores == [pytest.approx(row, abs=1e-6) for row in whole[0]]
+
+
 def test_tiny_model_learned_its_labels(model: Model) -> None:
     clean, toxic, spam = model.score(["the library park weather", "you idiot moron", "subscribe now free money"])
     assert toxic["toxicity"] > clean["toxicity"] + 0.3
