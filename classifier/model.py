@@ -275,13 +275,11 @@ class Model:
         if len(texts) > EXPLAIN_CHUNK:
             # Explanations lay contributions over the whole batch string, per label: in pieces,
             # a large batch costs per comment what a service-sized one does.
-            scores: list[dict[str, float]] = []
-            spans: list[list[Span] | None] = []
-            for lo in range(0, len(texts), EXPLAIN_CHUNK):
-                part = self.score_and_explain(texts[lo : lo + EXPLAIN_CHUNK], top_k)
-                scores += part[0]
-                spans += part[1]
-            return scores, spans
+            parts = [
+                self.score_and_explain(texts[lo : lo + EXPLAIN_CHUNK], top_k)
+                for lo in range(0, len(texts), EXPLAIN_CHUNK)
+            ]
+            return [row for part in parts for row in part[0]], [s for part in parts for s in part[1]]
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
             return [], []
