@@ -143,11 +143,10 @@ def server_settings(statement_timeout: float) -> dict[str, str]:
         "lock_timeout": ms,
         # A connection left inside a transaction (a bug, a stuck client) must not hold locks forever.
         "idle_in_transaction_session_timeout": str(int(ms) * 6),
-        # Plan every execution for its parameters. After five executions PostgreSQL may keep one
-        # generic plan for a prepared statement, costed on the table sizes of that moment: on a new
-        # database that is a plan for empty tables, and it stays while they grow (the intake's read
-        # then cost PostgreSQL up to three times its usual CPU, in one benchmark run in four).
-        "plan_cache_mode": "force_custom_plan",
+        # plan_cache_mode stays 'auto': the intake's read, whose generic plan went bad on tables
+        # that were empty when it was made, is planned at every call by its own function
+        # (migrations/0005_intake_context_function.sql); forcing custom plans on the connection
+        # also replanned every foreign-key check of every write.
     }
 
 

@@ -77,39 +77,11 @@ JOIN comments c ON c.site_id = k.site_id AND c.external_id = k.external_id;
 -- comments in the last minute (and the oldest one's age), comments with that fingerprint within
 -- the repeat window, decisions within the rejection-rate window; and where the parent comment
 -- lives (NULL: no parent, or none with that id); the site's settings version (NULL: no site row).
--- The one-row lookups are scalar subqueries rather than joins: planning a six-way join (it is planned
--- at every execution: the array parameters make a custom plan look cheapest) cost PostgreSQL about
--- five times what running the statement did.
-SELECT k.ord,
-       (SELECT s.settings_version FROM sites s WHERE s.id = k.site_id) AS site_version,
-       (SELECT c.id FROM comments c WHERE c.site_id = k.site_id AND c.external_id = k.external_id) AS existing_id,
-       ar.id IS NOT NULL AS article_found, ar.mode AS article_mode, ar.settings AS article_settings,
-       au.id IS NOT NULL AS author_found, au.standing, au.suspended_until, au.approved_count,
-       au.rejected_count, au.erased_at, au.created_at, au.updated_at,
-       (SELECT p.site_id FROM comments p WHERE p.id = k.parent_id) AS parent_site_id,
-       (SELECT p.article_id FROM comments p WHERE p.id = k.parent_id) AS parent_article_id,
-       act.*
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::float8[], $7::int[], $8::uuid[])
-         WITH ORDINALITY AS k(site_id, external_id, article_id, author_id, fingerprint, repeat_s, window_days,
-                              parent_id, ord)
-LEFT JOIN articles ar ON ar.site_id = k.site_id AND ar.id = k.article_id
-LEFT JOIN authors au ON au.site_id = k.site_id AND au.id = k.author_id
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds') AS last_minute,
-           COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (
-               WHERE created_at > now() - interval '60 seconds')), 0)::float8 AS oldest_in_last_minute_age_s,
-           count(*) FILTER (WHERE fingerprint = k.fingerprint
-                              AND created_at > now() - make_interval(secs => k.repeat_s)) AS repeats,
-           count(*) FILTER (WHERE status = 'approved' AND created_at > now() - make_interval(days => k.window_days))
-               AS window_approved,
-           count(*) FILTER (WHERE status = 'rejected' AND created_at > now() - make_interval(days => k.window_days))
-               AS window_rejected
-    FROM comments
-    WHERE site_id = k.site_id AND author_id = k.author_id
-      AND created_at > least(now() - make_interval(secs => greatest(60, k.repeat_s)),
-                             now() - make_interval(days => k.window_days))
-) AS act
-ORDER BY k.ord;
+-- The work is the function of migrations/0005_intake_context_function.sql, planned at each call
+-- for the tables as they are (a generic plan kept from when they were empty cost up to three
+-- times the CPU).
+SELECT * FROM intake_context($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::float8[], $7::int[],
+                             $8::uuid[]);
 
 -- name: store_comments
 -- A micro-batch's whole write as one statement: one implicit transaction, one commit, one round

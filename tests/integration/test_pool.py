@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from service.db import store
 from service.db.pool import create_pool
+from service.db.queries import QUERIES
+from service.db.store import IntakeKey
 
 
 async def test_a_transaction_left_open_is_rolled_back_on_release(db_dsn: str) -> None:
@@ -40,19 +43,54 @@ async def test_release_sends_no_reset_statement(db_dsn: str) -> None:
         await pool.close()
 
 
-async def test_prepared_statements_are_planned_for_their_parameters_every_time(db_dsn: str) -> None:
-    # A generic plan made while a table is empty would otherwise be kept as it grows.
+async def test_the_intake_read_follows_the_tables_as_they_grow(db_dsn: str) -> None:
+    # PostgreSQL may keep one generic plan for a prepared statement after five executions, costed
+    # on the tables of that moment (and on a guess of 10 submissions per batch, so it looks cheaper
+    # than a custom plan for a batch of 20). Made while the tables were empty, such a plan scans
+    # the whole comments table for every submission once a comment storm has filled it.
     pool = await create_pool(db_dsn, max_size=1, connect_timeout=10, command_timeout=30)
+    keys = [IntakeKey("probe-site", f"x-{i}", "a-1", f"author-{i}", b"f" * 16, 300, 30) for i in range(1, 21)]
     try:
         async with pool.acquire() as conn:
-            await conn.execute("CREATE TABLE plan_probe (n int PRIMARY KEY)")
-            probe = "SELECT count(*) FROM plan_probe WHERE n = $1"
-            stmt = await conn.prepare(probe)
-            for i in range(8):  # PostgreSQL would go generic after five custom plans
-                await stmt.fetchval(i)
-            plans = await conn.fetchrow(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", probe
+            for _ in range(10):  # batches of 20, on empty tables
+                await store.intake_context(conn, keys)
+            await conn.execute(
+                """
+                INSERT INTO sites (id, name) VALUES ('probe-site', 'probe');
+                INSERT INTO articles (site_id, id, mode) VALUES ('probe-site', 'a-1', 'postmod');
+                INSERT INTO authors (site_id, id) SELECT 'probe-site', 'author-' || n FROM generate_series(1, 2000) n;
+                INSERT INTO comments (site_id, external_id, article_id, author_id, text, status)
+                SELECT 'probe-site', 'c-' || n, 'a-1', 'author-' || (n % 2000 + 1), repeat('words ', 40), 'approved'
+                FROM generate_series(1, 20000) n;
+                """
             )
-            assert (plans["generic_plans"], plans["custom_plans"]) == (0, 8)
+            for _ in range(3):  # the same connection and statement, on the grown tables
+                await store.intake_context(conn, keys)
+            # Run the service's very statement (its prepared form on this connection) once more,
+            # counting the pages it touched.
+            name = await conn.fetchval(
+                "SELECT name FROM pg_prepared_statements WHERE statement = $1", QUERIES["intake_context"]
+            )
+            assert name is not None
+            n = len(keys)
+            args = ", ".join(
+                [
+                    f"array_fill('probe-site'::text, ARRAY[{n}])",
+                    "ARRAY[" + ", ".join(f"'{k.external_id}'" for k in keys) + "]",
+                    f"array_fill('a-1'::text, ARRAY[{n}])",
+                    "ARRAY[" + ", ".join(f"'{k.author_id}'" for k in keys) + "]",
+                    f"array_fill('\\x66'::bytea, ARRAY[{n}])",
+                    f"array_fill(300::float8, ARRAY[{n}])",
+                    f"array_fill(30, ARRAY[{n}])",
+                    f"array_fill(NULL::uuid, ARRAY[{n}])",
+                ]
+            )
+            plan = await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE {name}({args})")
+            top = plan[0]["Plan"]  # the pool's connections decode json
+            pages = top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+            total = await conn.fetchval("SELECT pg_relation_size('comments') / current_setting('block_size')::int")
+            assert total > 500
+            # Index lookups read a few pages per submission; a scan of comments reads them all each time.
+            assert pages < 20 * n, f"{pages} pages read for {n} submissions (comments has {total})"
     finally:
         await pool.close()
