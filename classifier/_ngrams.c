@@ -217,7 +217,7 @@ static PyObject *featurize(PyObject *self, PyObject *args) {
     int32_t *tmp = bufs[B_TMP].view.buf;
     Py_ssize_t n_scratch = LEN(B_SCRATCH);
     int hits_fit = !record || (LEN(B_DOC) >= need && LEN(B_COL) >= need && LEN(B_START) >= need && LEN(B_END) >= need);
-    if (LEN(B_COLS) != LEN(B_KEYS) || !hits_fit || LEN(B_TMP) < need || LEN(B_INDPTR) < n_docs + 1 ||
+    if (LEN(B_COLS) != LEN(B_KEYS) || (Py_ssize_t)mask + 1 != LEN(B_KEYS) || (mask & (mask + 1)) != 0 || !hits_fit || LEN(B_TMP) < need || LEN(B_INDPTR) < n_docs + 1 ||
         LEN(B_INDICES) < need || LEN(B_COUNTS) < need || nmin < 1 || nmax < nmin || col_bits < 1 || col_bits > 31) {
         release(bufs, N_BUFS);
         PyErr_SetString(PyExc_ValueError, "featurize: inconsistent array sizes");

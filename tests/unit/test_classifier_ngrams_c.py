@@ -115,6 +115,12 @@ def test_arrays_of_the_wrong_size_are_refused(space: FeatureSpace) -> None:
             np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64),
             np.empty(2, np.int64), small, np.empty(3, np.float32), small, 18, 0,
         )  # fmt: skip
+    with pytest.raises(ValueError, match="inconsistent array sizes"):  # a mask past the table
+        _ngrams.featurize(
+            codes, space._keys, space._cols, 2 * int(space._mask) + 1, 2, 5, 1, space._scratch,
+            np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64),
+            np.empty(2, np.int64), np.empty(64, np.int32), np.empty(64, np.float32), np.empty(64, np.int32), 18, 0,
+        )  # fmt: skip
     with pytest.raises(TypeError, match="expected items of 8 bytes"):
         _ngrams.featurize(
             codes, space._cols, space._cols, int(space._mask), 2, 5, 1, space._scratch,
