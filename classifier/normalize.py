@@ -484,8 +484,8 @@ def _sub_hinted(pattern: re.Pattern[str], repl: _Repl, hint: re.Pattern[str], ba
     return "".join(pieces)
 
 
-# Each step: its pattern, its replacement, and its hint and back-up (None: run the pattern as it is;
-# the repeat pattern is already fast and often has a match).
+# Each step: its pattern, its replacement, its hint and its back-up. The repeat step has no hint (its
+# pattern is already fast, and often has a match): it runs over the whole text, its back-up unused.
 _STEPS_AFTER_URLS: tuple[tuple[re.Pattern[str], _Repl, re.Pattern[str] | None, _Back], ...] = (
     (_LEET_TOKEN_RE, _map_leet, _LEET_HINT_RE, _back_over(_LEET_RUN)),
     (_MASKED_RE, _unmask, _MASKED_HINT_RE, _back_over(_LETTERS)),
