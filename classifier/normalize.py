@@ -271,7 +271,12 @@ _ORDINAL_RE = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|b|am|pm|px|kg|km|mb|gb|mm|cm|
 _MASKED_RE = re.compile(r"(?<![a-z])[a-z]*[*#%]+[a-z*#%]*")
 _INNER_PUNCT_RE = re.compile(r"(?<![a-z])[a-z]+(?:[.\-_~*+^:]+[a-z]+)+")
 _SPACED_RE = re.compile(r"(?<![a-z])[a-z](?:(?: +|[ ._\-*]{1,2})[a-z]){2,}(?![a-z])")
-_REPEAT_RE = re.compile(r"([a-z])\1{2,}|([^a-z\s])\2{3,}")
+# Three or more of the same letter, or four or more of the same other non-space character. Written
+# as "one character, twice more, then by kind" rather than as the equivalent two-branch
+# ``([a-z])\1{2,}|([^a-z\s])\2{3,}``, which finds the same matches at about a fifth of the cost
+# (``re`` is slow at a repeated back-reference inside a branch); the test in
+# tests/unit/test_normalize_prefilters.py compares the two.
+_REPEAT_RE = re.compile(r"(.)\1\1(?:(?<=[a-z])\1*|(?<![a-z\s])\1+)")
 _SPACE_RE = re.compile(r" {2,}")
 
 
@@ -313,6 +318,11 @@ def _map_char(ch: str) -> str:
 
 
 _CHAR_MAP = _CharMap({i: _map_char(chr(i)) for i in range(128)})
+# Step 1 for ASCII text, as a bytes table (each ASCII character maps to one ASCII character):
+# bytes.translate is several times faster than str.translate with a mapping.
+_ASCII_TABLE = bytes(ord(_CHAR_MAP[i]) for i in range(128)) + bytes(range(128, 256))
+
+_Repl = Callable[[re.Match[str]], str]
 
 
 def _map_confusables(match: re.Match[str]) -> str:
@@ -395,18 +405,93 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 def _collapse_repeats(match: re.Match[str]) -> str:
     ch = match.group(1)
-    if ch is not None:
+    if "a" <= ch <= "z":
         return ch * 2 if ch in _DOUBLING else ch
-    return match.group(2) * 3
+    return ch * 3
 
 
-_Repl = Callable[[re.Match[str]], str]
-_STEPS_AFTER_URLS: tuple[tuple[re.Pattern[str], _Repl], ...] = (
-    (_LEET_TOKEN_RE, _map_leet),
-    (_MASKED_RE, _unmask),
-    (_INNER_PUNCT_RE, _drop_inner_punct),
-    (_SPACED_RE, _join_spaced),
-    (_REPEAT_RE, _collapse_repeats),
+# -- prefilters ----------------------------------------------------------------------------------
+# Python's re spends 20-35 ns per character on the step patterns above (each tries its lookbehind
+# at every position) even when it finds nothing, and most texts give most steps nothing, or one
+# or two tokens, to rewrite. So each step has a hint: a cheap pattern for something every match of
+# the step's pattern holds, written so that re skips ahead to a rare character. Instead of
+# scanning the whole text with the pattern, ``_sub_hinted`` looks for the next hint, backs up to
+# the earliest place a match holding it could start, and runs the pattern only from there. Each
+# step's (hint, back-up) pair must give, for any text and any position ``lo`` the scan has reached:
+#   1. no hint at or after ``lo``: no match of the pattern starts at or after ``lo``;
+#   2. with ``i`` the first hint at or after ``lo``: no match starts in ``[lo, back(text, i, lo))``.
+# Searches start at a position of the whole text, so lookbehinds still see the characters before
+# it. tests/unit/test_normalize_prefilters.py checks both, and the output, against plain ``sub``.
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_LEET_RUN = _LETTERS | frozenset(_LEET_CLASS)
+# A leet character next to a letter. A leet token is a maximal run of letters and leet characters
+# that holds one, so the first one at or after ``lo`` lies in the first token: back up to its start.
+_LEET_HINT_RE = re.compile("[" + re.escape(_LEET_CLASS) + "](?:(?<=[a-z][" + re.escape(_LEET_CLASS) + "])|[a-z])")
+# A mask character; a masked token starts with the letters right before its first one.
+_MASKED_HINT_RE = re.compile(r"[*#%]")
+# Punctuation between letters (found at the punctuation, which is rare, looking back for the
+# letter). A match is a chain of letter runs joined by punctuation, starting at a letter run: the
+# first hint lies in the first chain, which starts at the letters right before the hint.
+_INNER_PUNCT_HINT_RE = re.compile(r"[.\-_~*+^:](?<=[a-z][.\-_~*+^:])[.\-_~*+^:]*[a-z]")
+# The second and third letters of a spaced-out word: separator, letter, separators, letter, and
+# then no letter. A match starts at most the separators and one letter before its first hint.
+_SPACED_HINT_RE = re.compile(r"[ ._\-*][a-z][ ._\-*]+[a-z](?![a-z])")
+_SPACED_SEPARATORS = frozenset(" ._-*")
+# Every URL holds "://", "www." or one of the top-level domains after a dot.
+_URL_HINT_RE = re.compile(r"://|www\.|\.(?:com|net|org|ly|io|co|info|biz)")
+# A look-alike letter; the word holding it starts after the last space before it (a space is not
+# a word character, and the pattern has no lookbehind, so an earlier start is harmless).
+_CONFUSABLE_HINT_RE = re.compile("[" + re.escape(_CONFUSABLE_CHARS) + "]")
+
+_Back = Callable[[str, int, int], int]
+
+
+def _back_over(run: frozenset[str]) -> _Back:
+    def back(text: str, i: int, lo: int) -> int:
+        while i > lo and text[i - 1] in run:
+            i -= 1
+        return i
+
+    return back
+
+
+def _back_spaced(text: str, i: int, lo: int) -> int:
+    while i > lo and text[i - 1] in _SPACED_SEPARATORS:
+        i -= 1
+    return max(lo, i - 1)
+
+
+def _back_to_space(text: str, i: int, lo: int) -> int:
+    return max(lo, text.rfind(" ", lo, i) + 1)
+
+
+def _sub_hinted(pattern: re.Pattern[str], repl: _Repl, hint: re.Pattern[str], back: _Back, text: str) -> str:
+    """``pattern.sub(repl, text)``, with the pattern run only near the hints (see above)."""
+    found = hint.search(text)
+    if found is None:
+        return text
+    pieces = []
+    last = 0
+    while found is not None:
+        match = pattern.search(text, back(text, found.start(), last))
+        if match is None:
+            break
+        pieces.append(text[last : match.start()])
+        pieces.append(repl(match))
+        last = match.end()
+        found = hint.search(text, last)
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+# Each step: its pattern, its replacement, its hint and its back-up. The repeat step has no hint (its
+# pattern is already fast, and often has a match): it runs over the whole text, its back-up unused.
+_STEPS_AFTER_URLS: tuple[tuple[re.Pattern[str], _Repl, re.Pattern[str] | None, _Back], ...] = (
+    (_LEET_TOKEN_RE, _map_leet, _LEET_HINT_RE, _back_over(_LEET_RUN)),
+    (_MASKED_RE, _unmask, _MASKED_HINT_RE, _back_over(_LETTERS)),
+    (_INNER_PUNCT_RE, _drop_inner_punct, _INNER_PUNCT_HINT_RE, _back_over(_LETTERS)),
+    (_SPACED_RE, _join_spaced, _SPACED_HINT_RE, _back_spaced),
+    (_REPEAT_RE, _collapse_repeats, None, _back_over(frozenset())),
 )
 
 
@@ -434,30 +519,43 @@ def clear_cache() -> None:
 
 
 def _normalize(text: str) -> str:
-    text = text.translate(_CHAR_MAP)
-    if not text.isascii():
-        text = _CONFUSABLE_WORD_RE.sub(_confusable_mapper(text), text)
-    pieces: list[str] = []
-    last = 0
-    for url in _URL_RE.finditer(text):
-        pieces.append(_rewrite(text[last : url.start()]))
-        pieces.append(url.group(0))
-        last = url.end()
-    pieces.append(_rewrite(text[last:]))
-    return _SPACE_RE.sub(" ", "".join(pieces)).strip()
+    if text.isascii():
+        text = text.encode("ascii").translate(_ASCII_TABLE).decode("ascii")
+    else:
+        text = text.translate(_CHAR_MAP)
+        if not text.isascii() and _CONFUSABLE_HINT_RE.search(text):
+            text = _sub_hinted(_CONFUSABLE_WORD_RE, _confusable_mapper(text), _CONFUSABLE_HINT_RE, _back_to_space, text)
+    if _URL_HINT_RE.search(text) is None:
+        text = _rewrite(text)
+    else:
+        pieces: list[str] = []
+        last = 0
+        for url in _URL_RE.finditer(text):
+            pieces.append(_rewrite(text[last : url.start()]))
+            pieces.append(url.group(0))
+            last = url.end()
+        pieces.append(_rewrite(text[last:]))
+        text = "".join(pieces)
+    if "  " in text:
+        text = _SPACE_RE.sub(" ", text)
+    return text.strip()
 
 
 def _rewrite(segment: str) -> str:
-    for pattern, repl in _STEPS_AFTER_URLS:
-        if _cannot_match(pattern, segment):
-            continue
-        segment = pattern.sub(repl, segment)
+    for pattern, repl, hint, back in _STEPS_AFTER_URLS:
+        if hint is None:
+            segment = pattern.sub(repl, segment)
+        else:
+            segment = _sub_hinted(pattern, repl, hint, back, segment)
     return segment
 
 
-def _cannot_match(pattern: re.Pattern[str], segment: str) -> bool:
-    """A cheap substring test that skips a regex scan when its trigger characters are absent."""
-    return pattern is _MASKED_RE and "*" not in segment and "#" not in segment and "%" not in segment
+def _first_start(hint: re.Pattern[str] | None, back: _Back, text: str) -> int | None:
+    """Where the first match can start (None: there is none), for the offset-tracking twin."""
+    if hint is None:
+        return 0
+    found = hint.search(text)
+    return None if found is None else back(text, found.start(), 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,11 +599,11 @@ def _normalize_tracked(text: str) -> Normalized:
                 starts.append(i)
                 ends.append(i + 1)
         s = "".join(chars)
-    if not s.isascii():
-        s, starts, ends = _sub_tracked(_CONFUSABLE_WORD_RE, _confusable_mapper(s), s, starts, ends)
+    if not s.isascii() and (first := _first_start(_CONFUSABLE_HINT_RE, _back_to_space, s)) is not None:
+        s, starts, ends = _sub_tracked(_CONFUSABLE_WORD_RE, _confusable_mapper(s), s, starts, ends, first)
     out, out_s, out_e = "", [], []  # type: ignore[var-annotated]
     last = 0
-    for url in _URL_RE.finditer(s):
+    for url in _URL_RE.finditer(s) if _URL_HINT_RE.search(s) else ():
         seg, ss, ee = _rewrite_tracked(s[last : url.start()], starts[last : url.start()], ends[last : url.start()])
         out += seg + url.group(0)
         out_s += ss + starts[url.start() : url.end()]
@@ -524,18 +622,19 @@ def _normalize_tracked(text: str) -> Normalized:
 
 
 def _rewrite_tracked(segment: str, starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
-    for pattern, repl in _STEPS_AFTER_URLS:
-        if not _cannot_match(pattern, segment):
-            segment, starts, ends = _sub_tracked(pattern, repl, segment, starts, ends)
+    for pattern, repl, hint, back in _STEPS_AFTER_URLS:
+        start = _first_start(hint, back, segment)
+        if start is not None:
+            segment, starts, ends = _sub_tracked(pattern, repl, segment, starts, ends, start)
     return segment, starts, ends
 
 
 def _sub_tracked(
-    pattern: re.Pattern[str], repl: _Repl, text: str, starts: list[int], ends: list[int]
+    pattern: re.Pattern[str], repl: _Repl, text: str, starts: list[int], ends: list[int], pos: int = 0
 ) -> tuple[str, list[int], list[int]]:
     """``pattern.sub(repl, text)`` that also carries the per-character original ranges along
-    (the very lists given when nothing matches)."""
-    matches = pattern.finditer(text)
+    (the very lists given when nothing matches); matches are looked for from ``pos`` on."""
+    matches = pattern.finditer(text, pos)
     first = next(matches, None)
     if first is None:
         return text, starts, ends
