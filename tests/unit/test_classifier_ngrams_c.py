@@ -108,25 +108,20 @@ def test_arrays_of_the_wrong_size_are_refused(space: FeatureSpace) -> None:
     from classifier import _ngrams
 
     codes = np.frombuffer(" idiot \x00".encode("utf-32-le"), dtype=np.uint32)
-    small = np.empty(3, dtype=np.int32)
+
+    def call(keys: np.ndarray, mask: int, room: int) -> None:
+        """Count only (no hits), with ``room`` entries for the distinct columns and counts."""
+        no_hits = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64))
+        out = (np.empty(2, np.int64), np.empty(room, np.int32), np.empty(room, np.float32), np.empty(room, np.int32))
+        _ngrams.featurize(codes, keys, space._cols, mask, 2, 5, 1, space._scratch, *no_hits, *out, 18, 0)
+
+    call(space._keys, int(space._mask), 64)  # the right sizes pass
     with pytest.raises(ValueError, match="inconsistent array sizes"):
-        _ngrams.featurize(
-            codes, space._keys, space._cols, int(space._mask), 2, 5, 1, space._scratch,
-            np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64),
-            np.empty(2, np.int64), small, np.empty(3, np.float32), small, 18, 0,
-        )  # fmt: skip
-    with pytest.raises(ValueError, match="inconsistent array sizes"):  # a mask past the table
-        _ngrams.featurize(
-            codes, space._keys, space._cols, 2 * int(space._mask) + 1, 2, 5, 1, space._scratch,
-            np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64),
-            np.empty(2, np.int64), np.empty(64, np.int32), np.empty(64, np.float32), np.empty(64, np.int32), 18, 0,
-        )  # fmt: skip
+        call(space._keys, int(space._mask), 3)  # no room for the batch's n-grams
+    with pytest.raises(ValueError, match="inconsistent array sizes"):
+        call(space._keys, 2 * int(space._mask) + 1, 64)  # a mask past the table
     with pytest.raises(TypeError, match="expected items of 8 bytes"):
-        _ngrams.featurize(
-            codes, space._cols, space._cols, int(space._mask), 2, 5, 1, space._scratch,
-            np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64),
-            np.empty(2, np.int64), small, np.empty(3, np.float32), small, 18, 0,
-        )  # fmt: skip
+        call(space._cols, int(space._mask), 64)  # int32 keys
 
 
 def test_scores_and_spans_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
