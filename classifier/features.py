@@ -22,6 +22,7 @@ on its own, like a ``FeatureUnion`` of two ``TfidfVectorizer``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,10 @@ CHAR_NGRAMS: tuple[int, int] = (2, 5)
 
 # Whether FeatureSpace.featurize can use the C loop (it computes the very same matrix).
 COMPILED: bool = _ngrams is not None
+# The C loop uses its space's scratch counters and holds the GIL while it runs; this lock keeps two
+# threads out of it where there is no GIL (free-threaded Python). Module-level, so that a space
+# stays picklable; the loop takes microseconds.
+_SCRATCH_LOCK = threading.Lock()
 
 _P = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _Q = np.uint64(pow(0x100000001B3, -1, 2**64))
@@ -477,7 +482,7 @@ class FeatureSpace:
             slot[pending] = (slot[pending] + np.uint64(1)) & self._mask
         self._keys = keys
         self._cols = cols
-        # The C loop's per-column counter, zero between calls (it runs under the GIL).
+        # The C loop's per-column counter, zero between calls (see _SCRATCH_LOCK).
         self._scratch = np.zeros(max(self.n_features, 1), dtype=np.int32)
 
     @property
@@ -538,7 +543,8 @@ class FeatureSpace:
         batch, _seg_len, doc_offset = _layout(texts)
         if batch.count("\x00") != n_docs:  # a NUL inside a text (normalization removes them)
             return self._featurize(texts, False, hits)
-        codes = np.frombuffer(batch.encode("utf-32-le"), dtype=np.uint32)
+        # Code points in this machine's byte order (a no-op view on little-endian machines).
+        codes = np.frombuffer(batch.encode("utf-32-le"), dtype="<u4").astype(np.uint32, copy=False)
         low, high = self.char_ngrams
         # Every position starts at most one word, one bigram and one n-gram of each length.
         cap = codes.shape[0] * (3 + high - low)
@@ -548,10 +554,11 @@ class FeatureSpace:
         indices, tmp = np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32)
         counts = np.empty(cap, dtype=np.float32)
         indptr = np.empty(n_docs + 1, dtype=np.int64)
-        n_hits, nnz = _ngrams.featurize(
-            codes, self._keys, self._cols, int(self._mask), low, high, n_docs, self._scratch,
-            doc, col, start, end, indptr, indices, counts, tmp, max(self.n_features - 1, 1).bit_length(), int(hits),
-        )  # fmt: skip
+        with _SCRATCH_LOCK:
+            n_hits, nnz = _ngrams.featurize(
+                codes, self._keys, self._cols, int(self._mask), low, high, n_docs, self._scratch,
+                doc, col, start, end, indptr, indices, counts, tmp, max(self.n_features - 1, 1).bit_length(), int(hits),
+            )  # fmt: skip
         matrix = self._weigh(counts[:nnz], indices[:nnz], indptr, n_docs)
         if not hits:
             return matrix, None
