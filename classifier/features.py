@@ -75,8 +75,9 @@ CHAR_BLOCK = 1
 # stored text of a marked word or bigram, e.g. "\ue001vermin" for "vermin" after "not".
 NEGATION_MARK = "\ue001"
 REPORT_MARK = "\ue002"  # reported or quoted speech
-# Words that open a negation scope. Forms split by a typographic apostrophe ("doesn’t" →
-# "doesn", "t") are listed when the stem is no English word of its own ("don", "won" are).
+# Words that open a negation scope. Forms split by a character that is no apostrophe ("doesn`t",
+# "doesn´t" → "doesn", "t"; normalization turns "’" and its kin into "'") are listed when the
+# stem is no English word of its own ("don", "won" are).
 NEGATION_CUES: tuple[str, ...] = (
     "not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "cannot",
     "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "can't", "couldn't",

@@ -8,7 +8,8 @@ the same replacement functions, so they cannot drift apart (a property test chec
 Steps, in order (each one documented where it is defined):
 
 1. per code point: NFKC, lower case, Latin diacritics dropped, zero-width/format characters
-   removed, control characters and other whitespace turned into a space;
+   removed, control characters and other whitespace turned into a space, characters typed as an
+   apostrophe (``’`` and kin) turned into ``'``;
 2. look-alike letters from Cyrillic, Greek and Armenian mapped to Latin inside words that are
    written in Latin or consist only of look-alikes (genuine Russian or Greek words are left alone);
 3. URLs are set aside so the next steps do not rewrite them;
@@ -99,6 +100,16 @@ _LATIN_EXTRA = {
     "ᴠ": "v",
     "ᴡ": "w",
     "ᴢ": "z",
+}
+
+# Characters typed as an apostrophe, mapped to ASCII "'" so "don’t" (phone keyboards, word
+# processors) reads like the "don't" training learned; NFKC keeps all but the fullwidth one.
+_APOSTROPHES = {
+    "\u2018": "'",  # left single quotation mark
+    "\u2019": "'",  # right single quotation mark, the typographic apostrophe
+    "\u02bc": "'",  # modifier letter apostrophe
+    "\u2032": "'",  # prime
+    "\uff07": "'",  # fullwidth apostrophe (NFKC already gives "'")
 }
 
 # Cyrillic, Greek and Armenian letters that look like Latin ones (lower case only: step 1 has
@@ -293,6 +304,8 @@ def _map_char(ch: str) -> str:
     code = ord(ch)
     if code in _INVISIBLE:
         return ""
+    if ch in _APOSTROPHES:
+        return _APOSTROPHES[ch]
     category = unicodedata.category(ch)
     if category in ("Cf", "Co", "Cs"):  # format (invisible), private-use and lone surrogates
         return ""

@@ -175,11 +175,26 @@ def test_leetspeak_and_lookalikes_score_like_the_plain_word(model: Model, plain:
     assert abs(a - b) < 0.05
 
 
+@pytest.mark.parametrize("apostrophe", ["\u2019", "\u2018", "\u02bc", "\uff07", "\u2032"])
+def test_typographic_apostrophes_score_like_the_ascii_one(model: Model, apostrophe: str) -> None:
+    # "You’re" as phones type it must not read as "you" + "re".
+    texts = ["You're a brainless piece of trash.", "I disagree with the author, the numbers don't add up."]
+    assert model.score(texts) == model.score([t.replace("'", apostrophe) for t in texts])
+
+
 # -- explanations --------------------------------------------------------------------------------
 
 
 def test_explanations_point_at_the_insult(model: Model) -> None:
     text = "The article was fine, but you are a stupid idiot."
+    spans = [s for s in model.explain(text) if s.label == "toxicity"]
+    covered = " ".join(text[s.start : s.end] for s in spans)
+    assert "idiot" in covered
+    assert "article" not in covered
+
+
+def test_explanations_of_text_with_typographic_apostrophes_point_at_the_original(model: Model) -> None:
+    text = "The article was fine, but you\u2019re a stupid idiot and don\u2019t know it."
     spans = [s for s in model.explain(text) if s.label == "toxicity"]
     covered = " ".join(text[s.start : s.end] for s in spans)
     assert "idiot" in covered

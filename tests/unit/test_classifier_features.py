@@ -18,6 +18,7 @@ from classifier.features import (
     extract,
     ngram_texts,
 )
+from classifier.normalize import normalize
 from classifier.sklearn_reference import reference_scoped_words
 
 TEXTS = ["you are an idiot, really!", "i don't like you, idiot.", "hello", "", "naïve café ünïcode"]
@@ -183,3 +184,18 @@ def test_unknown_scope_kinds_are_refused() -> None:
     vocab = _space(TEXTS).vocabulary
     with pytest.raises(ValueError, match="unknown scope kinds"):
         FeatureSpace(vocab, np.ones(vocab.n_features, dtype=np.float32), scopes=("sarcasm",))
+
+
+def test_a_typographic_apostrophe_keeps_a_contraction_one_word() -> None:
+    # Normalization turns "’" into "'", which the featurizer keeps inside a word: "don’t" is the
+    # word "don't" that training learned (and a negation cue), not "don" + "t".
+    text = normalize("I don\u2019t like you\u2019re attitude")
+    assert text == normalize("I don't like you're attitude")
+    words = reference_scoped_words(text)
+    assert {"don't", "you're", N + "like"} <= set(words)
+    assert "don" not in words and "t" not in words
+    space = _space([text], scopes=BOTH)
+    strings = space.vocabulary.strings()[: space.n_word]
+    occ = space.extract([text])
+    cols = space.lookup(occ.hashes[occ.block == WORD_BLOCK])
+    assert sorted(strings[c] for c in cols) == sorted(words)

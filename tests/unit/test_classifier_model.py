@@ -191,6 +191,17 @@ def test_explain_maps_evasion_back_to_the_original_characters(model: Model) -> N
     assert [text[s.start : s.end] for s in spans] == ["s t u p i d"]
 
 
+def test_explain_maps_typographic_apostrophes_back_to_the_original_characters(model: Model) -> None:
+    text = "the park, you\u2019re a stupid moron, don\u2019t you know"
+    ascii_text = text.replace("\u2019", "'")
+    scores = dict.fromkeys(LABELS, 0.0) | {"toxicity": 0.99}
+    spans, ascii_spans = model.explain(text, scores=scores), model.explain(ascii_text, scores=scores)
+    assert spans == ascii_spans  # "’" normalizes to one "'": the same characters, the same places
+    covered = [text[s.start : s.end] for s in spans if s.label == "toxicity"]
+    assert any("moron" in c for c in covered)
+    assert model.score([text]) == model.score([ascii_text])
+
+
 def test_explain_merges_adjacent_words(model: Model) -> None:
     text = "idiot moron"
     spans = model.explain(text, scores=dict.fromkeys(LABELS, 0.0) | {"toxicity": 0.99})

@@ -54,6 +54,27 @@ def test_ordinary_text_is_kept(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
 
+@pytest.mark.parametrize("apostrophe", ["\u2019", "\u2018", "\u02bc", "\uff07", "\u2032"])
+def test_apostrophes_typed_otherwise_normalize_to_the_ascii_one(apostrophe: str) -> None:
+    # "don’t" from a phone keyboard must read like the "don't" training learned, not "don" + "t".
+    text = "I don't think you're right"
+    assert normalize(text.replace("'", apostrophe)) == normalize(text) == "i don't think you're right"
+
+
+def test_offsets_of_a_text_with_typographic_apostrophes_map_to_the_original() -> None:
+    text = "Honestly, you\u2019re a f u c k i n g idiot and don\u2019t know it"
+    ascii_text = text.replace("\u2019", "'")
+    norm = normalize_with_offsets(text)
+    assert norm.text == normalize(text) == normalize(ascii_text)
+    # Same length as the ASCII text, so every normalized character points at the same place.
+    plain = normalize_with_offsets(ascii_text)
+    assert (norm.starts, norm.ends) == (plain.starts, plain.ends)
+    for word, original in [("you're", "you\u2019re"), ("don't", "don\u2019t"), ("fucking", "f u c k i n g")]:
+        start = norm.text.index(word)
+        a, b = norm.original_span(start, start + len(word))
+        assert text[a:b] == original
+
+
 def test_offsets_point_back_to_the_original_characters() -> None:
     text = "You are a f u c k i n g idiot"
     norm = normalize_with_offsets(text)
