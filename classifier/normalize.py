@@ -335,6 +335,11 @@ _CHAR_MAP = _CharMap({i: _map_char(chr(i)) for i in range(128)})
 # bytes.translate is several times faster than str.translate with a mapping.
 _ASCII_TABLE = bytes(ord(_CHAR_MAP[i]) for i in range(128)) + bytes(range(128, 256))
 
+
+def _map_ascii(text: str) -> str:
+    """Step 1 of an ASCII ``text``: one character for each (tests/unit/test_classifier_normalize.py)."""
+    return text.encode("ascii").translate(_ASCII_TABLE).decode("ascii")
+
 _Repl = Callable[[re.Match[str]], str]
 
 
@@ -533,7 +538,7 @@ def clear_cache() -> None:
 
 def _normalize(text: str) -> str:
     if text.isascii():
-        text = text.encode("ascii").translate(_ASCII_TABLE).decode("ascii")
+        text = _map_ascii(text)
     else:
         text = text.translate(_CHAR_MAP)
         if not text.isascii() and _CONFUSABLE_HINT_RE.search(text):
@@ -587,7 +592,7 @@ class Normalized:
 def normalize_with_offsets(text: str) -> Normalized:
     """Like :func:`normalize`, and also map each normalized character back to the original text."""
     if text.isascii():
-        s = text.translate(_CHAR_MAP)
+        s = _map_ascii(text)
         # Every ASCII character maps to one character, and every later step rewrites characters in
         # place or deletes some: a text that normalizes to that mapped text lost nothing and kept
         # each character where it was (the usual case; normalize's cache has it already).
@@ -599,8 +604,7 @@ def normalize_with_offsets(text: str) -> Normalized:
 def _normalize_tracked(text: str) -> Normalized:
     """:func:`normalize_with_offsets` step by step, every substitution tracked."""
     if text.isascii():
-        # Every ASCII character maps to exactly one character (tests/unit/test_classifier_normalize.py).
-        s = text.translate(_CHAR_MAP)
+        s = _map_ascii(text)
         starts = list(range(len(s)))
         ends = list(range(1, len(s) + 1))
     else:

@@ -185,16 +185,15 @@ def test_typographic_apostrophes_score_like_the_ascii_one(model: Model, apostrop
 # -- explanations --------------------------------------------------------------------------------
 
 
-def test_explanations_point_at_the_insult(model: Model) -> None:
-    text = "The article was fine, but you are a stupid idiot."
-    spans = [s for s in model.explain(text) if s.label == "toxicity"]
-    covered = " ".join(text[s.start : s.end] for s in spans)
-    assert "idiot" in covered
-    assert "article" not in covered
-
-
-def test_explanations_of_text_with_typographic_apostrophes_point_at_the_original(model: Model) -> None:
-    text = "The article was fine, but you\u2019re a stupid idiot and don\u2019t know it."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The article was fine, but you are a stupid idiot.",
+        # typographic apostrophes: the spans still point at the original characters
+        "The article was fine, but you\u2019re a stupid idiot and don\u2019t know it.",
+    ],
+)
+def test_explanations_point_at_the_insult(model: Model, text: str) -> None:
     spans = [s for s in model.explain(text) if s.label == "toxicity"]
     covered = " ".join(text[s.start : s.end] for s in spans)
     assert "idiot" in covered
