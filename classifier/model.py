@@ -29,6 +29,15 @@ from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, E
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Hits, Vocabulary
 from classifier.identity import mentions_identity, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
+from classifier.window import (
+    WINDOW_KEYS,
+    WINDOW_OUT,
+    WINDOW_OUT_BIAS,
+    WINDOW_VECTORS,
+    WINDOW_WIDTHS,
+    WindowScorer,
+    encode_with_identity,
+)
 
 __all__ = [
     "ARRAYS_FILE",
@@ -234,6 +243,13 @@ class Model:
         self._intercept = arrays["intercept"].astype(np.float64)
         # The static-embedding block (optional): folded per-token weights and their tokenizer.
         self._tokens = TokenScorer(arrays) if TokenScorer.present(arrays) else None
+        # The window block (optional, needs the embedding block's tokenizer): a convolution over
+        # the tokens in order (classifier/window.py).
+        self._windows: WindowScorer | None = None
+        if WindowScorer.present(arrays):
+            if self._tokens is None:
+                raise ValueError("the window block needs the embedding block's tokens")
+            self._windows = WindowScorer(arrays, self._tokens.tokenizer.n_tokens)
         self._slope = arrays["calib_slope"].astype(np.float64)
         self._bias = arrays["calib_bias"].astype(np.float64)
 
@@ -247,8 +263,18 @@ class Model:
     def _logits(self, normalized: Sequence[str], matrix: Any, tokens: TokenBatch | None = None) -> NDArray[np.float64]:
         raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
         if self._tokens is not None:
+            if tokens is None:
+                tokens = self._tokens.tokenizer.encode(normalized)
             raw += self._tokens.logits(normalized, tokens)
+            if self._windows is not None:
+                raw += self._windows.logits(self._window_tokens(normalized, tokens))
         return raw * self._slope + self._bias
+
+    def _window_tokens(self, normalized: Sequence[str], tokens: TokenBatch | None) -> TokenBatch:
+        """The window block's tokens (identity placeholders kept) from the embedding block's."""
+        assert self._tokens is not None
+        offsets = tokens is None or tokens.start is not None
+        return encode_with_identity(self._tokens.tokenizer, normalized, offsets=offsets, batch=tokens)
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``."""
@@ -429,6 +455,18 @@ class Model:
                 inside = ends > starts
                 weight = token_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
                 pieces.append((starts[inside], ends[inside], weight))
+            if self._windows is not None:
+                # Each filter's share belongs to the window of tokens it pooled.
+                subset = [normalized[d] for d in docs]
+                wbatch = self._window_tokens(subset, None if tokens is None else tokens.select(docs))
+                assert wbatch.start is not None and wbatch.end is not None
+                doc, first, last, window_weight = self._windows.contributions(wbatch)
+                if doc.size:
+                    shift = text_start[np.asarray(docs, dtype=np.int64)[doc]]
+                    starts, ends = wbatch.start[first] + shift, wbatch.end[last] + shift
+                    inside = ends > starts
+                    weight = window_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
+                    pieces.append((starts[inside], ends[inside], weight))
         if pieces:
             starts = np.concatenate([piece[0] for piece in pieces])
             ends = np.concatenate([piece[1] for piece in pieces])
@@ -611,6 +649,26 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
         if not np.issubdtype(arrays[EMBED_IDENTITY_COEF].dtype, np.floating):
             raise ModelLoadError(f"array {EMBED_IDENTITY_COEF} has dtype {arrays[EMBED_IDENTITY_COEF].dtype}")
         shapes[EMBED_IDENTITY_COEF] = shapes[EMBED_COEF]
+    window = [name for name in WINDOW_KEYS if name in arrays]
+    if window:
+        if len(window) != len(WINDOW_KEYS):
+            raise ModelLoadError(f"window block incomplete: has only {', '.join(window)}")
+        if not embed:
+            raise ModelLoadError("window block without the embedding block")
+        widths = arrays[WINDOW_WIDTHS]
+        if not np.issubdtype(widths.dtype, np.integer) or widths.ndim != 1 or not widths.size:
+            raise ModelLoadError(f"array {WINDOW_WIDTHS} must be a list of integers")
+        if int(widths.min()) < 1 or int(widths.max()) > 8:
+            raise ModelLoadError(f"window widths {widths.tolist()} out of range 1..8")
+        for name in window:
+            if name != WINDOW_WIDTHS and not np.issubdtype(arrays[name].dtype, np.floating):
+                raise ModelLoadError(f"array {name} has dtype {arrays[name].dtype}")
+            if name != WINDOW_WIDTHS:
+                shapes[name] = arrays[name].shape  # checked against each other by WindowScorer
+        shapes[WINDOW_OUT] = (arrays[WINDOW_OUT].shape[0], n_labels)
+        shapes[WINDOW_OUT_BIAS] = (n_labels,)
+        if arrays[WINDOW_VECTORS].shape[0] != arrays[EMBED_LENGTHS].shape[0] + 1:
+            raise ModelLoadError("window block vectors do not match the token vocabulary")
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

@@ -1,0 +1,454 @@
+"""A third feature family: a convolution over the comment's static token vectors (word order).
+
+The n-gram and embedding blocks are bags: "you are not stupid" and "you are stupid, not" weigh the
+same words. This block reads the tokens in order. Every window of 1, 2 and 3 consecutive
+WordPiece tokens is mapped by a learned filter bank over the tokens' static MiniLM vectors
+(:mod:`classifier.embedding`), through a ReLU, and each filter keeps its strongest window in the
+comment (global max pooling, Kim 2014); a linear layer turns the pooled filters into one logit
+per label, added to the linear model's logit before calibration.
+
+Two properties keep it cheap and explainable:
+
+- The static vectors are frozen, so a filter's response to a token at a given place in its window
+  is a fixed number: at load time one matrix product turns the vocabulary's vectors into a table
+  (token × every filter at every offset). Scoring a comment is then a table lookup per token and a
+  few shifted additions, with no matrix product per comment.
+- Max pooling picks one window per filter, and the output layer is linear in the pooled values,
+  so each filter's share of a label's logit (pooled value × output weight) belongs to exactly one
+  window of tokens: explanations come from the model's own weights, as for the n-grams.
+
+Identity terms are folded into a placeholder by :func:`classifier.identity.prepare_text`; BERT's
+normalizer would drop it, so here it becomes a token of its own, with a learned vector: the
+convolution sees *that* a group is named and where, never which group.
+
+Training is plain numpy (Adam on the masked, weighted binary cross-entropy of every label, with
+dropout), so the block needs no deep-learning framework, at training or at serving time; the
+artifact stores plain arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from classifier.embedding import TokenBatch, Tokenizer
+from classifier.identity import PLACEHOLDER
+
+__all__ = [
+    "WINDOW_KEYS",
+    "WindowConfig",
+    "WindowNet",
+    "WindowScorer",
+    "encode_with_identity",
+]
+
+# Artifact arrays of the block.
+WINDOW_VECTORS = "window_vectors"  # (tokens + 1, dims) float16: static vectors, then the identity token's
+WINDOW_FILTERS = "window_filters"  # (dims, filters × sum(widths)) float32: a block per (width, offset)
+WINDOW_FILTER_BIAS = "window_filter_bias"  # (filters × len(widths),)
+WINDOW_OUT = "window_out"  # (filters × len(widths), labels)
+WINDOW_OUT_BIAS = "window_out_bias"  # (labels,)
+WINDOW_WIDTHS = "window_widths"  # (len(widths),) int
+WINDOW_KEYS = (WINDOW_VECTORS, WINDOW_FILTERS, WINDOW_FILTER_BIAS, WINDOW_OUT, WINDOW_OUT_BIAS, WINDOW_WIDTHS)
+
+Log = Callable[[str], None]
+# Scoring works through a batch in pieces of about this many tokens (each holds a row of
+# filters × widths floats per token: 16k tokens × 768 × 4 bytes = 50 MB).
+CHUNK_TOKENS = 16_384
+
+
+def encode_with_identity(
+    tokenizer: Tokenizer, texts: Sequence[str], offsets: bool = False, batch: TokenBatch | None = None
+) -> TokenBatch:
+    """Token ids of prepared ``texts`` where each identity placeholder is the token
+    ``tokenizer.n_tokens`` (spanning the placeholder), the others as :meth:`Tokenizer.encode`
+    gives them. ``batch``: the texts' plain encoding, when the caller has it (with offsets if
+    ``offsets``); only texts with a placeholder are encoded again, piece by piece."""
+    texts = list(texts)
+    if batch is None:
+        batch = tokenizer.encode(texts, offsets=offsets)
+    marked = [i for i, t in enumerate(texts) if PLACEHOLDER in t]
+    if not marked:
+        return batch
+    ident = tokenizer.n_tokens
+    pieces: list[str] = []
+    piece_start: list[int] = []
+    for i in marked:
+        pos = 0
+        for part in texts[i].split(PLACEHOLDER):
+            pieces.append(part)
+            piece_start.append(pos)
+            pos += len(part) + 1
+    sub = tokenizer.encode(pieces, offsets=offsets)
+    new_ids: list[NDArray[np.int64]] = []
+    new_start: list[NDArray[np.int64]] = []
+    new_end: list[NDArray[np.int64]] = []
+    replaced: dict[int, int] = {}
+    k = 0
+    for i in marked:
+        n_parts = texts[i].count(PLACEHOLDER) + 1
+        ids_parts, start_parts, end_parts = [], [], []
+        for j in range(n_parts):
+            lo, hi = sub.indptr[k], sub.indptr[k + 1]
+            ids_parts.append(sub.ids[lo:hi])
+            if offsets:
+                assert sub.start is not None and sub.end is not None
+                ids_shift = piece_start[k]
+                start_parts.append(sub.start[lo:hi] + ids_shift)
+                end_parts.append(sub.end[lo:hi] + ids_shift)
+            if j < n_parts - 1:
+                at = piece_start[k] + len(pieces[k])  # the placeholder's offset
+                ids_parts.append(np.array([ident], dtype=np.int64))
+                if offsets:
+                    start_parts.append(np.array([at], dtype=np.int64))
+                    end_parts.append(np.array([at + 1], dtype=np.int64))
+            k += 1
+        replaced[i] = len(new_ids)
+        new_ids.append(np.concatenate(ids_parts).astype(np.int64))
+        if offsets:
+            new_start.append(np.concatenate(start_parts).astype(np.int64))
+            new_end.append(np.concatenate(end_parts).astype(np.int64))
+    ids_out: list[NDArray[np.int64]] = []
+    start_out: list[NDArray[np.int64]] = []
+    end_out: list[NDArray[np.int64]] = []
+    for i in range(len(texts)):
+        if i in replaced:
+            r = replaced[i]
+            ids_out.append(new_ids[r])
+            if offsets:
+                start_out.append(new_start[r])
+                end_out.append(new_end[r])
+        else:
+            lo, hi = batch.indptr[i], batch.indptr[i + 1]
+            ids_out.append(batch.ids[lo:hi])
+            if offsets:
+                assert batch.start is not None and batch.end is not None
+                start_out.append(batch.start[lo:hi])
+                end_out.append(batch.end[lo:hi])
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in ids_out], out=indptr[1:])
+    ids = np.concatenate(ids_out).astype(np.int64) if ids_out else np.zeros(0, dtype=np.int64)
+    if not offsets:
+        return TokenBatch(indptr, ids)
+    return TokenBatch(indptr, ids, np.concatenate(start_out).astype(np.int64), np.concatenate(end_out).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """The block's shape and training schedule."""
+
+    widths: tuple[int, ...] = (1, 2, 3)
+    filters: int = 128
+    epochs: int = 4
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    embed_dropout: float = 0.1
+    pool_dropout: float = 0.3
+    max_tokens: int = 192  # training only: longer comments are cut (scoring reads every token)
+    seed: int = 13
+
+
+def _columns(widths: Sequence[int], filters: int) -> list[tuple[int, int, int]]:
+    """(width index, offset in the window, first column) of every filter block, in column order."""
+    out, col = [], 0
+    for wi, k in enumerate(widths):
+        for j in range(k):
+            out.append((wi, j, col))
+            col += filters
+    return out
+
+
+class WindowNet:
+    """Training side: fits the filters, the identity vector and the output layer with Adam."""
+
+    def __init__(self, vectors: NDArray[np.floating[Any]], n_labels: int, config: WindowConfig) -> None:
+        self.config = config
+        vec = np.asarray(vectors, dtype=np.float32)
+        # Unit average norm, so the filters' initial scale does not depend on the table's.
+        self.scale_ = float(np.linalg.norm(vec, axis=1).mean()) or 1.0
+        self.n_tokens = vec.shape[0]
+        rng = np.random.default_rng(config.seed)
+        dims, f, widths = vec.shape[1], config.filters, config.widths
+        # Rows: the vocabulary, the identity token, padding (zero, never learned).
+        self._table = np.vstack((vec / self.scale_, rng.normal(0, 0.1, (1, dims)), np.zeros((1, dims)))).astype(
+            np.float32
+        )
+        blocks = _columns(widths, f)
+        self.W = np.empty((dims, len(blocks) * f), dtype=np.float32)
+        for wi, _j, col in blocks:
+            bound = 1.0 / np.sqrt(dims * widths[wi])
+            self.W[:, col : col + f] = rng.uniform(-bound, bound, (dims, f))
+        self.b = np.concatenate([rng.uniform(-1, 1, f) / np.sqrt(dims * k) for k in widths]).astype(np.float32)
+        pooled = f * len(widths)
+        self.U = rng.uniform(-1, 1, (pooled, n_labels)).astype(np.float32) / np.sqrt(pooled)
+        self.c = np.zeros(n_labels, dtype=np.float32)
+        self._rng = rng
+
+    @property
+    def identity(self) -> int:
+        return self.n_tokens
+
+    @property
+    def pad(self) -> int:
+        return self.n_tokens + 1
+
+    def _params(self) -> list[NDArray[np.float32]]:
+        return [self.W, self.b, self.U, self.c, self._table[self.identity]]
+
+    def fit(
+        self,
+        seqs: Sequence[NDArray[np.int64]],
+        Y: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        log: Log = print,
+    ) -> WindowNet:
+        cfg = self.config
+        seqs = [s[: cfg.max_tokens] for s in seqs]
+        lengths = np.array([len(s) for s in seqs])
+        known = ~np.isnan(Y)
+        Yz = np.nan_to_num(Y).astype(np.float32)
+        moments = [(np.zeros_like(p), np.zeros_like(p)) for p in self._params()]
+        step = 0
+        for epoch in range(cfg.epochs):
+            t0 = time.perf_counter()
+            # Batches of similar length (less padding), in random order.
+            perm = self._rng.permutation(len(seqs))
+            batches: list[NDArray[np.int64]] = []
+            chunk = cfg.batch_size * 50
+            for lo in range(0, len(perm), chunk):
+                part = perm[lo : lo + chunk]
+                part = part[np.argsort(lengths[part], kind="stable")]
+                batches.extend(part[j : j + cfg.batch_size] for j in range(0, len(part), cfg.batch_size))
+            order = self._rng.permutation(len(batches))
+            total = 0.0
+            for bi in order:
+                rows = batches[bi]
+                mask = known[rows]
+                w = (weights[rows, None] * mask).astype(np.float32)
+                norm = float(w.sum())
+                if norm <= 0:
+                    continue
+                loss, grads = self._step([seqs[i] for i in rows], Yz[rows], w / norm)
+                total += loss
+                step += 1
+                self._adam(grads, moments, step)
+            log(
+                f"  window block: epoch {epoch + 1}/{cfg.epochs}, loss {total / max(len(batches), 1):.4f} "
+                f"({time.perf_counter() - t0:.0f}s)"
+            )
+        return self
+
+    def _step(
+        self, seqs: list[NDArray[np.int64]], y: NDArray[np.float32], w: NDArray[np.float32]
+    ) -> tuple[float, list[NDArray[np.float32]]]:
+        """Loss and gradients of one batch (``w``: per row and label, 0 where unknown, summing to 1)."""
+        cfg = self.config
+        widths, f = cfg.widths, cfg.filters
+        kmax = max(widths)
+        B = len(seqs)
+        L = max(1, max(len(s) for s in seqs))
+        Lp = L + 2 * (kmax - 1)
+        x = np.full((B, Lp), self.pad, dtype=np.int64)
+        for i, s in enumerate(seqs):
+            x[i, kmax - 1 : kmax - 1 + len(s)] = s
+        emb = self._table[x]
+        keep_e = 1.0 - cfg.embed_dropout
+        drop_e = (self._rng.random(emb.shape, dtype=np.float32) < keep_e).astype(np.float32) / keep_e
+        emb *= drop_e
+        P = (emb.reshape(B * Lp, -1) @ self.W).reshape(B, Lp, -1)
+        lengths = np.array([len(s) for s in seqs])
+        blocks = _columns(widths, f)
+        pooled, argmax, active = [], [], []
+        for wi, k in enumerate(widths):
+            n_win = L + k - 1
+            H = np.broadcast_to(self.b[wi * f : (wi + 1) * f], (B, n_win, f)).copy()
+            for bwi, j, col in blocks:
+                if bwi == wi:
+                    H += P[:, kmax - k + j : kmax - k + j + n_win, col : col + f]
+            valid = np.arange(n_win)[None, :] < (lengths + k - 1)[:, None]
+            valid &= (lengths > 0)[:, None]
+            H[~valid] = -1e9
+            s_star = H.argmax(axis=1)  # (B, f)
+            top = np.take_along_axis(H, s_star[:, None, :], axis=1)[:, 0, :]
+            pooled.append(np.maximum(top, 0.0))
+            argmax.append(s_star)
+            active.append(top > 0)
+        Z = np.concatenate(pooled, axis=1)
+        keep_p = 1.0 - cfg.pool_dropout
+        drop_p = (self._rng.random(Z.shape, dtype=np.float32) < keep_p).astype(np.float32) / keep_p
+        Zd = Z * drop_p
+        logits = Zd @ self.U + self.c
+        # Binary cross-entropy, stable form.
+        loss = float((w * (np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits))))).sum())
+        g = (w * (1.0 / (1.0 + np.exp(-logits)) - y)).astype(np.float32)
+        dU = Zd.T @ g
+        dc = g.sum(axis=0)
+        dZ = (g @ self.U.T) * drop_p
+        dW = np.zeros_like(self.W)
+        db = np.zeros_like(self.b)
+        d_ident = np.zeros(self._table.shape[1], dtype=np.float32)
+        rows = np.arange(B)[:, None]
+        for wi, k in enumerate(widths):
+            gk = dZ[:, wi * f : (wi + 1) * f] * active[wi]
+            db[wi * f : (wi + 1) * f] = gk.sum(axis=0)
+            for bwi, j, col in blocks:
+                if bwi != wi:
+                    continue
+                pos = argmax[wi] + (kmax - k + j)  # (B, f) positions in x
+                e = emb[rows, pos]  # (B, f, dims), dropout applied
+                dW[:, col : col + f] = (gk[:, :, None] * e).sum(axis=0).T
+                is_ident = x[rows, pos] == self.identity
+                if is_ident.any():
+                    bi, fi = np.nonzero(is_ident)
+                    contrib = gk[bi, fi][:, None] * self.W[:, col + fi].T * drop_e[bi, pos[bi, fi]]
+                    d_ident += contrib.sum(axis=0)
+        return loss, [dW, db, dU, dc, d_ident]
+
+    def _adam(
+        self,
+        grads: list[NDArray[np.float32]],
+        moments: list[tuple[NDArray[np.float32], NDArray[np.float32]]],
+        step: int,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
+        lr = self.config.learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+        for param, grad, (m, v) in zip(self._params(), grads, moments, strict=True):
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad * grad
+            param -= (lr * m / (np.sqrt(v) + eps)).astype(np.float32)
+
+    def arrays(self, keep: NDArray[np.bool_] | None = None) -> dict[str, NDArray[Any]]:
+        """What the artifact stores; labels not in ``keep`` get no share of the block (zero
+        output weights)."""
+        out, out_bias = self.U.astype(np.float32), self.c.astype(np.float64)
+        if keep is not None:
+            out[:, ~keep] = 0.0
+            out_bias[~keep] = 0.0
+        return {
+            WINDOW_VECTORS: self._table[: self.n_tokens + 1].astype(np.float16),
+            WINDOW_FILTERS: self.W.astype(np.float32),
+            WINDOW_FILTER_BIAS: self.b.astype(np.float32),
+            WINDOW_OUT: out,
+            WINDOW_OUT_BIAS: out_bias,
+            WINDOW_WIDTHS: np.array(self.config.widths, dtype=np.int64),
+        }
+
+
+class WindowScorer:
+    """Serving side: the precomputed token × filter table, the pooling and the output layer."""
+
+    def __init__(self, arrays: dict[str, NDArray[Any]], n_tokens: int) -> None:
+        vectors = np.asarray(arrays[WINDOW_VECTORS], dtype=np.float32)
+        if vectors.shape[0] != n_tokens + 1:
+            raise ValueError("window block vectors do not match the token vocabulary")
+        W = np.asarray(arrays[WINDOW_FILTERS], dtype=np.float32)
+        self.widths = tuple(int(k) for k in arrays[WINDOW_WIDTHS])
+        self.filters = int(np.asarray(arrays[WINDOW_FILTER_BIAS]).shape[0]) // len(self.widths)
+        if W.shape != (vectors.shape[1], self.filters * sum(self.widths)):
+            raise ValueError("window block filter shapes do not match")
+        self.identity = n_tokens
+        self.pad = n_tokens + 1
+        # Every token's response at every (width, offset): one product at load, a lookup per token
+        # afterwards. The last row is the padding token (zero).
+        self.table = np.vstack((vectors @ W, np.zeros((1, W.shape[1]), dtype=np.float32)))
+        self.bias = np.asarray(arrays[WINDOW_FILTER_BIAS], dtype=np.float32)
+        self.out = np.asarray(arrays[WINDOW_OUT], dtype=np.float64)
+        self.out_bias = np.asarray(arrays[WINDOW_OUT_BIAS], dtype=np.float64)
+        if self.bias.shape != (self.filters * len(self.widths),) or self.out.shape[0] != self.bias.shape[0]:
+            raise ValueError("window block output layer does not match its filters")
+        if self.out_bias.shape != (self.out.shape[1],):
+            raise ValueError("window block output bias does not match its labels")
+        self._blocks = _columns(self.widths, self.filters)
+
+    @staticmethod
+    def present(arrays: dict[str, NDArray[Any]]) -> bool:
+        return WINDOW_FILTERS in arrays
+
+    def pooled(self, batch: TokenBatch, locate: bool = True) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """Per document, every filter's strongest window: its ReLU'd response (documents ×
+        filters·widths) and where that window starts, as an index into ``batch.ids`` (a window may
+        start up to width - 1 tokens before the document's first token; only with ``locate``)."""
+        kmax = max(self.widths)
+        gap = kmax - 1
+        counts = batch.counts
+        n_docs = counts.shape[0]
+        f = self.filters
+        # One flat sequence: each document's tokens after `gap` padding tokens, `gap` more at the end.
+        doc_start = np.arange(n_docs, dtype=np.int64) * gap + batch.indptr[:-1] + gap
+        flat_len = int(batch.indptr[-1]) + gap * (n_docs + 1)
+        flat = np.full(flat_len, self.pad, dtype=np.int64)
+        if batch.ids.size:
+            flat[np.repeat(doc_start - batch.indptr[:-1], counts) + np.arange(batch.ids.shape[0])] = batch.ids
+        P = self.table[flat]
+        out = np.zeros((n_docs, f * len(self.widths)), dtype=np.float32)
+        where = np.zeros((n_docs, f * len(self.widths)), dtype=np.int64)
+        filled = np.flatnonzero(counts)
+        if not filled.size:
+            return out, where
+        for wi, k in enumerate(self.widths):
+            n_win = flat_len - k + 1
+            # Window q covers flat positions q .. q + k - 1.
+            H = np.broadcast_to(self.bias[wi * f : (wi + 1) * f], (n_win, f)).copy()
+            for bwi, j, col in self._blocks:
+                if bwi == wi:
+                    H += P[j : j + n_win, col : col + f]
+            # Document d's windows: those touching its tokens, q in [start - (k-1), start + n - 1].
+            lo = doc_start[filled] - (k - 1)
+            hi = doc_start[filled] + counts[filled]
+            bounds = np.empty(2 * filled.size, dtype=np.int64)
+            bounds[0::2], bounds[1::2] = lo, hi
+            top = np.maximum.reduceat(H, bounds[:-1] if hi[-1] == n_win else bounds, axis=0)[0::2]
+            out[filled, wi * f : (wi + 1) * f] = np.maximum(top, 0.0)
+            if not locate:
+                continue
+            # Where: the first window reaching the maximum (argmax per segment).
+            n_each = hi - lo
+            seg = np.repeat(np.arange(filled.size), n_each)
+            idx = np.arange(int(n_each.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(n_each) - n_each), n_each)
+            hit = H[idx] == top[seg]
+            first = np.full((filled.size, f), np.iinfo(np.int64).max, dtype=np.int64)
+            r, c = np.nonzero(hit)
+            np.minimum.at(first, (seg[r], c), idx[r])
+            # Flat position -> index into batch.ids (relative to the document's first token).
+            where[filled, wi * f : (wi + 1) * f] = first - doc_start[filled][:, None] + batch.indptr[filled][:, None]
+        return out, where
+
+    def logits(self, batch: TokenBatch) -> NDArray[np.float64]:
+        """The block's share of each label's raw logit, shape ``(documents, labels)``."""
+        n_docs = batch.counts.shape[0]
+        out = np.empty((n_docs, self.out.shape[1]))
+        # In pieces of about CHUNK_TOKENS tokens: the lookup holds a row of every filter per token.
+        ends = np.searchsorted(batch.indptr[1:], np.arange(CHUNK_TOKENS, int(batch.indptr[-1]), CHUNK_TOKENS))
+        lo = 0
+        for hi in [*sorted(set((ends + 1).tolist())), n_docs]:
+            if hi <= lo:
+                continue
+            pooled, _ = self.pooled(batch.select(range(lo, hi)), locate=False)
+            out[lo:hi] = pooled.astype(np.float64) @ self.out + self.out_bias
+            lo = hi
+        return out
+
+    def contributions(
+        self, batch: TokenBatch
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Each filter's share of each label's raw logit and the window it came from: document,
+        first and last token index (into ``batch.ids``, clipped to the document) and the weights
+        (rows × labels); filters that stayed at zero are left out."""
+        pooled, where = self.pooled(batch)
+        width = np.repeat(np.array(self.widths, dtype=np.int64), self.filters)
+        doc, col = np.nonzero(pooled > 0)
+        first = where[doc, col]
+        last = first + width[col] - 1
+        first = np.maximum(first, batch.indptr[doc])
+        last = np.minimum(last, batch.indptr[doc + 1] - 1)
+        weight = pooled[doc, col].astype(np.float64)[:, None] * self.out[col]
+        return doc, first, last, weight

@@ -1,0 +1,259 @@
+"""The window block (classifier/window.py): its gradients, the serving lookup against a direct
+evaluation of the convolution, explanations from its pooled windows, identity tokens, and a tiny
+generated model that carries the block through an artifact."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import LABELS, ModelLoadError, load_model, window
+from classifier.embedding import TokenBatch, Tokenizer, load_static_vectors, static_vectors_path
+from classifier.identity import PLACEHOLDER, prepare_text
+from classifier.model import ARRAYS_FILE, MANIFEST_FILE, Model, sha256_file
+from classifier.testing import RECIPE, train_tiny_model
+from classifier.window import WINDOW_FILTERS, WindowConfig, WindowNet, WindowScorer, encode_with_identity
+
+WIDTHS = (1, 2, 3)
+FILTERS = 4
+
+
+def _net(seed: int = 0, vocab: int = 40, dims: int = 6, labels: int = 3) -> WindowNet:
+    rng = np.random.default_rng(seed)
+    cfg = WindowConfig(widths=WIDTHS, filters=FILTERS, embed_dropout=0.0, pool_dropout=0.0, seed=seed)
+    return WindowNet(rng.normal(size=(vocab, dims)).astype(np.float32), labels, cfg)
+
+
+def _batch(seqs: list[np.ndarray]) -> TokenBatch:
+    indptr = np.zeros(len(seqs) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in seqs], out=indptr[1:])
+    ids = np.concatenate(seqs).astype(np.int64) if seqs else np.zeros(0, dtype=np.int64)
+    return TokenBatch(indptr, ids)
+
+
+def _direct(net: WindowNet, seq: np.ndarray) -> np.ndarray:
+    """The convolution written out: every window touching the sequence, zero vectors outside it."""
+    table = net._table[: net.n_tokens + 1].astype(np.float64)
+    zero = np.zeros(table.shape[1])
+    pooled = []
+    col = 0
+    for wi, k in enumerate(WIDTHS):
+        best = np.full(FILTERS, -np.inf)
+        for q in range(-(k - 1), len(seq)):
+            h = net.b[wi * FILTERS : (wi + 1) * FILTERS].astype(np.float64).copy()
+            for j in range(k):
+                t = q + j
+                vec = table[seq[t]] if 0 <= t < len(seq) else zero
+                h += vec @ net.W[:, col + j * FILTERS : col + (j + 1) * FILTERS]
+            best = np.maximum(best, h)
+        col += k * FILTERS
+        pooled.append(np.maximum(best, 0.0) if len(seq) else np.zeros(FILTERS))
+    return np.concatenate(pooled) @ net.U.astype(np.float64) + net.c
+
+
+def test_gradients_match_finite_differences() -> None:
+    net = _net()
+    for name in ("W", "b", "U", "c"):
+        setattr(net, name, getattr(net, name).astype(np.float64))
+    net._table = net._table.astype(np.float64)
+    rng = np.random.default_rng(1)
+    # The identity token (index 40) appears, and one document is empty.
+    seqs = [np.array([3, 40, 7, 9, 1]), np.array([5]), np.array([], dtype=np.int64), np.array([40, 2, 2, 8])]
+    y = rng.integers(0, 2, size=(4, 3)).astype(np.float64)
+    w = np.ones((4, 3))
+    w[1, 2] = 0.0  # a label the row does not annotate
+    w /= w.sum()
+    _, grads = net._step(seqs, y, w)
+    eps = 1e-6
+    for param, grad in zip(net._params(), grads, strict=True):
+        numeric = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            old = param[i]
+            param[i] = old + eps
+            up, _ = net._step(seqs, y, w)
+            param[i] = old - eps
+            down, _ = net._step(seqs, y, w)
+            param[i] = old
+            numeric[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, atol=1e-7, rtol=1e-4)
+
+
+def test_training_lowers_the_loss_on_a_word_order_task() -> None:
+    """Token 1 then token 2 is positive, token 2 then token 1 negative: no bag of words can tell."""
+    rng = np.random.default_rng(3)
+    seqs, y = [], []
+    for _ in range(600):
+        filler = list(rng.integers(3, 30, size=rng.integers(2, 8)))
+        positive = rng.random() < 0.5
+        at = int(rng.integers(0, len(filler) + 1))
+        filler[at:at] = [1, 2] if positive else [2, 1]
+        seqs.append(np.array(filler))
+        y.append([float(positive)])
+    Y = np.array(y)
+    cfg = WindowConfig(widths=(2,), filters=8, epochs=8, batch_size=32, learning_rate=1e-2, seed=3)
+    net = WindowNet(rng.normal(size=(30, 8)).astype(np.float32), 1, cfg).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    z = WindowScorer(net.arrays(), 30).logits(_batch(seqs))[:, 0]
+    accuracy = float(((z > 0) == (Y[:, 0] > 0)).mean())
+    assert accuracy > 0.95
+
+
+@pytest.mark.parametrize("chunk", [10_000, 3])
+def test_the_lookup_equals_the_convolution(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(window, "CHUNK_TOKENS", chunk)  # also across scoring pieces
+    net = _net(seed=5)
+    rng = np.random.default_rng(5)
+    seqs = [rng.integers(0, 41, size=n) for n in (0, 1, 2, 5, 0, 9, 3, 1)]
+    arrays = net.arrays()
+    arrays[window.WINDOW_VECTORS] = net._table[: net.n_tokens + 1]  # full precision for the comparison
+    scorer = WindowScorer(arrays, net.n_tokens)
+    got = scorer.logits(_batch(seqs))
+    want = np.array([_direct(net, s) for s in seqs])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_contributions_add_up_to_the_logit_and_sit_inside_their_document() -> None:
+    net = _net(seed=7)
+    rng = np.random.default_rng(7)
+    seqs = [rng.integers(0, 41, size=n) for n in (4, 0, 1, 7)]
+    batch = _batch(seqs)
+    scorer = WindowScorer(net.arrays(), net.n_tokens)
+    doc, first, last, weight = scorer.contributions(batch)
+    total = np.tile(scorer.out_bias, (len(seqs), 1))
+    np.add.at(total, doc, weight)
+    np.testing.assert_allclose(total, scorer.logits(batch), rtol=1e-6, atol=1e-6)
+    assert not (doc == 1).any()  # the empty document has no windows
+    assert (batch.indptr[doc] <= first).all() and (first <= last).all() and (last < batch.indptr[doc + 1]).all()
+    assert ((last - first) < max(WIDTHS)).all()
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(load_static_vectors(static_vectors_path("minilm_l6_static")).tokens)
+
+
+def test_identity_placeholders_become_one_token_spanning_them(tokenizer: Tokenizer) -> None:
+    texts = [f"{PLACEHOLDER} are vermin, said a {PLACEHOLDER}", "no group here", PLACEHOLDER, ""]
+    plain = tokenizer.encode(texts, offsets=True)
+    batch = encode_with_identity(tokenizer, texts, offsets=True, batch=plain)
+    assert batch.start is not None and batch.end is not None
+    ident = tokenizer.n_tokens
+    first = batch.ids[batch.indptr[0] : batch.indptr[1]].tolist()
+    assert first.count(ident) == 2 and first[0] == ident and first[-1] == ident
+    for i, text in enumerate(texts):
+        lo, hi = batch.indptr[i], batch.indptr[i + 1]
+        for tid, a, b in zip(
+            batch.ids[lo:hi].tolist(), batch.start[lo:hi].tolist(), batch.end[lo:hi].tolist(), strict=True
+        ):
+            if tid == ident:
+                assert text[a:b] == PLACEHOLDER
+            else:
+                assert text[a:b].lower() == tokenizer_piece(tokenizer, tid)
+    # A text without a placeholder keeps the plain encoding; without offsets, the same ids.
+    assert (
+        batch.ids[batch.indptr[1] : batch.indptr[2]].tolist() == plain.ids[plain.indptr[1] : plain.indptr[2]].tolist()
+    )
+    bare = encode_with_identity(tokenizer, texts)
+    assert bare.start is None and bare.ids.tolist() == batch.ids.tolist()
+    assert bare.indptr.tolist() == batch.indptr.tolist()
+
+
+def tokenizer_piece(tokenizer: Tokenizer, tid: int) -> str:
+    vocab = load_static_vectors(static_vectors_path("minilm_l6_static")).tokens
+    return vocab[tid].removeprefix("##")
+
+
+# -- a tiny model with the block, through an artifact -------------------------------------------
+
+TINY_WINDOW = WindowConfig(filters=16, epochs=3, seed=13)
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-window") / "model"
+    recipe = replace(
+        RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=0, window=TINY_WINDOW
+    )
+    train_tiny_model(out, recipe)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(artifact: Path) -> Model:
+    return load_model(artifact)
+
+
+def test_the_artifact_carries_the_block_and_the_model_scores_with_it(model: Model) -> None:
+    assert model._windows is not None
+    assert model.manifest.feature_config["recipe"]["window"]["filters"] == 16
+    texts = [
+        "you are a stupid idiot",
+        "the council approved the library budget",
+        prepare_text("Muslims are vermin", True),
+        "",
+    ]
+    scores = model.score_array(texts)
+    assert scores.shape == (len(texts), len(LABELS)) and np.isfinite(scores).all()
+    # Logits are the linear part plus the block's share: dropping the block changes them.
+    with_block = model.logits(texts)
+    windows, model._windows = model._windows, None
+    try:
+        without = model.logits(texts)
+    finally:
+        model._windows = windows
+    assert not np.allclose(with_block, without)
+
+
+def test_explanations_add_up_with_the_block(model: Model) -> None:
+    text = "you are a stupid idiot and a moron"
+    norm, per_char = model.char_contributions(text)
+    # Every part of the raw logit except the intercept is laid over the characters.
+    logit = model.logits([text])[0]
+    windows = model._windows
+    assert windows is not None
+    slope, bias = model._slope, model._bias
+    intercept = (model._intercept + windows.out_bias) * slope + bias
+    np.testing.assert_allclose(per_char.sum(axis=0), logit - intercept, atol=1e-4)
+    scores, spans = model.score_and_explain([text])
+    assert spans[0] == model.explain(text, scores[0])
+
+
+def test_score_and_explain_agree_with_score(model: Model) -> None:
+    texts = ["you are a stupid idiot", f"{PLACEHOLDER}", "fine words about the park", "Jews are rats and should die"]
+    scores, _ = model.score_and_explain(texts)
+    plain = model.score(texts)
+    for a, b in zip(scores, plain, strict=True):
+        for label in LABELS:
+            assert abs(a[label] - b[label]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.pop(WINDOW_FILTERS), "window block incomplete"),
+        (lambda a: a.__setitem__(window.WINDOW_VECTORS, a[window.WINDOW_VECTORS][:-1]), "vocabulary"),
+        (lambda a: a.__setitem__(window.WINDOW_WIDTHS, np.array([0, 2])), "out of range"),
+        (lambda a: a.__setitem__(window.WINDOW_OUT, a[window.WINDOW_OUT][:, :3]), "shape"),
+        (lambda a: a.__setitem__(WINDOW_FILTERS, a[WINDOW_FILTERS][:, :-1]), "cannot build"),
+    ],
+)
+def test_a_damaged_block_is_refused(artifact: Path, tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad"
+    shutil.copytree(artifact, bad)
+    with np.load(bad / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    change(arrays)
+    np.savez_compressed(bad / ARRAYS_FILE, **arrays)
+    manifest = (bad / MANIFEST_FILE).read_text()
+    import json
+
+    fields = json.loads(manifest)
+    fields["files"][ARRAYS_FILE] = sha256_file(bad / ARRAYS_FILE)
+    (bad / MANIFEST_FILE).write_text(json.dumps(fields))
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(bad)
