@@ -51,6 +51,15 @@ from classifier.features import (
 )
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
+from classifier.window import (
+    WINDOW_FILTER_BIAS,
+    WINDOW_FILTERS,
+    WINDOW_KEYS,
+    WINDOW_OUT,
+    WINDOW_OUT_BIAS,
+    WINDOW_VECTORS,
+    WINDOW_WIDTHS,
+)
 
 __all__ = [
     "WORD_TOKEN_PATTERN",
@@ -128,6 +137,9 @@ class ReferencePipeline:
     token_coef: NDArray[np.float64] | None = None
     # Its identity-conjunction copy: a second weight per token in comments mentioning an identity.
     token_identity_coef: NDArray[np.float64] | None = None
+    # The window block's arrays (classifier/window.py), evaluated here as a direct convolution;
+    # None when absent.
+    window: dict[str, NDArray[np.float64]] | None = None
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
@@ -151,8 +163,43 @@ class ReferencePipeline:
                     raw[i] += self.token_coef[ids].mean(axis=0)
                     if self.token_identity_coef is not None and PLACEHOLDER in text:
                         raw[i] += self.token_identity_coef[ids].mean(axis=0)
+        if self.token_index is not None and self.window is not None:
+            identity = len(self.token_index)
+            for i, text in enumerate(prepared):
+                parts = text.split(PLACEHOLDER)
+                ids: list[int] = []
+                for j, part in enumerate(parts):
+                    ids.extend(self.token_index[t] for t in reference_wordpiece(part, self.token_index))
+                    if j < len(parts) - 1:
+                        ids.append(identity)
+                raw[i] += reference_window(self.window, ids)
         z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
+
+
+def reference_window(block: dict[str, NDArray[np.float64]], ids: Sequence[int]) -> NDArray[np.float64]:
+    """The window block's logits for one token sequence, written out: every window of each width
+    that touches the sequence (zero vectors outside it), its filters' responses, ReLU, the maximum
+    over windows, then the output layer."""
+    widths = [int(k) for k in block[WINDOW_WIDTHS]]
+    bias = block[WINDOW_FILTER_BIAS]
+    f = bias.shape[0] // len(widths)
+    if not ids:
+        return np.asarray(block[WINDOW_OUT_BIAS]).copy()  # no windows: every filter pools to zero
+    responses = block[WINDOW_VECTORS][list(ids)] @ block[WINDOW_FILTERS]  # (tokens, filters at every offset)
+    pooled = []
+    col = 0
+    for wi, k in enumerate(widths):
+        best = np.full(f, -np.inf)
+        for q in range(-(k - 1), len(ids)):
+            h = bias[wi * f : (wi + 1) * f].copy()
+            for j in range(k):
+                if 0 <= q + j < len(ids):
+                    h += responses[q + j, col + j * f : col + (j + 1) * f]
+            best = np.maximum(best, h)
+        pooled.append(np.maximum(best, 0.0))
+        col += k * f
+    return np.concatenate(pooled) @ block[WINDOW_OUT] + block[WINDOW_OUT_BIAS]
 
 
 def reference_pipeline(artifact: Path) -> ReferencePipeline:
@@ -200,6 +247,7 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
         token_identity_coef=(arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None),
+        window={name: arrays[name].astype(np.float64) for name in WINDOW_KEYS} if WINDOW_FILTERS in arrays else None,
     )
 
 

@@ -9,6 +9,9 @@ digits, apostrophes and symbols (with random weights, so every n-gram moves the 
 model has the static-embedding block (the default model; the generated one, with random per-token
 weights so every WordPiece token moves the scores), the reference tokenizes with a plain-Python
 BERT WordPiece (``reference_wordpiece``) instead of the ``tokenizers`` wheel the model uses.
+Where it has the window block (the default model; the generated scoped one, with random filters),
+the reference evaluates the convolution window by window (``reference_window``) instead of the
+model's token × filter lookup.
 """
 
 from __future__ import annotations
@@ -39,6 +42,14 @@ from classifier.model import IDENTITY_COEF, PREPROCESSING_VERSION, save_model
 from classifier.sklearn_reference import ReferencePipeline, reference_pipeline
 from classifier.testing import train_tiny_model
 from classifier.train import NgramTfidf, library_versions
+from classifier.window import (
+    WINDOW_FILTER_BIAS,
+    WINDOW_FILTERS,
+    WINDOW_OUT,
+    WINDOW_OUT_BIAS,
+    WINDOW_VECTORS,
+    WINDOW_WIDTHS,
+)
 from tests.helpers import ABUSIVE, CIVIL
 
 TOLERANCE = 1e-3
@@ -140,6 +151,19 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
         "calib_bias": np.zeros(len(LABELS)),
     }
     if scoped:
+        # A window block with random weights, so every filter moves the scores.
+        static = load_static_vectors(static_vectors_path("minilm_l6_static")).vectors
+        widths, filters = (1, 2, 3), 8
+        arrays.update(
+            {
+                WINDOW_VECTORS: np.vstack((static, rng.normal(0.0, 0.3, (1, static.shape[1])))).astype(np.float16),
+                WINDOW_FILTERS: rng.normal(0.0, 0.2, (static.shape[1], filters * sum(widths))).astype(np.float32),
+                WINDOW_FILTER_BIAS: rng.normal(0.0, 0.1, filters * len(widths)).astype(np.float32),
+                WINDOW_OUT: rng.normal(0.0, 1.0, (filters * len(widths), len(LABELS))).astype(np.float32),
+                WINDOW_OUT_BIAS: rng.normal(0.0, 0.5, len(LABELS)),
+                WINDOW_WIDTHS: np.array(widths),
+            }
+        )
         n_unigram = vec.vocabulary_.unigram_lengths.shape[0]
         arrays[IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(n_unigram, len(LABELS))).astype(np.float16)
         arrays[EMBED_IDENTITY_COEF] = rng.normal(0.0, 3.0, size=(lengths.shape[0], len(LABELS))).astype(np.float32)
@@ -195,6 +219,11 @@ def test_the_reference_has_the_models_vocabulary(pair: tuple[Model, ReferencePip
 def test_the_embedding_block_is_checked_where_the_model_has_one(pair: tuple[Model, ReferencePipeline]) -> None:
     model, reference = pair
     assert (reference.token_coef is not None) == (model.embedding_tokens > 0)
+
+
+def test_the_window_block_is_checked_where_the_model_has_one(pair: tuple[Model, ReferencePipeline]) -> None:
+    model, reference = pair
+    assert (reference.window is not None) == (model._windows is not None)
 
 
 def test_edge_texts_score_like_the_reference(pair: tuple[Model, ReferencePipeline]) -> None:
