@@ -167,12 +167,12 @@ class ReferencePipeline:
             identity = len(self.token_index)
             for i, text in enumerate(prepared):
                 parts = text.split(PLACEHOLDER)
-                ids: list[int] = []
+                sequence: list[int] = []
                 for j, part in enumerate(parts):
-                    ids.extend(self.token_index[t] for t in reference_wordpiece(part, self.token_index))
+                    sequence.extend(self.token_index[t] for t in reference_wordpiece(part, self.token_index))
                     if j < len(parts) - 1:
-                        ids.append(identity)
-                raw[i] += reference_window(self.window, ids)
+                        sequence.append(identity)
+                raw[i] += reference_window(self.window, sequence)
         z = raw * self.calib_slope + self.calib_bias
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
