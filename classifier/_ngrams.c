@@ -343,9 +343,141 @@ static PyObject *featurize(PyObject *self, PyObject *args) {
 #undef LEN
 }
 
+enum { W_TABLE, W_IDS, W_INDPTR, W_WIDTHS, W_BIAS, W_POOLED, W_WHERE, W_N };
+
+/*
+ * window_pool(table, ids, indptr, widths, bias, out_pooled, out_where) -> None
+ *
+ * The window block's pooling (classifier/window.py, WindowScorer.pooled): for every document
+ * (ids[indptr[d]:indptr[d+1]]) and width k, every window of k tokens that touches the document
+ * (tokens outside it count as zero), each filter's response: its bias plus, for each token of
+ * the window, the token's row of table at the columns of that (width, offset); then the
+ * maximum over windows, ReLU'd, and where the first window reaching it starts (an index into
+ * ids, up to k - 1 before the document). Sums run in the same order as the numpy path, so the
+ * two agree bit for bit.
+ *
+ * table: float32 (rows, filters * sum(widths)); ids, indptr, widths: int64; bias: float32
+ * (filters * len(widths)); out_pooled: float32, out_where: int64, both (documents, len(bias)).
+ */
+static PyObject *window_pool(PyObject *self, PyObject *args) {
+    PyObject *objs[W_N];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[W_TABLE], &objs[W_IDS], &objs[W_INDPTR], &objs[W_WIDTHS],
+                          &objs[W_BIAS], &objs[W_POOLED], &objs[W_WHERE]))
+        return NULL;
+    static const Py_ssize_t sizes[W_N] = {4, 8, 8, 8, 4, 4, 8};
+    static const int writable[W_N] = {0, 0, 0, 0, 0, 1, 1};
+    static const char *names[W_N] = {"table", "ids", "indptr", "widths", "bias", "out_pooled", "out_where"};
+    Buf bufs[W_N];
+    memset(bufs, 0, sizeof bufs);
+    for (int i = 0; i < W_N; i++) {
+        if (get_buffer(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+            release(bufs, W_N);
+            return NULL;
+        }
+    }
+    const float *table = bufs[W_TABLE].view.buf;
+    const int64_t *ids = bufs[W_IDS].view.buf, *indptr = bufs[W_INDPTR].view.buf, *widths = bufs[W_WIDTHS].view.buf;
+    const float *bias = bufs[W_BIAS].view.buf;
+    float *pooled = bufs[W_POOLED].view.buf;
+    int64_t *where = bufs[W_WHERE].view.buf;
+    Py_ssize_t n_ids = bufs[W_IDS].view.len / 8, n_widths = bufs[W_WIDTHS].view.len / 8;
+    Py_ssize_t n_docs = bufs[W_INDPTR].view.len / 8 - 1, n_pool = bufs[W_BIAS].view.len / 4;
+    Py_ssize_t sum_widths = 0, filters = n_widths ? n_pool / n_widths : 0;
+    const char *problem = NULL;
+    for (Py_ssize_t w = 0; w < n_widths; w++) {
+        if (widths[w] < 1 || widths[w] > 64)
+            problem = "window_pool: a width is out of range";
+        sum_widths += widths[w];
+    }
+    Py_ssize_t n_cols = filters * sum_widths;
+    const Py_buffer *tv = &bufs[W_TABLE].view;
+    Py_ssize_t n_rows = tv->ndim == 2 ? tv->shape[0] : 0;
+    if (!problem && (n_docs < 0 || n_widths == 0 || filters * n_widths != n_pool || n_cols == 0 || tv->ndim != 2 ||
+                     tv->shape[1] != n_cols))
+        problem = "window_pool: the table, widths and bias do not fit together";
+    if (!problem && (bufs[W_POOLED].view.len != n_docs * n_pool * 4 || bufs[W_WHERE].view.len != n_docs * n_pool * 8))
+        problem = "window_pool: the output arrays have the wrong size";
+    if (!problem && n_docs >= 0 && (indptr[0] != 0 || indptr[n_docs] != n_ids))
+        problem = "window_pool: indptr does not cover ids";
+    for (Py_ssize_t d = 0; !problem && d < n_docs; d++)
+        if (indptr[d + 1] < indptr[d])
+            problem = "window_pool: indptr is not sorted";
+    for (Py_ssize_t i = 0; !problem && i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= n_rows)
+            problem = "window_pool: a token id is outside the table";
+    float *h = NULL, *best = NULL;
+    int64_t *arg = NULL;
+    if (!problem) {
+        h = PyMem_Malloc((size_t)filters * sizeof *h);
+        best = PyMem_Malloc((size_t)filters * sizeof *best);
+        arg = PyMem_Malloc((size_t)filters * sizeof *arg);
+        if (!h || !best || !arg) {
+            PyMem_Free(h);
+            PyMem_Free(best);
+            PyMem_Free(arg);
+            release(bufs, W_N);
+            return PyErr_NoMemory();
+        }
+    }
+    for (Py_ssize_t d = 0; !problem && d < n_docs; d++) {
+        const int64_t start = indptr[d], n = indptr[d + 1] - indptr[d];
+        float *out = pooled + d * n_pool;
+        int64_t *at = where + d * n_pool;
+        if (n == 0) {
+            memset(out, 0, (size_t)n_pool * sizeof *out);
+            for (Py_ssize_t f = 0; f < n_pool; f++)
+                at[f] = start;
+            continue;
+        }
+        Py_ssize_t block = 0; /* first column block of this width */
+        for (Py_ssize_t w = 0; w < n_widths; w++) {
+            const int64_t k = widths[w];
+            const float *b = bias + w * filters;
+            for (int64_t q = -(k - 1); q < n; q++) {
+                memcpy(h, b, (size_t)filters * sizeof *h);
+                for (int64_t j = 0; j < k; j++) {
+                    if (q + j < 0 || q + j >= n)
+                        continue;
+                    const float *row = table + ids[start + q + j] * n_cols + (block + j) * filters;
+                    for (Py_ssize_t f = 0; f < filters; f++)
+                        h[f] += row[f];
+                }
+                if (q == -(k - 1)) {
+                    memcpy(best, h, (size_t)filters * sizeof *best);
+                    for (Py_ssize_t f = 0; f < filters; f++)
+                        arg[f] = q;
+                } else {
+                    for (Py_ssize_t f = 0; f < filters; f++) {
+                        if (h[f] > best[f]) {
+                            best[f] = h[f];
+                            arg[f] = q;
+                        }
+                    }
+                }
+            }
+            for (Py_ssize_t f = 0; f < filters; f++) {
+                out[w * filters + f] = best[f] > 0.0f ? best[f] : 0.0f;
+                at[w * filters + f] = start + arg[f];
+            }
+            block += k;
+        }
+    }
+    PyMem_Free(h);
+    PyMem_Free(best);
+    PyMem_Free(arg);
+    release(bufs, W_N);
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"featurize", featurize, METH_VARARGS,
      "Hash, look up and count every word, bigram and character n-gram of a batch (see features.py)."},
+    {"window_pool", window_pool, METH_VARARGS,
+     "Max-pool every filter of the window block over each document's windows (see window.py)."},
     {NULL, NULL, 0, NULL},
 };
 

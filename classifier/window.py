@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from classifier.embedding import TokenBatch, Tokenizer
+from classifier.features import _ngrams
 from classifier.identity import PLACEHOLDER
 
 __all__ = [
@@ -368,15 +369,31 @@ class WindowScorer:
         if self.out_bias.shape != (self.out.shape[1],):
             raise ValueError("window block output bias does not match its labels")
         self._blocks = _columns(self.widths, self.filters)
+        self._widths = np.array(self.widths, dtype=np.int64)
 
     @staticmethod
     def present(arrays: dict[str, NDArray[Any]]) -> bool:
         return WINDOW_FILTERS in arrays
 
-    def pooled(self, batch: TokenBatch, locate: bool = True) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    def pooled(
+        self, batch: TokenBatch, locate: bool = True, compiled: bool | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         """Per document, every filter's strongest window: its ReLU'd response (documents ×
         filters·widths) and where that window starts, as an index into ``batch.ids`` (a window may
-        start up to width - 1 tokens before the document's first token; only with ``locate``)."""
+        start up to width - 1 tokens before the document's first token; only with ``locate``).
+        ``compiled``: the C loop (classifier/_ngrams.c) or the numpy path (default: C when built;
+        the two agree bit for bit)."""
+        if compiled is None:
+            compiled = _ngrams is not None
+        if compiled:
+            assert _ngrams is not None
+            n = batch.counts.shape[0]
+            pooled = np.empty((n, self.bias.shape[0]), dtype=np.float32)
+            where = np.empty((n, self.bias.shape[0]), dtype=np.int64)
+            ids = np.ascontiguousarray(batch.ids, dtype=np.int64)
+            indptr = np.ascontiguousarray(batch.indptr, dtype=np.int64)
+            _ngrams.window_pool(self.table, ids, indptr, self._widths, self.bias, pooled, where)
+            return pooled, where
         kmax = max(self.widths)
         gap = kmax - 1
         counts = batch.counts

@@ -13,6 +13,7 @@ import pytest
 
 from classifier import LABELS, ModelLoadError, load_model, window
 from classifier.embedding import TokenBatch, Tokenizer, load_static_vectors, static_vectors_path
+from classifier.features import COMPILED
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, MANIFEST_FILE, Model, sha256_file
 from classifier.testing import RECIPE, train_tiny_model
@@ -103,8 +104,14 @@ def test_training_lowers_the_loss_on_a_word_order_task() -> None:
     assert accuracy > 0.95
 
 
+compiled_paths = pytest.mark.parametrize(
+    "compiled", [False, pytest.param(True, marks=pytest.mark.skipif(not COMPILED, reason="C loop not built"))]
+)
+
+
+@compiled_paths
 @pytest.mark.parametrize("chunk", [10_000, 3])
-def test_the_lookup_equals_the_convolution(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lookup_equals_the_convolution(chunk: int, compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(window, "CHUNK_TOKENS", chunk)  # also across scoring pieces
     net = _net(seed=5)
     rng = np.random.default_rng(5)
@@ -112,9 +119,57 @@ def test_the_lookup_equals_the_convolution(chunk: int, monkeypatch: pytest.Monke
     arrays = net.arrays()
     arrays[window.WINDOW_VECTORS] = net._table[: net.n_tokens + 1]  # full precision for the comparison
     scorer = WindowScorer(arrays, net.n_tokens)
+    original = scorer.pooled
+    monkeypatch.setattr(scorer, "pooled", lambda batch, locate=True: original(batch, locate, compiled))
     got = scorer.logits(_batch(seqs))
     want = np.array([_direct(net, s) for s in seqs])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not COMPILED, reason="C loop not built")
+@pytest.mark.parametrize("seed", range(5))
+def test_the_c_loop_and_numpy_agree_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    net = _net(seed=seed)
+    # Repeated tokens make ties between windows: both must name the first.
+    seqs = [rng.integers(0, 41, size=n) for n in rng.integers(0, 12, size=20)]
+    seqs.append(np.array([4, 4, 4, 4]))
+    scorer = WindowScorer(net.arrays(), net.n_tokens)
+    batch = _batch(seqs)
+    c_pooled, c_where = scorer.pooled(batch, compiled=True)
+    np_pooled, np_where = scorer.pooled(batch, compiled=False)
+    assert np.array_equal(c_pooled, np_pooled)
+    on = c_pooled > 0
+    assert np.array_equal(c_where[on], np_where[on])
+
+
+@pytest.mark.skipif(not COMPILED, reason="C loop not built")
+def test_the_c_loop_refuses_inconsistent_input() -> None:
+    from classifier.features import _ngrams
+
+    scorer = WindowScorer(_net().arrays(), 40)
+    n = scorer.bias.shape[0]
+
+    def call(ids: list[int], indptr: list[int], widths: list[int] | None = None, docs: int = 1) -> None:
+        _ngrams.window_pool(
+            scorer.table,
+            np.array(ids, dtype=np.int64),
+            np.array(indptr, dtype=np.int64),
+            np.array(widths or list(WIDTHS), dtype=np.int64),
+            scorer.bias,
+            np.empty((docs, n), dtype=np.float32),
+            np.empty((docs, n), dtype=np.int64),
+        )
+
+    call([1, 2], [0, 2])  # fine
+    with pytest.raises(ValueError, match="outside the table"):
+        call([1, 99], [0, 2])
+    with pytest.raises(ValueError, match="indptr"):
+        call([1, 2], [0, 3])
+    with pytest.raises(ValueError, match="fit together"):
+        call([1, 2], [0, 2], widths=[1, 2])
+    with pytest.raises(ValueError, match="wrong size"):
+        call([1, 2], [0, 1, 2])
 
 
 def test_contributions_add_up_to_the_logit_and_sit_inside_their_document() -> None:
