@@ -360,7 +360,8 @@ class WindowScorer:
         self.pad = n_tokens + 1
         # Every token's response at every (width, offset): one product at load, a lookup per token
         # afterwards. The last row is the padding token (zero).
-        self.table = np.vstack((vectors @ W, np.zeros((1, W.shape[1]), dtype=np.float32)))
+        self.table = np.zeros((n_tokens + 2, W.shape[1]), dtype=np.float32)
+        np.matmul(vectors, W, out=self.table[: n_tokens + 1])  # in place: no second copy at load
         self.bias = np.asarray(arrays[WINDOW_FILTER_BIAS], dtype=np.float32)
         self.out = np.asarray(arrays[WINDOW_OUT], dtype=np.float64)
         self.out_bias = np.asarray(arrays[WINDOW_OUT_BIAS], dtype=np.float64)
