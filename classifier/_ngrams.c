@@ -16,6 +16,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #define P_MULT 0x100000001B3ULL
@@ -343,17 +344,54 @@ static PyObject *featurize(PyObject *self, PyObject *args) {
 #undef LEN
 }
 
+/*
+ * One document, one width k: best[f] = the largest response of filter f over the document's
+ * windows (q from -(k - 1) to n - 1, tokens outside the document left out), arg[f] = the first
+ * window reaching it (only with locate). h: scratch. The response is the bias plus the rows in
+ * order, as the numpy path adds them (a left-out token adds its zero row there: the same sum).
+ */
+static void pool_width(const float *restrict table, const int64_t *ids, int64_t n, Py_ssize_t n_cols, Py_ssize_t col0,
+                       int64_t k, Py_ssize_t filters, const float *restrict b, float *restrict h, float *restrict best,
+                       int32_t *restrict arg, int locate) {
+    for (Py_ssize_t f = 0; f < filters; f++) {
+        best[f] = -INFINITY;
+        arg[f] = (int32_t)(1 - k);
+    }
+    for (int64_t q = 1 - k; q < n; q++) {
+        const int64_t lo = q < 0 ? -q : 0, hi = n - q < k ? n - q : k;
+        const float *restrict r = table + ids[q + lo] * n_cols + col0 + lo * filters;
+        for (Py_ssize_t f = 0; f < filters; f++)
+            h[f] = b[f] + r[f];
+        for (int64_t j = lo + 1; j < hi; j++) {
+            r = table + ids[q + j] * n_cols + col0 + j * filters;
+            for (Py_ssize_t f = 0; f < filters; f++)
+                h[f] += r[f];
+        }
+        if (locate) {
+            const int32_t qq = (int32_t)q;
+            for (Py_ssize_t f = 0; f < filters; f++) {
+                const int up = h[f] > best[f];
+                best[f] = up ? h[f] : best[f];
+                arg[f] = up ? qq : arg[f];
+            }
+        } else {
+            for (Py_ssize_t f = 0; f < filters; f++)
+                best[f] = h[f] > best[f] ? h[f] : best[f];
+        }
+    }
+}
+
 enum { W_TABLE, W_IDS, W_INDPTR, W_WIDTHS, W_BIAS, W_POOLED, W_WHERE, W_N };
 
 /*
- * window_pool(table, ids, indptr, widths, bias, out_pooled, out_where) -> None
+ * window_pool(table, ids, indptr, widths, bias, out_pooled, out_where, locate) -> None
  *
  * The window block's pooling (classifier/window.py, WindowScorer.pooled): for every document
  * (ids[indptr[d]:indptr[d+1]]) and width k, every window of k tokens that touches the document
  * (tokens outside it count as zero), each filter's response: its bias plus, for each token of
  * the window, the token's row of table at the columns of that (width, offset); then the
- * maximum over windows, ReLU'd, and where the first window reaching it starts (an index into
- * ids, up to k - 1 before the document). Sums run in the same order as the numpy path, so the
+ * maximum over windows, ReLU'd, and (with locate; else the document's start) where the first
+ * window reaching it starts (an index into ids, up to k - 1 before the document). Sums run in the same order as the numpy path, so the
  * two agree bit for bit.
  *
  * table: float32 (rows, filters * sum(widths)); ids, indptr, widths: int64; bias: float32
@@ -361,8 +399,9 @@ enum { W_TABLE, W_IDS, W_INDPTR, W_WIDTHS, W_BIAS, W_POOLED, W_WHERE, W_N };
  */
 static PyObject *window_pool(PyObject *self, PyObject *args) {
     PyObject *objs[W_N];
-    if (!PyArg_ParseTuple(args, "OOOOOOO", &objs[W_TABLE], &objs[W_IDS], &objs[W_INDPTR], &objs[W_WIDTHS],
-                          &objs[W_BIAS], &objs[W_POOLED], &objs[W_WHERE]))
+    int locate;
+    if (!PyArg_ParseTuple(args, "OOOOOOOp", &objs[W_TABLE], &objs[W_IDS], &objs[W_INDPTR], &objs[W_WIDTHS],
+                          &objs[W_BIAS], &objs[W_POOLED], &objs[W_WHERE], &locate))
         return NULL;
     static const Py_ssize_t sizes[W_N] = {4, 8, 8, 8, 4, 4, 8};
     static const int writable[W_N] = {0, 0, 0, 0, 0, 1, 1};
@@ -402,11 +441,13 @@ static PyObject *window_pool(PyObject *self, PyObject *args) {
     for (Py_ssize_t d = 0; !problem && d < n_docs; d++)
         if (indptr[d + 1] < indptr[d])
             problem = "window_pool: indptr is not sorted";
+    if (!problem && n_ids >= INT32_MAX)
+        problem = "window_pool: too many tokens in one call";
     for (Py_ssize_t i = 0; !problem && i < n_ids; i++)
         if (ids[i] < 0 || ids[i] >= n_rows)
             problem = "window_pool: a token id is outside the table";
     float *h = NULL, *best = NULL;
-    int64_t *arg = NULL;
+    int32_t *arg = NULL;
     if (!problem) {
         h = PyMem_Malloc((size_t)filters * sizeof *h);
         best = PyMem_Malloc((size_t)filters * sizeof *best);
@@ -431,35 +472,13 @@ static PyObject *window_pool(PyObject *self, PyObject *args) {
         }
         Py_ssize_t block = 0; /* first column block of this width */
         for (Py_ssize_t w = 0; w < n_widths; w++) {
-            const int64_t k = widths[w];
-            const float *b = bias + w * filters;
-            for (int64_t q = -(k - 1); q < n; q++) {
-                memcpy(h, b, (size_t)filters * sizeof *h);
-                for (int64_t j = 0; j < k; j++) {
-                    if (q + j < 0 || q + j >= n)
-                        continue;
-                    const float *row = table + ids[start + q + j] * n_cols + (block + j) * filters;
-                    for (Py_ssize_t f = 0; f < filters; f++)
-                        h[f] += row[f];
-                }
-                if (q == -(k - 1)) {
-                    memcpy(best, h, (size_t)filters * sizeof *best);
-                    for (Py_ssize_t f = 0; f < filters; f++)
-                        arg[f] = q;
-                } else {
-                    for (Py_ssize_t f = 0; f < filters; f++) {
-                        if (h[f] > best[f]) {
-                            best[f] = h[f];
-                            arg[f] = q;
-                        }
-                    }
-                }
-            }
+            pool_width(table, ids + start, n, n_cols, block * filters, widths[w], filters, bias + w * filters, h, best,
+                       arg, locate);
             for (Py_ssize_t f = 0; f < filters; f++) {
                 out[w * filters + f] = best[f] > 0.0f ? best[f] : 0.0f;
-                at[w * filters + f] = start + arg[f];
+                at[w * filters + f] = locate ? start + arg[f] : start;
             }
-            block += k;
+            block += widths[w];
         }
     }
     PyMem_Free(h);

@@ -35,6 +35,7 @@ from classifier.window import (
     WINDOW_OUT_BIAS,
     WINDOW_VECTORS,
     WINDOW_WIDTHS,
+    Pooled,
     WindowScorer,
     encode_with_identity,
 )
@@ -260,21 +261,32 @@ class Model:
         normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
         return self._logits(normalized, self._features.transform(normalized))
 
-    def _logits(self, normalized: Sequence[str], matrix: Any, tokens: TokenBatch | None = None) -> NDArray[np.float64]:
+    def _logits(
+        self,
+        normalized: Sequence[str],
+        matrix: Any,
+        tokens: TokenBatch | None = None,
+        windows: Pooled | None = None,
+    ) -> NDArray[np.float64]:
+        """Calibrated log-odds from the batch's n-gram matrix (and, when the caller has them, its
+        embedding tokens and pooled window block)."""
         raw = linear_logits(matrix, normalized, self._coef, self._intercept, self._identity_coef)
         if self._tokens is not None:
             if tokens is None:
                 tokens = self._tokens.tokenizer.encode(normalized)
             raw += self._tokens.logits(normalized, tokens)
             if self._windows is not None:
-                raw += self._windows.logits(self._window_tokens(normalized, tokens))
+                if windows is None:
+                    windows = self._window_pool(normalized, tokens, locate=False)
+                raw += self._windows.logits(windows)
         return raw * self._slope + self._bias
 
-    def _window_tokens(self, normalized: Sequence[str], tokens: TokenBatch | None) -> TokenBatch:
-        """The window block's tokens (identity placeholders kept) from the embedding block's."""
-        assert self._tokens is not None
-        offsets = tokens is None or tokens.start is not None
-        return encode_with_identity(self._tokens.tokenizer, normalized, offsets=offsets, batch=tokens)
+    def _window_pool(self, normalized: Sequence[str], tokens: TokenBatch | None, locate: bool) -> Pooled:
+        """The window block's pooling of a batch; its tokens (identity placeholders kept) come from
+        the embedding block's ``tokens`` when given (with offsets when located)."""
+        assert self._tokens is not None and self._windows is not None
+        batch = encode_with_identity(self._tokens.tokenizer, normalized, offsets=locate, batch=tokens)
+        return self._windows.pool(batch, locate=locate)
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``."""
@@ -313,7 +325,9 @@ class Model:
         matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.
         tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)
-        probs = _sigmoid(self._logits(normalized, matrix, tokens))
+        # So does one pooling of the window block, located.
+        windows = None if self._windows is None else self._window_pool(normalized, tokens, locate=True)
+        probs = _sigmoid(self._logits(normalized, matrix, tokens, windows))
         scores = [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
         spans: list[list[Span] | None] = [None] * len(texts)
         rounded = [{lb: round(p, 4) for lb, p in row.items()} for row in scores]
@@ -324,7 +338,7 @@ class Model:
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
             labels = {self.labels.index(lb) for d in flagged for lb in self._over_review(rounded[d])}
-            per_char = self._per_char(hits, matrix, normalized, flagged, labels, tokens)
+            per_char = self._per_char(hits, matrix, normalized, flagged, labels, tokens, windows)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
         return scores, spans
@@ -404,6 +418,7 @@ class Model:
         docs: Iterable[int],
         labels: Iterable[int] | None = None,
         tokens: TokenBatch | None = None,
+        windows: Pooled | None = None,
     ) -> dict[int, NDArray[np.float64]]:
         """For each document of ``docs``, per character of its normalized text, its share of each
         label's calibrated log-odds: every n-gram occurrence's weight spread over its characters.
@@ -456,13 +471,20 @@ class Model:
                 weight = token_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
                 pieces.append((starts[inside], ends[inside], weight))
             if self._windows is not None:
-                # Each filter's share belongs to the window of tokens it pooled.
-                subset = [normalized[d] for d in docs]
-                wbatch = self._window_tokens(subset, None if tokens is None else tokens.select(docs))
+                # Each filter's share belongs to the window of tokens it pooled: from ``windows``,
+                # the whole batch's located pooling, when the caller has it, else pooled here.
+                if windows is None or windows.where is None:
+                    subset = [normalized[d] for d in docs]
+                    pooled = self._window_pool(subset, None if tokens is None else tokens.select(docs), locate=True)
+                    at, first, last, window_weight = self._windows.contributions(pooled, range(len(docs)))
+                    doc = np.asarray(docs, dtype=np.int64)[at]
+                else:
+                    pooled = windows
+                    doc, first, last, window_weight = self._windows.contributions(pooled, docs)
+                wbatch = pooled.batch
                 assert wbatch.start is not None and wbatch.end is not None
-                doc, first, last, window_weight = self._windows.contributions(wbatch)
                 if doc.size:
-                    shift = text_start[np.asarray(docs, dtype=np.int64)[doc]]
+                    shift = text_start[doc]
                     starts, ends = wbatch.start[first] + shift, wbatch.end[last] + shift
                     inside = ends > starts
                     weight = window_weight[inside][:, wanted_labels] * self._slope[wanted_labels]

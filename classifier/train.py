@@ -554,7 +554,7 @@ def raw_logits(arrays: dict[str, NDArray[Any]], space: FeatureSpace, texts: Sequ
             batch = tokens.tokenizer.encode(chunk)
             z += tokens.logits(chunk, batch)
             if windows is not None:
-                z += windows.logits(encode_with_identity(tokens.tokenizer, chunk, batch=batch))
+                z += windows.logits(windows.pool(encode_with_identity(tokens.tokenizer, chunk, batch=batch)))
         out.append(z)
     return np.vstack(out) if out else np.zeros((0, len(LABELS)))
 

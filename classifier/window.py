@@ -42,6 +42,7 @@ from classifier.identity import PLACEHOLDER
 
 __all__ = [
     "WINDOW_KEYS",
+    "Pooled",
     "WindowConfig",
     "WindowNet",
     "WindowScorer",
@@ -137,6 +138,16 @@ def encode_with_identity(
     if not offsets:
         return TokenBatch(indptr, ids)
     return TokenBatch(indptr, ids, np.concatenate(start_out).astype(np.int64), np.concatenate(end_out).astype(np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class Pooled:
+    """A batch's pooled filters: each document's strongest response per filter and, when located,
+    where its window starts (an index into ``batch.ids``)."""
+
+    batch: TokenBatch
+    values: NDArray[np.float32]
+    where: NDArray[np.int64] | None
 
 
 @dataclass(frozen=True)
@@ -393,7 +404,7 @@ class WindowScorer:
             where = np.empty((n, self.bias.shape[0]), dtype=np.int64)
             ids = np.ascontiguousarray(batch.ids, dtype=np.int64)
             indptr = np.ascontiguousarray(batch.indptr, dtype=np.int64)
-            _ngrams.window_pool(self.table, ids, indptr, self._widths, self.bias, pooled, where)
+            _ngrams.window_pool(self.table, ids, indptr, self._widths, self.bias, pooled, where, locate)
             return pooled, where
         kmax = max(self.widths)
         gap = kmax - 1
@@ -440,33 +451,48 @@ class WindowScorer:
             where[filled, wi * f : (wi + 1) * f] = first - doc_start[filled][:, None] + batch.indptr[filled][:, None]
         return out, where
 
-    def logits(self, batch: TokenBatch) -> NDArray[np.float64]:
-        """The block's share of each label's raw logit, shape ``(documents, labels)``."""
+    def pool(self, batch: TokenBatch, locate: bool = False, compiled: bool | None = None) -> Pooled:
+        """:meth:`pooled` of a batch of any size (the numpy path works through it in pieces of
+        about CHUNK_TOKENS tokens: it holds a row of every filter per token)."""
         n_docs = batch.counts.shape[0]
-        out = np.empty((n_docs, self.out.shape[1]))
-        # In pieces of about CHUNK_TOKENS tokens: the lookup holds a row of every filter per token.
+        if compiled is None:
+            compiled = _ngrams is not None
+        if compiled or int(batch.indptr[-1]) <= CHUNK_TOKENS:
+            values, where = self.pooled(batch, locate, compiled)
+            return Pooled(batch, values, where if locate else None)
+        values = np.zeros((n_docs, self.bias.shape[0]), dtype=np.float32)
+        where = np.zeros_like(values, dtype=np.int64)
         ends = np.searchsorted(batch.indptr[1:], np.arange(CHUNK_TOKENS, int(batch.indptr[-1]), CHUNK_TOKENS))
         lo = 0
         for hi in [*sorted(set((ends + 1).tolist())), n_docs]:
-            if hi <= lo:
-                continue
-            pooled, _ = self.pooled(batch.select(range(lo, hi)), locate=False)
-            out[lo:hi] = pooled.astype(np.float64) @ self.out + self.out_bias
-            lo = hi
-        return out
+            if hi > lo:
+                values[lo:hi], where[lo:hi] = self.pooled(batch.select(range(lo, hi)), locate, compiled)
+                where[lo:hi] += batch.indptr[lo]  # the piece's token indices -> the batch's
+                lo = hi
+        return Pooled(batch, values, where if locate else None)
+
+    def logits(self, pooled: Pooled) -> NDArray[np.float64]:
+        """The block's share of each label's raw logit, shape ``(documents, labels)``."""
+        # einsum's own loop, not BLAS, which may start threads of its own on a large batch.
+        return np.einsum("df,fl->dl", pooled.values.astype(np.float64), self.out) + self.out_bias
 
     def contributions(
-        self, batch: TokenBatch
+        self, pooled: Pooled, docs: Sequence[int]
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-        """Each filter's share of each label's raw logit and the window it came from: document,
-        first and last token index (into ``batch.ids``, clipped to the document) and the weights
-        (rows × labels); filters that stayed at zero are left out."""
-        pooled, where = self.pooled(batch)
+        """For documents ``docs`` of a pooled batch (located), each filter's share of each label's
+        raw logit and the window it came from: document, first and last token index (into
+        ``pooled.batch.ids``, clipped to the document) and the weights (rows × labels); filters
+        that stayed at zero are left out."""
+        if pooled.where is None:
+            raise ValueError("contributions need a located pooling (pool(..., locate=True))")
+        batch = pooled.batch
+        rows = np.asarray(docs, dtype=np.int64)
         width = np.repeat(np.array(self.widths, dtype=np.int64), self.filters)
-        doc, col = np.nonzero(pooled > 0)
-        first = where[doc, col]
+        at, col = np.nonzero(pooled.values[rows] > 0)
+        doc = rows[at]
+        first = pooled.where[doc, col]
         last = first + width[col] - 1
         first = np.maximum(first, batch.indptr[doc])
         last = np.minimum(last, batch.indptr[doc + 1] - 1)
-        weight = pooled[doc, col].astype(np.float64)[:, None] * self.out[col]
+        weight = pooled.values[doc, col].astype(np.float64)[:, None] * self.out[col]
         return doc, first, last, weight

@@ -99,7 +99,8 @@ def test_training_lowers_the_loss_on_a_word_order_task() -> None:
     net = WindowNet(rng.normal(size=(30, 8)).astype(np.float32), 1, cfg).fit(
         seqs, Y, np.ones(len(seqs)), log=lambda _m: None
     )
-    z = WindowScorer(net.arrays(), 30).logits(_batch(seqs))[:, 0]
+    scorer = WindowScorer(net.arrays(), 30)
+    z = scorer.logits(scorer.pool(_batch(seqs)))[:, 0]
     accuracy = float(((z > 0) == (Y[:, 0] > 0)).mean())
     assert accuracy > 0.95
 
@@ -119,9 +120,7 @@ def test_the_lookup_equals_the_convolution(chunk: int, compiled: bool, monkeypat
     arrays = net.arrays()
     arrays[window.WINDOW_VECTORS] = net._table[: net.n_tokens + 1]  # full precision for the comparison
     scorer = WindowScorer(arrays, net.n_tokens)
-    original = scorer.pooled
-    monkeypatch.setattr(scorer, "pooled", lambda batch, locate=True: original(batch, locate, compiled))
-    got = scorer.logits(_batch(seqs))
+    got = scorer.logits(scorer.pool(_batch(seqs), compiled=compiled))
     want = np.array([_direct(net, s) for s in seqs])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
@@ -141,6 +140,8 @@ def test_the_c_loop_and_numpy_agree_bit_for_bit(seed: int) -> None:
     assert np.array_equal(c_pooled, np_pooled)
     on = c_pooled > 0
     assert np.array_equal(c_where[on], np_where[on])
+    unlocated, _ = scorer.pooled(batch, locate=False, compiled=True)
+    assert np.array_equal(unlocated, c_pooled)
 
 
 @pytest.mark.skipif(not COMPILED, reason="C loop not built")
@@ -159,6 +160,7 @@ def test_the_c_loop_refuses_inconsistent_input() -> None:
             scorer.bias,
             np.empty((docs, n), dtype=np.float32),
             np.empty((docs, n), dtype=np.int64),
+            True,
         )
 
     call([1, 2], [0, 2])  # fine
@@ -178,10 +180,16 @@ def test_contributions_add_up_to_the_logit_and_sit_inside_their_document() -> No
     seqs = [rng.integers(0, 41, size=n) for n in (4, 0, 1, 7)]
     batch = _batch(seqs)
     scorer = WindowScorer(net.arrays(), net.n_tokens)
-    doc, first, last, weight = scorer.contributions(batch)
+    pooled = scorer.pool(batch, locate=True)
+    doc, first, last, weight = scorer.contributions(pooled, range(len(seqs)))
     total = np.tile(scorer.out_bias, (len(seqs), 1))
     np.add.at(total, doc, weight)
-    np.testing.assert_allclose(total, scorer.logits(batch), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(total, scorer.logits(pooled), rtol=1e-6, atol=1e-6)
+    # A subset of the documents gives their rows only.
+    sub_doc, *_ = scorer.contributions(pooled, [3])
+    assert set(sub_doc.tolist()) == {3}
+    with pytest.raises(ValueError, match="located"):
+        scorer.contributions(scorer.pool(batch), [0])
     assert not (doc == 1).any()  # the empty document has no windows
     assert (batch.indptr[doc] <= first).all() and (first <= last).all() and (last < batch.indptr[doc + 1]).all()
     assert ((last - first) < max(WIDTHS)).all()
@@ -280,11 +288,17 @@ def test_explanations_add_up_with_the_block(model: Model) -> None:
 
 def test_score_and_explain_agree_with_score(model: Model) -> None:
     texts = ["you are a stupid idiot", f"{PLACEHOLDER}", "fine words about the park", "Jews are rats and should die"]
-    scores, _ = model.score_and_explain(texts)
+    scores, spans = model.score_and_explain(texts)
     plain = model.score(texts)
     for a, b in zip(scores, plain, strict=True):
         for label in LABELS:
             assert abs(a[label] - b[label]) < 1e-9
+    # The batch's one located pooling gives each flagged text the spans it gets on its own.
+    alone = model.explain_many(texts, scores)
+    flagged = [i for i, s in enumerate(spans) if s is not None]
+    assert flagged
+    for i in flagged:
+        assert spans[i] == alone[i]
 
 
 @pytest.mark.parametrize(
