@@ -471,23 +471,26 @@ class Model:
                 weight = token_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
                 pieces.append((starts[inside], ends[inside], weight))
             if self._windows is not None:
-                # Each filter's share belongs to the window of tokens it pooled: from ``windows``,
-                # the whole batch's located pooling, when the caller has it, else pooled here.
+                # Each filter's share belongs to the window of tokens it pooled, spread over them:
+                # from ``windows``, the whole batch's located pooling when the caller has it.
                 if windows is None or windows.where is None:
                     subset = [normalized[d] for d in docs]
                     pooled = self._window_pool(subset, None if tokens is None else tokens.select(docs), locate=True)
-                    at, first, last, window_weight = self._windows.contributions(pooled, range(len(docs)))
-                    doc = np.asarray(docs, dtype=np.int64)[at]
+                    token, share = self._windows.contributions(pooled, range(len(docs)), wanted_labels)
+                    doc = np.asarray(docs, dtype=np.int64)[
+                        np.searchsorted(pooled.batch.indptr, token, side="right") - 1
+                    ]
                 else:
                     pooled = windows
-                    doc, first, last, window_weight = self._windows.contributions(pooled, docs)
+                    token, share = self._windows.contributions(pooled, docs, wanted_labels)
+                    doc = np.searchsorted(pooled.batch.indptr, token, side="right") - 1
                 wbatch = pooled.batch
                 assert wbatch.start is not None and wbatch.end is not None
-                if doc.size:
+                if token.size:
                     shift = text_start[doc]
-                    starts, ends = wbatch.start[first] + shift, wbatch.end[last] + shift
+                    starts, ends = wbatch.start[token] + shift, wbatch.end[token] + shift
                     inside = ends > starts
-                    weight = window_weight[inside][:, wanted_labels] * self._slope[wanted_labels]
+                    weight = share[inside] * self._slope[wanted_labels]
                     pieces.append((starts[inside], ends[inside], weight))
         if pieces:
             starts = np.concatenate([piece[0] for piece in pieces])

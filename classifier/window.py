@@ -477,22 +477,34 @@ class WindowScorer:
         return np.einsum("df,fl->dl", pooled.values.astype(np.float64), self.out) + self.out_bias
 
     def contributions(
-        self, pooled: Pooled, docs: Sequence[int]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-        """For documents ``docs`` of a pooled batch (located), each filter's share of each label's
-        raw logit and the window it came from: document, first and last token index (into
-        ``pooled.batch.ids``, clipped to the document) and the weights (rows × labels); filters
-        that stayed at zero are left out."""
+        self, pooled: Pooled, docs: Sequence[int], labels: Sequence[int] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """For documents ``docs`` of a located pooling, each token's share of each label's raw
+        logit: every filter's share (pooled value × output weight) belongs to the window it pooled
+        and is spread evenly over that window's tokens. Returns the tokens (indices into
+        ``pooled.batch.ids``) with a share, in order, and their shares (tokens × ``labels``, by
+        default every label)."""
         if pooled.where is None:
             raise ValueError("contributions need a located pooling (pool(..., locate=True))")
         batch = pooled.batch
+        out = self.out if labels is None else self.out[:, list(labels)]
         rows = np.asarray(docs, dtype=np.int64)
         width = np.repeat(np.array(self.widths, dtype=np.int64), self.filters)
         at, col = np.nonzero(pooled.values[rows] > 0)
         doc = rows[at]
-        first = pooled.where[doc, col]
-        last = first + width[col] - 1
-        first = np.maximum(first, batch.indptr[doc])
-        last = np.minimum(last, batch.indptr[doc + 1] - 1)
-        weight = pooled.values[doc, col].astype(np.float64)[:, None] * self.out[col]
-        return doc, first, last, weight
+        first = np.maximum(pooled.where[doc, col], batch.indptr[doc])
+        last = np.minimum(pooled.where[doc, col] + width[col] - 1, batch.indptr[doc + 1] - 1)
+        span = last - first + 1
+        value = pooled.values[doc, col].astype(np.float64) / span
+        # One entry per (filter, token of its window), summed per token.
+        token = np.repeat(first, span) + (np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span))
+        value = np.repeat(value, span)
+        filt = np.repeat(col, span)
+        n_tokens = int(batch.indptr[-1])
+        used = np.zeros(n_tokens, dtype=bool)
+        used[token] = True
+        kept = np.flatnonzero(used)
+        share = np.empty((kept.shape[0], out.shape[1]))
+        for j in range(out.shape[1]):
+            share[:, j] = np.bincount(token, value * out[filt, j], minlength=n_tokens)[kept]
+        return kept, share
