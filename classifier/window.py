@@ -477,7 +477,7 @@ class WindowScorer:
         return np.einsum("df,fl->dl", pooled.values.astype(np.float64), self.out) + self.out_bias
 
     def contributions(
-        self, pooled: Pooled, docs: Sequence[int], labels: Sequence[int] | None = None
+        self, pooled: Pooled, docs: Sequence[int], labels: Sequence[int] | NDArray[np.int64] | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """For documents ``docs`` of a located pooling, each token's share of each label's raw
         logit: every filter's share (pooled value × output weight) belongs to the window it pooled
@@ -487,7 +487,7 @@ class WindowScorer:
         if pooled.where is None:
             raise ValueError("contributions need a located pooling (pool(..., locate=True))")
         batch = pooled.batch
-        out = self.out if labels is None else self.out[:, list(labels)]
+        out = self.out if labels is None else self.out[:, np.asarray(labels, dtype=np.int64)]
         rows = np.asarray(docs, dtype=np.int64)
         width = np.repeat(np.array(self.widths, dtype=np.int64), self.filters)
         at, col = np.nonzero(pooled.values[rows] > 0)
