@@ -167,6 +167,19 @@ static void release(Buf *bufs, int n) {
             PyBuffer_Release(&bufs[i].view);
 }
 
+/* Every argument's buffer, or none (released again) and -1 with the exception set. */
+static int get_buffers(PyObject **objs, Buf *bufs, int n, const Py_ssize_t *sizes, const int *writable,
+                       const char **names) {
+    memset(bufs, 0, (size_t)n * sizeof *bufs);
+    for (int i = 0; i < n; i++) {
+        if (get_buffer(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+            release(bufs, n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 enum { B_CODES, B_KEYS, B_COLS, B_SCRATCH, B_DOC, B_COL, B_START, B_END, B_INDPTR, B_INDICES, B_COUNTS, B_TMP, N_BUFS };
 
 /*
@@ -197,13 +210,8 @@ static PyObject *featurize(PyObject *self, PyObject *args) {
     static const char *names[N_BUFS] = {"codes", "keys", "cols", "scratch", "out_doc", "out_col",
                                         "out_start", "out_end", "out_indptr", "out_indices", "out_counts", "tmp"};
     Buf bufs[N_BUFS];
-    memset(bufs, 0, sizeof bufs);
-    for (int i = 0; i < N_BUFS; i++) {
-        if (get_buffer(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
-            release(bufs, N_BUFS);
-            return NULL;
-        }
-    }
+    if (get_buffers(objs, bufs, N_BUFS, sizes, writable, names) < 0)
+        return NULL;
 #define LEN(i) (bufs[i].view.len / sizes[i])
     const uint32_t *codes = bufs[B_CODES].view.buf;
     Py_ssize_t length = LEN(B_CODES);
@@ -407,13 +415,8 @@ static PyObject *window_pool(PyObject *self, PyObject *args) {
     static const int writable[W_N] = {0, 0, 0, 0, 0, 1, 1};
     static const char *names[W_N] = {"table", "ids", "indptr", "widths", "bias", "out_pooled", "out_where"};
     Buf bufs[W_N];
-    memset(bufs, 0, sizeof bufs);
-    for (int i = 0; i < W_N; i++) {
-        if (get_buffer(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
-            release(bufs, W_N);
-            return NULL;
-        }
-    }
+    if (get_buffers(objs, bufs, W_N, sizes, writable, names) < 0)
+        return NULL;
     const float *table = bufs[W_TABLE].view.buf;
     const int64_t *ids = bufs[W_IDS].view.buf, *indptr = bufs[W_INDPTR].view.buf, *widths = bufs[W_WIDTHS].view.buf;
     const float *bias = bufs[W_BIAS].view.buf;
