@@ -66,6 +66,29 @@ LEARNED_PRETOKENS = 2_000
 SIF_A = 1e-3
 
 
+_TABLE_HASHES: dict[str, str] = {}  # packaged table name -> sha256 of its file
+_TABLE_LOCK = threading.Lock()
+
+
+def packaged_static_vectors(sha256: str) -> StaticVectors:
+    """The packaged static table whose file has this sha256 (how an artifact names the table it
+    was trained on); ValueError when this installation has none."""
+    import hashlib
+
+    for name in STATIC_TABLES:
+        path = static_vectors_path(name)
+        with _TABLE_LOCK:
+            if name not in _TABLE_HASHES:
+                _TABLE_HASHES[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            digest = _TABLE_HASHES[name]
+        if digest == sha256:
+            return load_static_vectors(path)
+    raise ValueError(
+        f"the artifact needs the static token table with sha256 {sha256[:12]}…, which this installation "
+        f"does not ship (it has {', '.join(STATIC_TABLES)}): retrain it with `moderation train`"
+    )
+
+
 def static_vectors_path(name: str) -> Path:
     """Where the package keeps the static table ``name``."""
     if name not in STATIC_TABLES:

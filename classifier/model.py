@@ -33,7 +33,8 @@ from classifier.window import (
     WINDOW_KEYS,
     WINDOW_OUT,
     WINDOW_OUT_BIAS,
-    WINDOW_VECTORS,
+    WINDOW_SCALE,
+    WINDOW_TABLE_SHA256,
     WINDOW_WIDTHS,
     Pooled,
     WindowScorer,
@@ -685,15 +686,20 @@ def _read_arrays(path: Path, n_labels: int) -> dict[str, NDArray[Any]]:
             raise ModelLoadError(f"array {WINDOW_WIDTHS} must be a list of integers")
         if int(widths.min()) < 1 or int(widths.max()) > 8:
             raise ModelLoadError(f"window widths {widths.tolist()} out of range 1..8")
+        digest = arrays[WINDOW_TABLE_SHA256]
+        if digest.dtype != np.uint8 or digest.shape != (32,):
+            raise ModelLoadError(f"array {WINDOW_TABLE_SHA256} must be 32 bytes")
         for name in window:
-            if name != WINDOW_WIDTHS and not np.issubdtype(arrays[name].dtype, np.floating):
+            if name in (WINDOW_WIDTHS, WINDOW_TABLE_SHA256):
+                continue
+            if not np.issubdtype(arrays[name].dtype, np.floating):
                 raise ModelLoadError(f"array {name} has dtype {arrays[name].dtype}")
-            if name != WINDOW_WIDTHS:
-                shapes[name] = arrays[name].shape  # checked against each other by WindowScorer
+            shapes[name] = arrays[name].shape  # checked against each other by WindowScorer
         shapes[WINDOW_OUT] = (arrays[WINDOW_OUT].shape[0], n_labels)
         shapes[WINDOW_OUT_BIAS] = (n_labels,)
-        if arrays[WINDOW_VECTORS].shape[0] != arrays[EMBED_LENGTHS].shape[0] + 1:
-            raise ModelLoadError("window block vectors do not match the token vocabulary")
+        shapes[WINDOW_SCALE] = (1,)
+        if not float(arrays[WINDOW_SCALE].reshape(-1)[0]) > 0:
+            raise ModelLoadError(f"array {WINDOW_SCALE} must be positive")
     for name, shape in shapes.items():
         if arrays[name].shape != shape:
             raise ModelLoadError(f"array {name} has shape {arrays[name].shape}, expected {shape}")

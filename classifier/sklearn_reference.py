@@ -57,8 +57,9 @@ from classifier.window import (
     WINDOW_KEYS,
     WINDOW_OUT,
     WINDOW_OUT_BIAS,
-    WINDOW_VECTORS,
+    WINDOW_TABLE_SHA256,
     WINDOW_WIDTHS,
+    window_vectors,
 )
 
 __all__ = [
@@ -186,7 +187,7 @@ def reference_window(block: dict[str, NDArray[np.float64]], ids: Sequence[int]) 
     f = bias.shape[0] // len(widths)
     if not ids:
         return np.asarray(block[WINDOW_OUT_BIAS]).copy()  # no windows: every filter pools to zero
-    responses = block[WINDOW_VECTORS][list(ids)] @ block[WINDOW_FILTERS]  # (tokens, filters at every offset)
+    responses = block["vectors"][list(ids)] @ block[WINDOW_FILTERS]  # (tokens, filters at every offset)
     pooled = []
     col = 0
     for wi, k in enumerate(widths):
@@ -202,9 +203,10 @@ def reference_window(block: dict[str, NDArray[np.float64]], ids: Sequence[int]) 
     return np.concatenate(pooled) @ block[WINDOW_OUT] + block[WINDOW_OUT_BIAS]
 
 
-def reference_pipeline(artifact: Path) -> ReferencePipeline:
+def reference_pipeline(artifact: Path, static: NDArray[np.floating] | None = None) -> ReferencePipeline:
     """Build the reference from an artifact directory's arrays and manifest (verify it with
-    ``load_model`` first: this reads the files as they are)."""
+    ``load_model`` first: this reads the files as they are). ``static``: the window block's static
+    vectors when they are not a packaged table (test models)."""
     manifest = json.loads((Path(artifact) / MANIFEST_FILE).read_text())
     config = manifest.get("feature_config", {})
     char_ngrams = tuple(config.get("char_ngrams", CHAR_NGRAMS))
@@ -247,8 +249,17 @@ def reference_pipeline(artifact: Path) -> ReferencePipeline:
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,
         token_identity_coef=(arrays[EMBED_IDENTITY_COEF].astype(np.float64) if EMBED_IDENTITY_COEF in arrays else None),
-        window={name: arrays[name].astype(np.float64) for name in WINDOW_KEYS} if WINDOW_FILTERS in arrays else None,
+        window=_window_block(arrays, static) if WINDOW_FILTERS in arrays else None,
     )
+
+
+def _window_block(
+    arrays: dict[str, NDArray[np.generic]], static: NDArray[np.floating] | None
+) -> dict[str, NDArray[np.float64]]:
+    """The window block's arrays in float64, with its token vectors as "vectors"."""
+    block = {name: arrays[name].astype(np.float64) for name in WINDOW_KEYS if name != WINDOW_TABLE_SHA256}
+    block["vectors"] = window_vectors(arrays, static).astype(np.float64)
+    return block
 
 
 def _token_index(arrays: dict[str, NDArray[np.generic]]) -> dict[str, int]:

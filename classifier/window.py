@@ -50,13 +50,26 @@ __all__ = [
 ]
 
 # Artifact arrays of the block.
-WINDOW_VECTORS = "window_vectors"  # (tokens + 1, dims) float16: static vectors, then the identity token's
+# The static vectors are not stored: the artifact names the packaged table by its file's sha256
+# and stores how it scaled it and the identity token's vector (the whole table would add 15 MB).
+WINDOW_TABLE_SHA256 = "window_table_sha256"  # (32,) uint8
+WINDOW_SCALE = "window_scale"  # (1,) float64: the table is divided by it
+WINDOW_IDENTITY = "window_identity"  # (dims,) float16: the identity placeholder's vector
 WINDOW_FILTERS = "window_filters"  # (dims, filters × sum(widths)) float32: a block per (width, offset)
 WINDOW_FILTER_BIAS = "window_filter_bias"  # (filters × len(widths),)
 WINDOW_OUT = "window_out"  # (filters × len(widths), labels)
 WINDOW_OUT_BIAS = "window_out_bias"  # (labels,)
 WINDOW_WIDTHS = "window_widths"  # (len(widths),) int
-WINDOW_KEYS = (WINDOW_VECTORS, WINDOW_FILTERS, WINDOW_FILTER_BIAS, WINDOW_OUT, WINDOW_OUT_BIAS, WINDOW_WIDTHS)
+WINDOW_KEYS = (
+    WINDOW_TABLE_SHA256,
+    WINDOW_SCALE,
+    WINDOW_IDENTITY,
+    WINDOW_FILTERS,
+    WINDOW_FILTER_BIAS,
+    WINDOW_OUT,
+    WINDOW_OUT_BIAS,
+    WINDOW_WIDTHS,
+)
 
 Log = Callable[[str], None]
 # Scoring works through a batch in pieces of about this many tokens (each holds a row of
@@ -138,6 +151,25 @@ def encode_with_identity(
     if not offsets:
         return TokenBatch(indptr, ids)
     return TokenBatch(indptr, ids, np.concatenate(start_out).astype(np.int64), np.concatenate(end_out).astype(np.int64))
+
+
+def window_vectors(
+    arrays: dict[str, NDArray[Any]], static: NDArray[np.floating[Any]] | None = None
+) -> NDArray[np.float32]:
+    """The block's token vectors, (tokens + 1, dims): the static table divided by the stored
+    scale and rounded to float16 as at training, then the identity token's vector."""
+    if static is None:
+        from classifier.embedding import packaged_static_vectors
+
+        digest = bytes(np.asarray(arrays[WINDOW_TABLE_SHA256], dtype=np.uint8)).hex()
+        static = packaged_static_vectors(digest).vectors
+    scale = float(np.asarray(arrays[WINDOW_SCALE]).reshape(-1)[0])
+    identity = np.asarray(arrays[WINDOW_IDENTITY], dtype=np.float16).reshape(1, -1)
+    if identity.shape[1] != static.shape[1]:
+        raise ValueError("window block identity vector does not match the static table")
+    # A Python float divisor keeps float32, as training did.
+    scaled = (np.asarray(static, dtype=np.float32) / scale).astype(np.float16)
+    return np.vstack((scaled, identity)).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,15 +370,18 @@ class WindowNet:
             v += (1 - beta2) * grad * grad
             param -= (lr * m / (np.sqrt(v) + eps)).astype(np.float32)
 
-    def arrays(self, keep: NDArray[np.bool_] | None = None) -> dict[str, NDArray[Any]]:
-        """What the artifact stores; labels not in ``keep`` get no share of the block (zero
-        output weights)."""
+    def arrays(self, table_sha256: str, keep: NDArray[np.bool_] | None = None) -> dict[str, NDArray[Any]]:
+        """What the artifact stores (``table_sha256``: the sha256 of the packaged static table
+        the vectors came from); labels not in ``keep`` get no share of the block (zero output
+        weights)."""
         out, out_bias = self.U.astype(np.float32), self.c.astype(np.float64)
         if keep is not None:
             out[:, ~keep] = 0.0
             out_bias[~keep] = 0.0
         return {
-            WINDOW_VECTORS: self._table[: self.n_tokens + 1].astype(np.float16),
+            WINDOW_TABLE_SHA256: np.frombuffer(bytes.fromhex(table_sha256), dtype=np.uint8).copy(),
+            WINDOW_SCALE: np.array([self.scale_], dtype=np.float64),
+            WINDOW_IDENTITY: self._table[self.identity].astype(np.float16),
             WINDOW_FILTERS: self.W.astype(np.float32),
             WINDOW_FILTER_BIAS: self.b.astype(np.float32),
             WINDOW_OUT: out,
@@ -358,8 +393,12 @@ class WindowNet:
 class WindowScorer:
     """Serving side: the precomputed token × filter table, the pooling and the output layer."""
 
-    def __init__(self, arrays: dict[str, NDArray[Any]], n_tokens: int) -> None:
-        vectors = np.asarray(arrays[WINDOW_VECTORS], dtype=np.float32)
+    def __init__(
+        self, arrays: dict[str, NDArray[Any]], n_tokens: int, static: NDArray[np.floating[Any]] | None = None
+    ) -> None:
+        """``static``: the static vectors the block was trained on (default: the packaged table
+        the artifact names by sha256)."""
+        vectors = window_vectors(arrays, static)
         if vectors.shape[0] != n_tokens + 1:
             raise ValueError("window block vectors do not match the token vocabulary")
         W = np.asarray(arrays[WINDOW_FILTERS], dtype=np.float32)

@@ -17,16 +17,34 @@ from classifier.features import COMPILED
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, MANIFEST_FILE, Model, sha256_file
 from classifier.testing import RECIPE, train_tiny_model
-from classifier.window import WINDOW_FILTERS, WindowConfig, WindowNet, WindowScorer, encode_with_identity
+from classifier.window import (
+    WINDOW_FILTERS,
+    WindowConfig,
+    WindowNet,
+    WindowScorer,
+    encode_with_identity,
+    window_vectors,
+)
 
 WIDTHS = (1, 2, 3)
 FILTERS = 4
 
 
+# Generated vectors are no packaged table: the scorer is given them, the arrays name no real hash.
+NO_TABLE = "00" * 32
+
+
 def _net(seed: int = 0, vocab: int = 40, dims: int = 6, labels: int = 3) -> WindowNet:
     rng = np.random.default_rng(seed)
     cfg = WindowConfig(widths=WIDTHS, filters=FILTERS, embed_dropout=0.0, pool_dropout=0.0, seed=seed)
-    return WindowNet(rng.normal(size=(vocab, dims)).astype(np.float32), labels, cfg)
+    vectors = rng.normal(size=(vocab, dims)).astype(np.float32)
+    net = WindowNet(vectors, labels, cfg)
+    net.static_ = vectors  # type: ignore[attr-defined]
+    return net
+
+
+def _scorer(net: WindowNet) -> WindowScorer:
+    return WindowScorer(net.arrays(NO_TABLE), net.n_tokens, static=net.static_)  # type: ignore[attr-defined]
 
 
 def _batch(seqs: list[np.ndarray]) -> TokenBatch:
@@ -38,7 +56,7 @@ def _batch(seqs: list[np.ndarray]) -> TokenBatch:
 
 def _direct(net: WindowNet, seq: np.ndarray) -> np.ndarray:
     """The convolution written out: every window touching the sequence, zero vectors outside it."""
-    table = net._table[: net.n_tokens + 1].astype(np.float64)
+    table = window_vectors(net.arrays(NO_TABLE), net.static_).astype(np.float64)  # type: ignore[attr-defined]
     zero = np.zeros(table.shape[1])
     pooled = []
     col = 0
@@ -96,10 +114,9 @@ def test_training_lowers_the_loss_on_a_word_order_task() -> None:
         y.append([float(positive)])
     Y = np.array(y)
     cfg = WindowConfig(widths=(2,), filters=8, epochs=8, batch_size=32, learning_rate=1e-2, seed=3)
-    net = WindowNet(rng.normal(size=(30, 8)).astype(np.float32), 1, cfg).fit(
-        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
-    )
-    scorer = WindowScorer(net.arrays(), 30)
+    vectors = rng.normal(size=(30, 8)).astype(np.float32)
+    net = WindowNet(vectors, 1, cfg).fit(seqs, Y, np.ones(len(seqs)), log=lambda _m: None)
+    scorer = WindowScorer(net.arrays(NO_TABLE), 30, static=vectors)
     z = scorer.logits(scorer.pool(_batch(seqs)))[:, 0]
     accuracy = float(((z > 0) == (Y[:, 0] > 0)).mean())
     assert accuracy > 0.95
@@ -117,9 +134,7 @@ def test_the_lookup_equals_the_convolution(chunk: int, compiled: bool, monkeypat
     net = _net(seed=5)
     rng = np.random.default_rng(5)
     seqs = [rng.integers(0, 41, size=n) for n in (0, 1, 2, 5, 0, 9, 3, 1)]
-    arrays = net.arrays()
-    arrays[window.WINDOW_VECTORS] = net._table[: net.n_tokens + 1]  # full precision for the comparison
-    scorer = WindowScorer(arrays, net.n_tokens)
+    scorer = _scorer(net)
     got = scorer.logits(scorer.pool(_batch(seqs), compiled=compiled))
     want = np.array([_direct(net, s) for s in seqs])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
@@ -133,7 +148,7 @@ def test_the_c_loop_and_numpy_agree_bit_for_bit(seed: int) -> None:
     # Repeated tokens make ties between windows: both must name the first.
     seqs = [rng.integers(0, 41, size=n) for n in rng.integers(0, 12, size=20)]
     seqs.append(np.array([4, 4, 4, 4]))
-    scorer = WindowScorer(net.arrays(), net.n_tokens)
+    scorer = _scorer(net)
     batch = _batch(seqs)
     c_pooled, c_where = scorer.pooled(batch, compiled=True)
     np_pooled, np_where = scorer.pooled(batch, compiled=False)
@@ -148,7 +163,7 @@ def test_the_c_loop_and_numpy_agree_bit_for_bit(seed: int) -> None:
 def test_the_c_loop_refuses_inconsistent_input() -> None:
     from classifier.features import _ngrams
 
-    scorer = WindowScorer(_net().arrays(), 40)
+    scorer = _scorer(_net())
     n = scorer.bias.shape[0]
 
     def call(ids: list[int], indptr: list[int], widths: list[int] | None = None, docs: int = 1) -> None:
@@ -179,7 +194,7 @@ def test_contributions_add_up_to_the_logit_per_token_of_each_document() -> None:
     rng = np.random.default_rng(7)
     seqs = [rng.integers(0, 41, size=n) for n in (4, 0, 1, 7)]
     batch = _batch(seqs)
-    scorer = WindowScorer(net.arrays(), net.n_tokens)
+    scorer = _scorer(net)
     pooled = scorer.pool(batch, locate=True)
     token, share = scorer.contributions(pooled, range(len(seqs)))
     doc = np.searchsorted(batch.indptr, token, side="right") - 1
@@ -305,7 +320,10 @@ def test_score_and_explain_agree_with_score(model: Model) -> None:
     "change, message",
     [
         (lambda a: a.pop(WINDOW_FILTERS), "window block incomplete"),
-        (lambda a: a.__setitem__(window.WINDOW_VECTORS, a[window.WINDOW_VECTORS][:-1]), "vocabulary"),
+        (lambda a: a.__setitem__(window.WINDOW_IDENTITY, a[window.WINDOW_IDENTITY][:-1]), "identity vector"),
+        (lambda a: a.__setitem__(window.WINDOW_TABLE_SHA256, np.zeros(32, dtype=np.uint8)), "does not ship"),
+        (lambda a: a.__setitem__(window.WINDOW_TABLE_SHA256, np.zeros(31, dtype=np.uint8)), "32 bytes"),
+        (lambda a: a.__setitem__(window.WINDOW_SCALE, np.array([0.0])), "positive"),
         (lambda a: a.__setitem__(window.WINDOW_WIDTHS, np.array([0, 2])), "out of range"),
         (lambda a: a.__setitem__(window.WINDOW_OUT, a[window.WINDOW_OUT][:, :3]), "shape"),
         (lambda a: a.__setitem__(WINDOW_FILTERS, a[WINDOW_FILTERS][:, :-1]), "cannot build"),

@@ -38,7 +38,7 @@ from classifier.embedding import (
 )
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import IDENTITY_COEF, PREPROCESSING_VERSION, save_model
+from classifier.model import IDENTITY_COEF, PREPROCESSING_VERSION, save_model, sha256_file
 from classifier.sklearn_reference import ReferencePipeline, reference_pipeline
 from classifier.testing import train_tiny_model
 from classifier.train import NgramTfidf, library_versions
@@ -47,7 +47,9 @@ from classifier.window import (
     WINDOW_FILTERS,
     WINDOW_OUT,
     WINDOW_OUT_BIAS,
-    WINDOW_VECTORS,
+    WINDOW_IDENTITY,
+    WINDOW_SCALE,
+    WINDOW_TABLE_SHA256,
     WINDOW_WIDTHS,
 )
 from tests.helpers import ABUSIVE, CIVIL
@@ -152,12 +154,15 @@ def _generated_model(out: Path, scoped: bool = False) -> Model:
     }
     if scoped:
         # A window block with random weights, so every filter moves the scores.
-        static = load_static_vectors(static_vectors_path("minilm_l6_static")).vectors
+        table = static_vectors_path("minilm_l6_static")
+        dims = load_static_vectors(table).vectors.shape[1]
         widths, filters = (1, 2, 3), 8
         arrays.update(
             {
-                WINDOW_VECTORS: np.vstack((static, rng.normal(0.0, 0.3, (1, static.shape[1])))).astype(np.float16),
-                WINDOW_FILTERS: rng.normal(0.0, 0.2, (static.shape[1], filters * sum(widths))).astype(np.float32),
+                WINDOW_TABLE_SHA256: np.frombuffer(bytes.fromhex(sha256_file(table)), dtype=np.uint8).copy(),
+                WINDOW_SCALE: np.array([1.0]),
+                WINDOW_IDENTITY: rng.normal(0.0, 0.3, dims).astype(np.float16),
+                WINDOW_FILTERS: rng.normal(0.0, 0.2, (dims, filters * sum(widths))).astype(np.float32),
                 WINDOW_FILTER_BIAS: rng.normal(0.0, 0.1, filters * len(widths)).astype(np.float32),
                 WINDOW_OUT: rng.normal(0.0, 1.0, (filters * len(widths), len(LABELS))).astype(np.float32),
                 WINDOW_OUT_BIAS: rng.normal(0.0, 0.5, len(LABELS)),
