@@ -45,9 +45,9 @@ from classifier.train import NgramTfidf, library_versions
 from classifier.window import (
     WINDOW_FILTER_BIAS,
     WINDOW_FILTERS,
+    WINDOW_IDENTITY,
     WINDOW_OUT,
     WINDOW_OUT_BIAS,
-    WINDOW_IDENTITY,
     WINDOW_SCALE,
     WINDOW_TABLE_SHA256,
     WINDOW_WIDTHS,
