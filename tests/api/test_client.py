@@ -82,26 +82,14 @@ async def test_retry_after_503_reuses_the_idempotency_key(
         seen.append(request.headers.get("Idempotency-Key"))
         if len(seen) <= 2:
             return web.json_response(
-                {
-                    "type": "/problems/database_unavailable",
-                    "title": "Service Unavailable",
-                    "status": 503,
-                    "detail": "retry later",
-                    "code": "database_unavailable",
-                },
-                status=503,
-                headers={"Retry-After": "0"},
-                content_type="application/problem+json",
+                {"type": "/problems/database_unavailable", "title": "Service Unavailable", "status": 503,
+                 "detail": "retry later", "code": "database_unavailable"},
+                status=503, headers={"Retry-After": "0"}, content_type="application/problem+json",
             )
-        async with (
-            aiohttp.ClientSession() as http,
-            http.request(
-                request.method,
-                upstream + request.path,
-                data=await request.read(),
-                headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
-            ) as resp,
-        ):
+        async with aiohttp.ClientSession() as http, http.request(
+            request.method, upstream + request.path, data=await request.read(),
+            headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
+        ) as resp:
             return web.Response(status=resp.status, body=await resp.read(), content_type=resp.content_type)
 
     app = web.Application()

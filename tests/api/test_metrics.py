@@ -81,16 +81,10 @@ async def test_key_series_present_and_move_when_comments_flow(client: TestClient
     assert total(after, "moderation_decisions_total") == 3.0
 
     # Request latency by route *name*, never by raw path.
-    assert (
-        value(
-            after, "moderation_http_request_duration_seconds_count", route="post_comment", method="POST", status="201"
-        )
-        == 3.0
-    )
-    assert (
-        value(after, "moderation_http_request_duration_seconds_count", route="put_article", method="PUT", status="200")
-        == 1.0
-    )
+    assert value(after, "moderation_http_request_duration_seconds_count", route="post_comment", method="POST",
+                 status="201") == 3.0
+    assert value(after, "moderation_http_request_duration_seconds_count", route="put_article", method="PUT",
+                 status="200") == 1.0
     assert not any("/v1/" in dict(lbl).get("route", "") for (_, lbl) in after)
 
     # Scoring: one model call per submission, each a batch of one.
@@ -121,10 +115,8 @@ async def test_unknown_paths_are_one_series(client: TestClient) -> None:
     for path in ("/nope-1", "/nope-2", "/v1/comments/not-a-uuid/x"):
         assert (await client.get(path)).status == 404
     samples = await scrape(client)
-    assert (
-        value(samples, "moderation_http_request_duration_seconds_count", route="unmatched", method="GET", status="404")
-        == 3.0
-    )
+    assert value(samples, "moderation_http_request_duration_seconds_count", route="unmatched", method="GET",
+                 status="404") == 3.0
 
 
 async def test_methods_the_api_does_not_route_are_one_series(client: TestClient) -> None:

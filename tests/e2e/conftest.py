@@ -70,7 +70,9 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, log_path: Path, timeout: float = 90, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, log_path: Path, timeout: float = 90, env: dict[str, str] | None = None
+) -> Server:
     """``moderation serve`` on a free port; ``env`` adds MODERATION_* settings (e.g. a DATABASE_URL)."""
     port = free_port()
     log = log_path.open("a")

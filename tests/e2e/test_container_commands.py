@@ -60,10 +60,7 @@ def image_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     wheels = root / "wheels"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO_ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        capture_output=True, text=True, timeout=300, check=False,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("*.whl")
@@ -73,10 +70,7 @@ def image_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     site = root / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        capture_output=True, text=True, timeout=300, check=False,
     )
     assert install.returncode == 0, install.stderr
     app = root / "app"
@@ -138,23 +132,13 @@ def test_image_commands_migrate_serve_and_healthcheck(image_root: Path, empty_db
     workdir = image_root / "app"
     where = subprocess.run(
         [sys.executable, "-c", "import service, classifier; print(service.__file__, classifier.__file__)"],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=True,
+        env=env, cwd=workdir, capture_output=True, text=True, check=True,
     )
     assert all(p.startswith(str(image_root / "site")) for p in where.stdout.split()), where.stdout
 
     migrate = subprocess.run(
-        moderation(["moderation", "migrate"]),
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=as_image_user,
-        check=False,
+        moderation(["moderation", "migrate"]), env=env, cwd=workdir, capture_output=True, text=True, timeout=120,
+        preexec_fn=as_image_user, check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
     assert "applied 1 migration" in migrate.stdout or "applied" in migrate.stdout

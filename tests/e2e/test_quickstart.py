@@ -31,16 +31,10 @@ def shell_blocks(markdown: str) -> list[str]:
 
 def fresh_copy(dest: Path) -> None:
     """The repository's files as a clone would have them (tracked and new, not ignored ones)."""
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
     for name in filter(None, listed):
         src = REPO_ROOT / name
         if src.is_file():
@@ -79,13 +73,8 @@ def test_quickstart_word_for_word() -> None:
         checkout.chmod(0o755)
         fresh_copy(checkout)
         done = subprocess.run(
-            ["bash", "-c", script],
-            cwd=checkout,
-            env=clean_shell_env(free_port()),
-            capture_output=True,
-            text=True,
-            timeout=BUDGET_S,
-            check=False,
+            ["bash", "-c", script], cwd=checkout, env=clean_shell_env(free_port()),
+            capture_output=True, text=True, timeout=BUDGET_S, check=False,
         )
         log_file = checkout / "moderation.log"
         log = log_file.read_text(errors="replace") if log_file.exists() else ""

@@ -40,13 +40,8 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def node(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     assert NODE is not None
     return subprocess.run(
-        [NODE, "-e", script],
-        cwd=SNIPPET.parent,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [NODE, "-e", script], cwd=SNIPPET.parent, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=60, check=False,
     )
 
 
@@ -81,11 +76,7 @@ def test_post_comment_against_a_live_service(live: tuple[str, dict[str, str]]) -
     url, env = live
     made = subprocess.run(
         [MODERATION, "keys", "create", "--role", "submitter", "--name", "website"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        env=env, capture_output=True, text=True, timeout=60, check=True,
     )
     key = made.stdout.strip().splitlines()[-1]
     script = """
@@ -112,10 +103,7 @@ def test_post_comment_against_a_live_service(live: tuple[str, dict[str, str]]) -
     cli = subprocess.run(
         [NODE or "node", str(SNIPPET), "Another thoughtful piece."],
         env={**os.environ, "MODERATION_URL": url, "MODERATION_KEY": key},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.split()[0] == "201"

@@ -35,7 +35,9 @@ async def test_only_a_hash_of_the_key_is_stored(conn: asyncpg.Connection) -> Non
     assert bytes(rows[0]["key_hash"]) == hash_key(new.secret)
 
 
-async def test_rotation_without_grace_revokes_the_old_key_at_once(conn: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+async def test_rotation_without_grace_revokes_the_old_key_at_once(
+    conn: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
     await store.ensure_site(conn, "paper")
     old = await create_key(conn, name="website", role=Role.SUBMITTER, site_id="paper")
     rotated = await rotate_key(conn, name="website")

@@ -22,7 +22,10 @@ async def test_all_migrations_apply_to_an_empty_database_and_record_checksums(em
         assert [m.version for m in done] == [m.version for m in load_migrations(MIGRATIONS)]
         rows = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY version")
         assert [(r["version"], r["checksum"]) for r in rows] == [(m.version, m.checksum) for m in done]
-        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+        }
         assert {"comments", "comment_events", "articles", "authors", "api_keys", "model_versions"} <= tables
         assert await apply_migrations(conn, MIGRATIONS) == []  # idempotent
     finally:

@@ -63,7 +63,9 @@ async def test_twenty_claimers_over_two_hundred_comments(db_dsn: str, conn: asyn
 
     async def work(mod: Principal, n: int) -> None:
         while True:
-            items = await moderation.claim_reviews(pool, mod, limit=3, site_id=None, article_id=None, lease_s=60)
+            items = await moderation.claim_reviews(
+                pool, mod, limit=3, site_id=None, article_id=None, lease_s=60
+            )
             if not items:
                 return
             for item in items:
@@ -86,7 +88,9 @@ async def test_twenty_claimers_over_two_hundred_comments(db_dsn: str, conn: asyn
     )
     assert len(rows) == COMMENTS and {r["n"] for r in rows} == {1}
     assert await conn.fetchval("SELECT count(*) FROM comments WHERE status = 'pending'") == 0
-    counts = await conn.fetchrow("SELECT approved_count + rejected_count AS n FROM authors WHERE id = 'author'")
+    counts = await conn.fetchrow(
+        "SELECT approved_count + rejected_count AS n FROM authors WHERE id = 'author'"
+    )
     assert counts["n"] == COMMENTS
 
 
@@ -96,7 +100,9 @@ async def test_only_the_lease_holder_decides_and_only_once(db_dsn: str, conn: as
     pool = await create_pool(db_dsn, max_size=4, connect_timeout=10, command_timeout=30)
     try:
         (item,) = await moderation.claim_reviews(pool, a, limit=10, site_id=None, article_id=None, lease_s=60)
-        assert await moderation.claim_reviews(pool, b, limit=10, site_id=None, article_id=None, lease_s=60) == []
+        assert (
+            await moderation.claim_reviews(pool, b, limit=10, site_id=None, article_id=None, lease_s=60) == []
+        )
         with pytest.raises(LeaseNotHeld):
             await moderation.decide_review(pool, b, item.id, approve=True, reason=None)
         decided = await moderation.decide_review(pool, a, item.id, approve=False, reason="insult")
@@ -110,7 +116,9 @@ async def test_only_the_lease_holder_decides_and_only_once(db_dsn: str, conn: as
         await pool.close()
 
 
-async def test_an_expired_lease_returns_the_comment_to_the_queue(db_dsn: str, conn: asyncpg.Connection) -> None:
+async def test_an_expired_lease_returns_the_comment_to_the_queue(
+    db_dsn: str, conn: asyncpg.Connection
+) -> None:
     await _pending(conn, 1)
     a, b = await _moderators(conn, 2)
     pool = await create_pool(db_dsn, max_size=4, connect_timeout=10, command_timeout=30)
@@ -121,6 +129,8 @@ async def test_an_expired_lease_returns_the_comment_to_the_queue(db_dsn: str, co
         assert again.id == item.id
         with pytest.raises(LeaseNotHeld):
             await moderation.decide_review(pool, a, item.id, approve=True, reason=None)
-        assert (await moderation.decide_review(pool, b, item.id, approve=True, reason=None)).status is Status.APPROVED
+        assert (
+            await moderation.decide_review(pool, b, item.id, approve=True, reason=None)
+        ).status is Status.APPROVED
     finally:
         await pool.close()

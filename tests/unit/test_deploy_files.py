@@ -59,9 +59,7 @@ def test_kubernetes_manifests_match_the_schemas() -> None:
 def test_compose_file_matches_the_compose_spec() -> None:
     done = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-        capture_output=True,
-        text=True,
-        check=False,
+        capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -100,7 +100,9 @@ def test_decision_is_monotone_in_the_scores(s: dict[str, float], mode: ArticleMo
 
 
 @given(scores, modes)
-def test_every_decision_has_a_reason_and_matches_the_thresholds(s: dict[str, float], mode: ArticleMode) -> None:
+def test_every_decision_has_a_reason_and_matches_the_thresholds(
+    s: dict[str, float], mode: ArticleMode
+) -> None:
     d = decide(PolicyInput(s, T, mode))
     assert d.reasons
     worst = max(s.values())
