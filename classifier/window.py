@@ -28,6 +28,8 @@ artifact stores plain arrays.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -170,6 +172,39 @@ def window_vectors(
     # A Python float divisor keeps float32, as training did.
     scaled = (np.asarray(static, dtype=np.float32) / scale).astype(np.float16)
     return np.vstack((scaled, identity)).astype(np.float32)
+
+
+# The lookup of the last artifact loaded in this process, by a digest of the arrays it is built
+# from: loading the same artifact again (every app a test suite starts, a hot swap back to a
+# version) reuses it instead of building 94 MB again. Read-only: the scorers share it.
+_LOOKUP: dict[str, NDArray[np.float32]] = {}
+_LOOKUP_LOCK = threading.Lock()
+
+
+def _lookup_key(arrays: dict[str, NDArray[Any]], n_tokens: int) -> str:
+    digest = hashlib.sha256(str(n_tokens).encode())
+    for name in (WINDOW_TABLE_SHA256, WINDOW_SCALE, WINDOW_IDENTITY, WINDOW_FILTERS):
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _build_lookup(
+    arrays: dict[str, NDArray[Any]], n_tokens: int, static: NDArray[np.floating[Any]] | None, columns: int
+) -> NDArray[np.float32]:
+    """Every token's response at every (width, offset): one product at load, a lookup per token
+    afterwards. The last row is the padding token (zero)."""
+    vectors = window_vectors(arrays, static)
+    if vectors.shape[0] != n_tokens + 1:
+        raise ValueError("window block vectors do not match the token vocabulary")
+    W = np.asarray(arrays[WINDOW_FILTERS], dtype=np.float32)
+    if W.shape != (vectors.shape[1], columns):
+        raise ValueError("window block filter shapes do not match")
+    table = np.zeros((n_tokens + 2, W.shape[1]), dtype=np.float32)
+    np.matmul(vectors, W, out=table[: n_tokens + 1])  # in place: no second copy at load
+    table.flags.writeable = False
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,20 +433,23 @@ class WindowScorer:
     ) -> None:
         """``static``: the static vectors the block was trained on (default: the packaged table
         the artifact names by sha256)."""
-        vectors = window_vectors(arrays, static)
-        if vectors.shape[0] != n_tokens + 1:
-            raise ValueError("window block vectors do not match the token vocabulary")
-        W = np.asarray(arrays[WINDOW_FILTERS], dtype=np.float32)
         self.widths = tuple(int(k) for k in arrays[WINDOW_WIDTHS])
         self.filters = int(np.asarray(arrays[WINDOW_FILTER_BIAS]).shape[0]) // len(self.widths)
-        if W.shape != (vectors.shape[1], self.filters * sum(self.widths)):
-            raise ValueError("window block filter shapes do not match")
         self.identity = n_tokens
         self.pad = n_tokens + 1
-        # Every token's response at every (width, offset): one product at load, a lookup per token
-        # afterwards. The last row is the padding token (zero).
-        self.table = np.zeros((n_tokens + 2, W.shape[1]), dtype=np.float32)
-        np.matmul(vectors, W, out=self.table[: n_tokens + 1])  # in place: no second copy at load
+        key = None if static is not None else _lookup_key(arrays, n_tokens)
+        with _LOOKUP_LOCK:
+            cached = _LOOKUP.get(key) if key is not None else None
+        if cached is not None:
+            self.table = cached
+        else:
+            self.table = _build_lookup(arrays, n_tokens, static, self.filters * sum(self.widths))
+            if key is not None:
+                with _LOOKUP_LOCK:
+                    _LOOKUP.clear()  # the last artifact's only: normally the one serving
+                    _LOOKUP[key] = self.table
+        if self.table.shape != (n_tokens + 2, self.filters * sum(self.widths)):
+            raise ValueError("window block filter shapes do not match")
         self.bias = np.asarray(arrays[WINDOW_FILTER_BIAS], dtype=np.float32)
         self.out = np.asarray(arrays[WINDOW_OUT], dtype=np.float64)
         self.out_bias = np.asarray(arrays[WINDOW_OUT_BIAS], dtype=np.float64)

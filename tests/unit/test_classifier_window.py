@@ -287,6 +287,28 @@ def test_the_artifact_carries_the_block_and_the_model_scores_with_it(model: Mode
     assert not np.allclose(with_block, without)
 
 
+def test_loading_the_same_artifact_again_reuses_its_lookup(artifact: Path, model: Model, tmp_path: Path) -> None:
+    again = load_model(artifact)
+    assert again._windows is not None and model._windows is not None
+    assert again._windows.table is model._windows.table  # built once per process and artifact
+    assert not again._windows.table.flags.writeable  # shared: nobody may write it
+    assert again.score(["you are a stupid idiot"]) == model.score(["you are a stupid idiot"])
+    # Another artifact (other filters) builds its own.
+    other = tmp_path / "other"
+    shutil.copytree(artifact, other)
+    with np.load(other / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays[WINDOW_FILTERS] = arrays[WINDOW_FILTERS] * 2
+    np.savez_compressed(other / ARRAYS_FILE, **arrays)
+    import json
+
+    fields = json.loads((other / MANIFEST_FILE).read_text())
+    fields["files"][ARRAYS_FILE] = sha256_file(other / ARRAYS_FILE)
+    fields["smoke_scores"] = []
+    (other / MANIFEST_FILE).write_text(json.dumps(fields))
+    assert load_model(other)._windows.table is not model._windows.table  # type: ignore[union-attr]
+
+
 def test_explanations_add_up_with_the_block(model: Model) -> None:
     text = "you are a stupid idiot and a moron"
     norm, per_char = model.char_contributions(text)
