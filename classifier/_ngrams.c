@@ -399,8 +399,8 @@ enum { W_TABLE, W_IDS, W_INDPTR, W_WIDTHS, W_BIAS, W_POOLED, W_WHERE, W_N };
  * (tokens outside it count as zero), each filter's response: its bias plus, for each token of
  * the window, the token's row of table at the columns of that (width, offset); then the
  * maximum over windows, ReLU'd, and (with locate; else the document's start) where the first
- * window reaching it starts (an index into ids, up to k - 1 before the document). Sums run in the same order as the numpy path, so the
- * two agree bit for bit.
+ * window reaching it starts (an index into ids, up to k - 1 before the document). Sums run in
+ * the same order as the numpy path, so the two agree bit for bit.
  *
  * table: float32 (rows, filters * sum(widths)); ids, indptr, widths: int64; bias: float32
  * (filters * len(widths)); out_pooled: float32, out_where: int64, both (documents, len(bias)).
@@ -439,7 +439,7 @@ static PyObject *window_pool(PyObject *self, PyObject *args) {
         problem = "window_pool: the table, widths and bias do not fit together";
     if (!problem && (bufs[W_POOLED].view.len != n_docs * n_pool * 4 || bufs[W_WHERE].view.len != n_docs * n_pool * 8))
         problem = "window_pool: the output arrays have the wrong size";
-    if (!problem && n_docs >= 0 && (indptr[0] != 0 || indptr[n_docs] != n_ids))
+    if (!problem && (indptr[0] != 0 || indptr[n_docs] != n_ids))
         problem = "window_pool: indptr does not cover ids";
     for (Py_ssize_t d = 0; !problem && d < n_docs; d++)
         if (indptr[d + 1] < indptr[d])

@@ -22,6 +22,7 @@ so every mention raised the score, and measured no better: functional suite toxi
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -73,8 +74,6 @@ _TABLE_LOCK = threading.Lock()
 def packaged_static_vectors(sha256: str) -> StaticVectors:
     """The packaged static table whose file has this sha256 (how an artifact names the table it
     was trained on); ValueError when this installation has none."""
-    import hashlib
-
     for name in STATIC_TABLES:
         path = static_vectors_path(name)
         with _TABLE_LOCK:

@@ -493,7 +493,7 @@ def fit_arrays(
         net = WindowNet(block.static.vectors, Y.shape[1], recipe.window).fit(seqs, Y, weights, log=log)
         # Like the embedding block, labels with few positives keep to the n-grams (the filters are
         # still trained on them too): held-out threat ROC AUC fell with the block's share in it.
-        positives = np.nansum(Y, axis=0) if len(Y) else np.zeros(Y.shape[1])
+        positives = np.nansum(Y, axis=0)
         assert recipe.embedding is not None
         table_sha256 = sha256_file(static_vectors_path(recipe.embedding))
         arrays.update(net.arrays(table_sha256, keep=positives >= recipe.embedding_min_positives))

@@ -89,70 +89,48 @@ def encode_with_identity(
     texts = list(texts)
     if batch is None:
         batch = tokenizer.encode(texts, offsets=offsets)
-    marked = [i for i, t in enumerate(texts) if PLACEHOLDER in t]
-    if not marked:
+    parts = [t.split(PLACEHOLDER) if PLACEHOLDER in t else None for t in texts]
+    if all(p is None for p in parts):
         return batch
-    ident = tokenizer.n_tokens
-    pieces: list[str] = []
-    piece_start: list[int] = []
-    for i in marked:
-        pos = 0
-        for part in texts[i].split(PLACEHOLDER):
-            pieces.append(part)
-            piece_start.append(pos)
-            pos += len(part) + 1
-    sub = tokenizer.encode(pieces, offsets=offsets)
-    new_ids: list[NDArray[np.int64]] = []
-    new_start: list[NDArray[np.int64]] = []
-    new_end: list[NDArray[np.int64]] = []
-    replaced: dict[int, int] = {}
-    k = 0
-    for i in marked:
-        n_parts = texts[i].count(PLACEHOLDER) + 1
-        ids_parts, start_parts, end_parts = [], [], []
-        for j in range(n_parts):
-            lo, hi = sub.indptr[k], sub.indptr[k + 1]
-            ids_parts.append(sub.ids[lo:hi])
-            if offsets:
-                assert sub.start is not None and sub.end is not None
-                ids_shift = piece_start[k]
-                start_parts.append(sub.start[lo:hi] + ids_shift)
-                end_parts.append(sub.end[lo:hi] + ids_shift)
-            if j < n_parts - 1:
-                at = piece_start[k] + len(pieces[k])  # the placeholder's offset
-                ids_parts.append(np.array([ident], dtype=np.int64))
-                if offsets:
-                    start_parts.append(np.array([at], dtype=np.int64))
-                    end_parts.append(np.array([at + 1], dtype=np.int64))
-            k += 1
-        replaced[i] = len(new_ids)
-        new_ids.append(np.concatenate(ids_parts).astype(np.int64))
+    sub = tokenizer.encode([piece for p in parts if p is not None for piece in p], offsets=offsets)
+    ident = np.array([tokenizer.n_tokens], dtype=np.int64)
+    ids: list[NDArray[np.int64]] = []
+    starts: list[NDArray[np.int64]] = []
+    ends: list[NDArray[np.int64]] = []
+    counts = np.zeros(len(texts), dtype=np.int64)
+
+    def take(source: TokenBatch, row: int, shift: int) -> None:
+        lo, hi = source.indptr[row], source.indptr[row + 1]
+        ids.append(source.ids[lo:hi])
         if offsets:
-            new_start.append(np.concatenate(start_parts).astype(np.int64))
-            new_end.append(np.concatenate(end_parts).astype(np.int64))
-    ids_out: list[NDArray[np.int64]] = []
-    start_out: list[NDArray[np.int64]] = []
-    end_out: list[NDArray[np.int64]] = []
-    for i in range(len(texts)):
-        if i in replaced:
-            r = replaced[i]
-            ids_out.append(new_ids[r])
-            if offsets:
-                start_out.append(new_start[r])
-                end_out.append(new_end[r])
+            assert source.start is not None and source.end is not None
+            starts.append(source.start[lo:hi] + shift)
+            ends.append(source.end[lo:hi] + shift)
+
+    k = 0  # the next piece of ``sub``
+    for i, pieces in enumerate(parts):
+        before = len(ids)
+        if pieces is None:
+            take(batch, i, 0)
         else:
-            lo, hi = batch.indptr[i], batch.indptr[i + 1]
-            ids_out.append(batch.ids[lo:hi])
-            if offsets:
-                assert batch.start is not None and batch.end is not None
-                start_out.append(batch.start[lo:hi])
-                end_out.append(batch.end[lo:hi])
+            at = 0  # where the piece starts in the text
+            for j, piece in enumerate(pieces):
+                take(sub, k, at)
+                k += 1
+                at += len(piece)
+                if j < len(pieces) - 1:  # the placeholder after it
+                    ids.append(ident)
+                    if offsets:
+                        starts.append(np.array([at], dtype=np.int64))
+                        ends.append(np.array([at + 1], dtype=np.int64))
+                    at += 1
+        counts[i] = sum(len(x) for x in ids[before:])
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in ids_out], out=indptr[1:])
-    ids = np.concatenate(ids_out).astype(np.int64) if ids_out else np.zeros(0, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    flat = np.concatenate(ids).astype(np.int64)
     if not offsets:
-        return TokenBatch(indptr, ids)
-    return TokenBatch(indptr, ids, np.concatenate(start_out).astype(np.int64), np.concatenate(end_out).astype(np.int64))
+        return TokenBatch(indptr, flat)
+    return TokenBatch(indptr, flat, np.concatenate(starts).astype(np.int64), np.concatenate(ends).astype(np.int64))
 
 
 def window_vectors(
@@ -435,7 +413,6 @@ class WindowScorer:
         the artifact names by sha256)."""
         self.widths = tuple(int(k) for k in arrays[WINDOW_WIDTHS])
         self.filters = int(np.asarray(arrays[WINDOW_FILTER_BIAS]).shape[0]) // len(self.widths)
-        self.identity = n_tokens
         self.pad = n_tokens + 1
         key = None if static is not None else _lookup_key(arrays, n_tokens)
         with _LOOKUP_LOCK:
