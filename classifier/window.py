@@ -346,24 +346,23 @@ class WindowNet:
         dU = Zd.T @ g
         dc = g.sum(axis=0)
         dZ = (g @ self.U.T) * drop_p
-        dW = np.zeros_like(self.W)
+        # The gradient reaching P: each filter's pooled gradient lands on the one position whose
+        # window won its max, one column per (width, offset) block. Then dW is one matrix product
+        # with the batch's vectors, as P was (not a (batch, filters, dims) gather per block).
+        dP = np.zeros_like(P)
         db = np.zeros_like(self.b)
-        d_ident = np.zeros(self._table.shape[1], dtype=np.float32)
-        rows = np.arange(B)[:, None]
+        rows, filt = np.arange(B)[:, None], np.arange(f)[None, :]
         for wi, k in enumerate(widths):
             gk = dZ[:, wi * f : (wi + 1) * f] * active[wi]
             db[wi * f : (wi + 1) * f] = gk.sum(axis=0)
             for bwi, j, col in blocks:
-                if bwi != wi:
-                    continue
-                pos = argmax[wi] + (kmax - k + j)  # (B, f) positions in x
-                e = emb[rows, pos]  # (B, f, dims), dropout applied
-                dW[:, col : col + f] = (gk[:, :, None] * e).sum(axis=0).T
-                is_ident = x[rows, pos] == self.identity
-                if is_ident.any():
-                    bi, fi = np.nonzero(is_ident)
-                    contrib = gk[bi, fi][:, None] * self.W[:, col + fi].T * drop_e[bi, pos[bi, fi]]
-                    d_ident += contrib.sum(axis=0)
+                if bwi == wi:
+                    dP[rows, argmax[wi] + (kmax - k + j), col + filt] = gk
+        dW = (emb.reshape(B * Lp, -1).T @ dP.reshape(B * Lp, -1)).astype(self.W.dtype, copy=False)
+        # The identity vector is the one learned row of the table: its gradient is what reaches
+        # the vectors at its positions (through the same dropout).
+        ident = x == self.identity
+        d_ident = ((dP[ident] @ self.W.T) * drop_e[ident]).sum(axis=0).astype(self._table.dtype, copy=False)
         return loss, [dW, db, dU, dc, d_ident]
 
     def _adam(

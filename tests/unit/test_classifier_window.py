@@ -34,9 +34,9 @@ FILTERS = 4
 NO_TABLE = "00" * 32
 
 
-def _net(seed: int = 0, vocab: int = 40, dims: int = 6, labels: int = 3) -> WindowNet:
+def _net(seed: int = 0, vocab: int = 40, dims: int = 6, labels: int = 3, dropout: float = 0.0) -> WindowNet:
     rng = np.random.default_rng(seed)
-    cfg = WindowConfig(widths=WIDTHS, filters=FILTERS, embed_dropout=0.0, pool_dropout=0.0, seed=seed)
+    cfg = WindowConfig(widths=WIDTHS, filters=FILTERS, embed_dropout=dropout, pool_dropout=dropout, seed=seed)
     vectors = rng.normal(size=(vocab, dims)).astype(np.float32)
     net = WindowNet(vectors, labels, cfg)
     net.static_ = vectors  # type: ignore[attr-defined]
@@ -74,8 +74,10 @@ def _direct(net: WindowNet, seq: np.ndarray) -> np.ndarray:
     return np.concatenate(pooled) @ net.U.astype(np.float64) + net.c
 
 
-def test_gradients_match_finite_differences() -> None:
-    net = _net()
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradients_match_finite_differences(dropout: float) -> None:
+    """With dropout, every evaluation draws the same masks (the generator is reset each time)."""
+    net = _net(dropout=dropout)
     for name in ("W", "b", "U", "c"):
         setattr(net, name, getattr(net, name).astype(np.float64))
     net._table = net._table.astype(np.float64)
@@ -86,16 +88,21 @@ def test_gradients_match_finite_differences() -> None:
     w = np.ones((4, 3))
     w[1, 2] = 0.0  # a label the row does not annotate
     w /= w.sum()
-    _, grads = net._step(seqs, y, w)
+
+    def step() -> tuple[float, list[np.ndarray]]:
+        net._rng = np.random.default_rng(7)
+        return net._step(seqs, y, w)
+
+    _, grads = step()
     eps = 1e-6
     for param, grad in zip(net._params(), grads, strict=True):
         numeric = np.zeros_like(param)
         for i in np.ndindex(param.shape):
             old = param[i]
             param[i] = old + eps
-            up, _ = net._step(seqs, y, w)
+            up, _ = step()
             param[i] = old - eps
-            down, _ = net._step(seqs, y, w)
+            down, _ = step()
             param[i] = old
             numeric[i] = (up - down) / (2 * eps)
         np.testing.assert_allclose(grad, numeric, atol=1e-7, rtol=1e-4)
