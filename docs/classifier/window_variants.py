@@ -1,0 +1,129 @@
+"""Refit the window block alone, keep the rest of an artifact, and compare toxicity ROC AUC.
+
+How much of the model card's figures is the window block's seed, and whether another shape of
+the block does better: each variant is a ``WindowConfig`` change (JSON), fitted on the recipe's
+training rows exactly as ``moderation train`` fits it (same rows, weights and labels kept), and
+added to the artifact's own n-gram and embedding logits. Prints a Markdown table (the model
+card's "How much of these figures is the seed"). 80-90 s per variant on two cores, plus a minute
+to load the data.
+
+    python docs/classifier/window_variants.py --data-dir ../shared/data '{"seed": 14}' '{"epochs": 6}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import roc_auc_score
+
+from classifier import LABELS, load_model
+from classifier.embedding import load_static_vectors, static_vectors_path
+from classifier.functional import functional_cases
+from classifier.identity import prepare_text
+from classifier.model import Model, default_model_path, linear_logits
+from classifier.train import RECIPES, prepare, sample_weights
+from classifier.window import WindowNet, WindowScorer, encode_with_identity
+
+CHUNK = 2048
+
+
+def split_logits(model: Model, texts: Sequence[str], scorer: WindowScorer | None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The artifact's logits without its window block, and the window block's (``scorer``, or the
+    artifact's own when None), for prepared texts."""
+    assert model._tokens is not None and model._windows is not None, "the artifact has no window block"
+    rest, window = [], []
+    for lo in range(0, len(texts), CHUNK):
+        chunk = list(texts[lo : lo + CHUNK])
+        batch = model._tokens.tokenizer.encode(chunk)
+        matrix = model._features.transform(chunk)
+        rest.append(
+            linear_logits(matrix, chunk, model._coef, model._intercept, model._identity_coef)
+            + model._tokens.logits(chunk, batch)
+        )
+        block = scorer or model._windows
+        window.append(block.logits(block.pool(encode_with_identity(model._tokens.tokenizer, chunk, batch=batch))))
+    return np.vstack(rest), np.vstack(window)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="*", help="WindowConfig changes as JSON, e.g. '{\"seed\": 14}'")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--model", type=Path, default=None, help="artifact (default: the packaged default)")
+    args = parser.parse_args(argv)
+
+    model = load_model(args.model or default_model_path())
+    recipe = RECIPES[model.manifest.recipe]
+    assert recipe.window is not None and recipe.embedding is not None, "the recipe has no window block"
+    splits = prepare(recipe, args.data_dir, log=lambda *_: None)
+    data, source = splits.data, np.array(splits.data.source)
+    train = splits.rows("train", sources=(*recipe.sources, "augment"))
+    assert model._tokens is not None
+    tokenizer = model._tokens.tokenizer
+    tokens = encode_with_identity(tokenizer, [splits.normalized[i] for i in train])
+    seqs = [tokens.ids[tokens.indptr[i] : tokens.indptr[i + 1]] for i in range(len(train))]
+    static = load_static_vectors(static_vectors_path(recipe.embedding))
+    keep = np.nansum(data.y[train], axis=0) >= recipe.embedding_min_positives
+
+    sets: dict[str, tuple[NDArray[np.int64] | None, list[str]]] = {}
+    for name in ("val", "test"):
+        rows = splits.rows(name, sources=recipe.sources)
+        sets[name] = (rows, [splits.normalized[i] for i in rows])
+    cases = functional_cases()
+    sets["functional"] = (None, [prepare_text(c.text, recipe.identity_mask) for c in cases])
+    hateful = np.array([c.hateful for c in cases])
+    tox, attack = LABELS.index("toxicity"), LABELS.index("identity_attack")
+
+    def auc(name: str, z: NDArray[Any], only: str | None = None, label: int = tox) -> float:
+        rows, _ = sets[name]
+        if rows is None:
+            return float(roc_auc_score(hateful, z[:, label]))
+        y = data.y[rows, label]
+        mask = ~np.isnan(y) & ((source[rows] == only) if only else True)
+        return float(roc_auc_score(y[mask], z[mask, label]))
+
+    def row(title: str, scorer: WindowScorer | None) -> str:
+        z = {name: np.add(*split_logits(model, texts, scorer)) for name, (_, texts) in sets.items()}
+        cells = [
+            auc("val", z["val"], "jigsaw"),
+            auc("test", z["test"], "jigsaw"),
+            auc("test", z["test"], "civil"),
+            auc("test", z["test"]),
+        ]
+        functional = [auc("functional", z["functional"]), auc("functional", z["functional"], label=attack)]
+        return (
+            f"| {title} | "
+            + " | ".join(f"{c:.4f}" for c in cells)
+            + " | "
+            + " | ".join(f"{c:.3f}" for c in functional)
+            + " |"
+        )
+
+    print(
+        "| window block | Jigsaw val | Jigsaw test | Civil test | all test "
+        "| functional toxicity | functional identity_attack |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(row(f"the artifact's ({model.manifest.version})", None), flush=True)
+    for variant in args.variants:
+        changes = json.loads(variant)
+        if "widths" in changes:
+            changes["widths"] = tuple(changes["widths"])
+        config = replace(recipe.window, **changes)
+        net = WindowNet(static.vectors, len(LABELS), config).fit(
+            seqs, data.y[train], sample_weights(data, train, recipe), log=lambda *_: None
+        )
+        scorer = WindowScorer(net.arrays("00" * 32, keep=keep), tokenizer.n_tokens, static=static.vectors)
+        print(row(variant, scorer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
