@@ -526,9 +526,7 @@ class FeatureSpace:
         assert hits is not None
         return matrix, hits
 
-    def _featurize(
-        self, texts: Sequence[str], compiled: bool | None, hits: bool
-    ) -> tuple[sp.csr_matrix, Hits | None]:
+    def _featurize(self, texts: Sequence[str], compiled: bool | None, hits: bool) -> tuple[sp.csr_matrix, Hits | None]:
         if compiled is None:
             compiled = COMPILED and not self.scopes
         elif compiled and (not COMPILED or self.scopes):

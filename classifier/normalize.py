@@ -340,6 +340,7 @@ def _map_ascii(text: str) -> str:
     """Step 1 of an ASCII ``text``: one character for each (tests/unit/test_classifier_normalize.py)."""
     return text.encode("ascii").translate(_ASCII_TABLE).decode("ascii")
 
+
 _Repl = Callable[[re.Match[str]], str]
 
 
