@@ -474,17 +474,15 @@ class Model:
             if self._windows is not None:
                 # Each filter's share belongs to the window of tokens it pooled, spread over them:
                 # from ``windows``, the whole batch's located pooling when the caller has it.
+                doc_of = np.asarray(docs, dtype=np.int64)  # a pooled row's document
+                pooled_rows: Sequence[int] = range(len(docs))
                 if windows is None or windows.where is None:
                     subset = [normalized[d] for d in docs]
                     pooled = self._window_pool(subset, None if tokens is None else tokens.select(docs), locate=True)
-                    token, share = self._windows.contributions(pooled, range(len(docs)), wanted_labels)
-                    doc = np.asarray(docs, dtype=np.int64)[
-                        np.searchsorted(pooled.batch.indptr, token, side="right") - 1
-                    ]
                 else:
-                    pooled = windows
-                    token, share = self._windows.contributions(pooled, docs, wanted_labels)
-                    doc = np.searchsorted(pooled.batch.indptr, token, side="right") - 1
+                    pooled, pooled_rows, doc_of = windows, docs, np.arange(len(normalized), dtype=np.int64)
+                token, share = self._windows.contributions(pooled, pooled_rows, wanted_labels)
+                doc = doc_of[np.searchsorted(pooled.batch.indptr, token, side="right") - 1]
                 wbatch = pooled.batch
                 assert wbatch.start is not None and wbatch.end is not None
                 if token.size:

@@ -4,6 +4,7 @@ generated model that carries the block through an artifact."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -307,7 +308,6 @@ def test_loading_the_same_artifact_again_reuses_its_lookup(artifact: Path, model
         arrays = {name: npz[name] for name in npz.files}
     arrays[WINDOW_FILTERS] = arrays[WINDOW_FILTERS] * 2
     np.savez_compressed(other / ARRAYS_FILE, **arrays)
-    import json
 
     fields = json.loads((other / MANIFEST_FILE).read_text())
     fields["files"][ARRAYS_FILE] = sha256_file(other / ARRAYS_FILE)
@@ -366,7 +366,6 @@ def test_a_damaged_block_is_refused(artifact: Path, tmp_path: Path, change, mess
     change(arrays)
     np.savez_compressed(bad / ARRAYS_FILE, **arrays)
     manifest = (bad / MANIFEST_FILE).read_text()
-    import json
 
     fields = json.loads(manifest)
     fields["files"][ARRAYS_FILE] = sha256_file(bad / ARRAYS_FILE)
