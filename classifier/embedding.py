@@ -51,8 +51,14 @@ __all__ = [
     "TokenScorer",
 ]
 
-# Static tables shipped with the package, by the name a recipe uses.
-STATIC_TABLES: dict[str, str] = {"minilm_l6_static": "minilm_l6_static.npz"}
+# Static tables shipped with the package, by the name a recipe uses (the default recipe's first: an
+# artifact finds its table by hashing them in this order). minilm_l6_static is distilled from
+# MiniLM token by token (classifier/distill.py); minilm_l6_tokenlearn is that table tuned so that
+# a text's mean vector follows MiniLM's sentence embedding (classifier/tokenlearn.py).
+STATIC_TABLES: dict[str, str] = {
+    "minilm_l6_tokenlearn": "minilm_l6_tokenlearn.npz",
+    "minilm_l6_static": "minilm_l6_static.npz",
+}
 UNK_TOKEN = "[UNK]"
 # On texts of printable ASCII only, BERT's normalizer (drop control characters, space out CJK,
 # strip accents, lower-case) only lower-cases, which keeps every offset: such texts skip it (and
@@ -333,20 +339,25 @@ class EmbeddingBlock:
     def transform(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return ((self._raw(self.tokenizer.encode(texts)) - self.mean_) * self.factor_).astype(np.float32)
 
-    def identity_block(self, texts: Sequence[str], mentions: NDArray[np.bool_]) -> NDArray[np.float32]:
+    def identity_block(
+        self, texts: Sequence[str], mentions: NDArray[np.bool_], scale: float = 1.0
+    ) -> NDArray[np.float32]:
         """The identity-conjunction copy of the block: the scaled mean token vector (not centred,
         so it folds into per-token weights with no intercept of its own) in rows that mention an
-        identity term, zero elsewhere. Call after :meth:`fit_transform`."""
+        identity term, zero elsewhere. Call after :meth:`fit_transform`. ``scale`` multiplies the
+        copy's columns: below 1, one regularization constant shrinks its weights more than the
+        plain block's."""
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
         rows = np.flatnonzero(mentions)
         if rows.size:
             raw = self._raw(self.tokenizer.encode([texts[i] for i in rows.tolist()]))
-            out[rows] = raw * self.factor_
+            out[rows] = raw * (self.factor_ * np.float32(scale))
         return out
 
-    def fold_identity(self, coef: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Per-token weights (vocabulary × labels) of the identity copy's ``coef``."""
-        effective = coef * self.factor_[:, None]
+    def fold_identity(self, coef: NDArray[np.float64], scale: float = 1.0) -> NDArray[np.float64]:
+        """Per-token weights (vocabulary × labels) of the identity copy's ``coef`` (fitted on
+        :meth:`identity_block` with the same ``scale``)."""
+        effective = coef * (self.factor_ * scale)[:, None]
         return (self.static.vectors.astype(np.float64) @ effective) * self.token_weight_[:, None]
 
     def fold(self, coef: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

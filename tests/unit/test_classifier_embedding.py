@@ -162,7 +162,8 @@ def test_a_selected_batch_and_its_means_match_the_texts_tokenized_alone(static) 
     assert not means[3].any() and not means[5].any()  # no tokens, no mean
 
 
-def test_the_identity_copy_folds_into_token_weights_exactly(static) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_the_identity_copy_folds_into_token_weights_exactly(static, scale: float) -> None:  # type: ignore[no-untyped-def]
     block = EmbeddingBlock(static, "sif", 3.0)
     block.fit_transform([prepare_text(t) for t in generated(200, seed=5)[0]])
     texts = [prepare_text(t) for t in [*TEXTS, "Muslims are vermin", "as a gay man I agree"]]
@@ -171,11 +172,37 @@ def test_the_identity_copy_folds_into_token_weights_exactly(static) -> None:  # 
     rng = np.random.default_rng(1)
     coef, coef_id = (rng.normal(0.0, 1.0, size=(block.dims, len(LABELS))) for _ in range(2))
     arrays, shift = block.arrays(coef)
-    arrays[EMBED_IDENTITY_COEF] = block.fold_identity(coef_id).astype(np.float32)
+    arrays[EMBED_IDENTITY_COEF] = block.fold_identity(coef_id, scale).astype(np.float32)
     folded = TokenScorer(arrays).logits(texts) + shift
-    expected = block.transform(texts) @ coef + block.identity_block(texts, mentions) @ coef_id
+    copy = block.identity_block(texts, mentions, scale)
+    expected = block.transform(texts) @ coef + copy @ coef_id
     np.testing.assert_allclose(folded, expected, rtol=1e-3, atol=1e-3)
-    assert not block.identity_block(texts, mentions)[~mentions].any()
+    assert not copy[~mentions].any()
+    np.testing.assert_allclose(copy, block.identity_block(texts, mentions) * scale, rtol=1e-6)
+
+
+def test_the_packaged_tables_share_one_vocabulary_and_the_tuned_one_names_its_base() -> None:
+    tables = {name: load_static_vectors(static_vectors_path(name)) for name in embedding.STATIC_TABLES}
+    distilled, tuned = tables["minilm_l6_static"], tables["minilm_l6_tokenlearn"]
+    assert tuned.tokens == distilled.tokens
+    assert tuned.vectors.shape == distilled.vectors.shape
+    assert np.isfinite(tuned.vectors).all()
+    assert tuned.meta["tuned_from"] == "minilm_l6_static"
+    assert tuned.meta["tuned_from_sha256"] == sha256_file(static_vectors_path("minilm_l6_static"))
+    assert tuned.meta["source_weights_sha256"] == distilled.meta["source_weights_sha256"]
+    # Tuned, not replaced: every token stays close to its distilled vector.
+    cosine = (tuned.vectors * distilled.vectors).sum(1) / (
+        np.linalg.norm(tuned.vectors, axis=1) * np.linalg.norm(distilled.vectors, axis=1) + 1e-9
+    )
+    assert np.median(cosine) > 0.95
+    assert not np.array_equal(tuned.vectors, distilled.vectors)
+
+
+def test_an_artifact_finds_either_packaged_table_by_its_hash() -> None:
+    for name in embedding.STATIC_TABLES:
+        path = static_vectors_path(name)
+        found = embedding.packaged_static_vectors(sha256_file(path))
+        np.testing.assert_array_equal(found.vectors, load_static_vectors(path).vectors)
 
 
 def test_the_model_carries_the_block_and_its_provenance(model: Model) -> None:
