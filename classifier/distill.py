@@ -64,6 +64,19 @@ def reduce(vectors: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
     return (centred @ vt[:dims].T).astype(np.float32), explained[:dims]
 
 
+def save_table(path: Path, tokens: list[str], vectors: np.ndarray, meta: dict[str, object]) -> None:
+    """Write a static table: float16 vectors, the vocabulary as one code-point array plus lengths,
+    and ``meta`` as JSON (plain arrays; :func:`classifier.embedding.load_static_vectors` reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        vectors=vectors.astype(np.float16),
+        token_codes=np.frombuffer("".join(tokens).encode("utf-32-le"), dtype="<u4").astype(np.uint32),
+        token_lengths=np.array([len(t) for t in tokens], dtype=np.int32),
+        meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--dims", type=int, default=256, help="PCA components kept")
@@ -78,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     vocab, raw = token_outputs(Path(model_dir))
     reduced, explained = reduce(raw, args.dims)
-    codes = np.frombuffer("".join(vocab).encode("utf-32-le"), dtype="<u4").astype(np.uint32)
-    lengths = np.array([len(t) for t in vocab], dtype=np.int32)
     weights_sha = hashlib.sha256((Path(model_dir) / "model.safetensors").read_bytes()).hexdigest()
     meta = {
         "source_model": SOURCE_MODEL,
@@ -89,14 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "pca_dims": args.dims,
         "pca_variance_kept": round(float(explained.sum()), 4),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        args.out,
-        vectors=reduced.astype(np.float16),
-        token_codes=codes,
-        token_lengths=lengths,
-        meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
-    )
+    save_table(args.out, vocab, reduced, meta)
     print(
         f"{len(vocab)} tokens x {args.dims} dims ({explained.sum():.1%} of variance) → {args.out} "
         f"in {time.perf_counter() - t0:.0f}s"

@@ -53,11 +53,11 @@ __all__ = [
 
 # Static tables shipped with the package, by the name a recipe uses (the default recipe's first: an
 # artifact finds its table by hashing them in this order). minilm_l6_static is distilled from
-# MiniLM token by token (classifier/distill.py); minilm_l6_tokenlearn is that table tuned so that
-# a text's mean vector follows MiniLM's sentence embedding (classifier/tokenlearn.py).
+# MiniLM token by token (classifier/distill.py); minilm_l6_tokenlearn, for the "tokenlearn" recipe,
+# is that table tuned so a text's mean vector follows MiniLM's sentence embedding (tokenlearn.py).
 STATIC_TABLES: dict[str, str] = {
-    "minilm_l6_tokenlearn": "minilm_l6_tokenlearn.npz",
     "minilm_l6_static": "minilm_l6_static.npz",
+    "minilm_l6_tokenlearn": "minilm_l6_tokenlearn.npz",
 }
 UNK_TOKEN = "[UNK]"
 # On texts of printable ASCII only, BERT's normalizer (drop control characters, space out CJK,

@@ -8,7 +8,8 @@ embedding of the comment points (cosine loss), starting from the distilled table
 towards it, so tokens seen rarely stay near their distilled vector. The sentences are the texts of
 the default recipe's training rows (the fixed split's training part, templates included), read as
 the embedding block reads them (identity terms folded away); their labels are not used, and no
-validation or test text is. Serving is unchanged: the result is a table of the same shape.
+validation or test text is. Serving is unchanged: the result is a table of the same shape. The
+``tokenlearn`` recipe trains on it; the default recipe does not (the model card says why).
 
 This needs torch and transformers (not runtime dependencies) next to the project's own
 dependencies; in the venv of :mod:`classifier.distill`::
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from classifier.distill import SOURCE_LICENSE, SOURCE_MODEL
-from classifier.embedding import Tokenizer, load_static_vectors, static_vectors_path, token_arrays
+from classifier.distill import SOURCE_LICENSE, SOURCE_MODEL, save_table
+from classifier.embedding import Tokenizer, load_static_vectors, static_vectors_path
 from classifier.identity import mask_identity, prepare_text
 from classifier.model import MAX_CHARS
 
@@ -141,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pull", type=float, default=0.01, help="L2 pull towards the distilled table")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--embeddings", type=Path, default=None, help="cache of the sentence embeddings (.npy)")
+    parser.add_argument(
+        "--exclude-source",
+        action="append",
+        default=[],
+        help="leave this source's texts out of the fit (to measure what the table's own view of a "
+        "left-out source adds to its cross-dataset figure); repeatable",
+    )
     args = parser.parse_args(argv)
     model_dir = args.model_dir
     if model_dir is None:
@@ -160,13 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         targets = sentence_embeddings(Path(model_dir), texts)
         if args.embeddings is not None:
             np.save(args.embeddings, targets)
+    if args.exclude_source:
+        keep = ~np.isin(np.array(splits.data.source)[rows], args.exclude_source)
+        texts = [t for t, k in zip(texts, keep, strict=True) if k]
+        targets = targets[keep]
     base_path = static_vectors_path(BASE_TABLE)
     base = load_static_vectors(base_path)
     batch = Tokenizer(base.tokens).encode([mask_identity(t) for t in texts])
     vectors, losses = fit_table(
         base.vectors, batch.ids.astype(np.int64), batch.indptr.astype(np.int64), targets, args.pull, args.epochs
     )
-    codes, lengths = token_arrays(base.tokens)
     meta = {
         **base.meta,
         "tuned_from": BASE_TABLE,
@@ -174,19 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         "tuning": (
             "tokenlearn: the mean of a text's token vectors, through a linear map, fitted to "
             f"{SOURCE_MODEL}'s sentence embedding (cosine loss) of the {len(texts)} texts of the default "
-            f"recipe's training rows; L2 pull {args.pull} to the distilled table; {args.epochs} epochs"
+            f"recipe's training rows{' without ' + ', '.join(args.exclude_source) if args.exclude_source else ''}; "
+            f"L2 pull {args.pull} to the distilled table; {args.epochs} epochs"
         ),
         "source_license": SOURCE_LICENSE,
         **losses,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        args.out,
-        vectors=vectors.astype(np.float16),
-        token_codes=codes,
-        token_lengths=lengths,
-        meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
-    )
+    save_table(args.out, base.tokens, vectors, meta)
     print(f"{len(base.tokens)} tokens x {vectors.shape[1]} dims → {args.out} in {time.perf_counter() - t0:.0f}s")
     return 0
 

@@ -153,20 +153,30 @@ class Recipe:
     reject_labels: tuple[str, ...] = tuple(label for label in LABELS if label != "spam")
 
 
+# Wikipedia (Jigsaw) counts twice: it is the one source with a natural comment mix and the
+# thresholds' site. One fit each on the fixed split (exp. harness, functional suite caveats in the
+# model card): Jigsaw held-out toxicity ROC AUC 0.9598 -> 0.9632, Civil left out 0.8327 -> 0.8352,
+# functional toxicity 0.7885 -> 0.7894; Civil held-out 0.9172 -> 0.9145 (1.5: 0.9621, 0.8343,
+# 0.9157). The identity copy of the embedding block: functional toxicity 0.760 -> 0.789
+# (derogation with words the templates never use), Jigsaw and Civil unchanged.
+DEFAULT_RECIPE = Recipe(
+    name="default",
+    embedding="minilm_l6_static",
+    embedding_identity=True,
+    window=WindowConfig(),
+    source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
+)
+
 RECIPES: dict[str, Recipe] = {
-    # Wikipedia (Jigsaw) counts twice: it is the one source with a natural comment mix and the
-    # thresholds' site. One fit each on the fixed split (exp. harness, functional suite caveats in
-    # the model card): Jigsaw held-out toxicity ROC AUC 0.9598 -> 0.9632, Civil left out 0.8327 ->
-    # 0.8352, functional toxicity 0.7885 -> 0.7894; Civil held-out 0.9172 -> 0.9145 (1.5: 0.9621,
-    # 0.8343, 0.9157). The identity copy of the embedding block: functional toxicity 0.760 ->
-    # 0.789 (derogation with words the templates never use), Jigsaw and Civil unchanged.
-    "default": Recipe(
-        name="default",
-        embedding="minilm_l6_static",
-        embedding_identity=True,
-        window=WindowConfig(),
-        source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
-    ),
+    "default": DEFAULT_RECIPE,
+    # The default with the tokenlearn table (classifier/tokenlearn.py). Window seeds 13 and 14, fit
+    # without calibration, against the default's: held-out identity_attack 0.9127 -> 0.9176 and
+    # 0.9115 -> 0.9148, functional identity_attack 0.821 -> 0.840 and 0.819 -> 0.849, toxicity on
+    # all sources +0.0009 both; Jigsaw test -0.0008 / -0.0002, functional toxicity 0 / -0.007. Not
+    # the default: trained in full (2026.12.06-2156e8fb) it scores "I'm going to find where you
+    # live and hurt you." 0.155 toxicity, under the review cut-off (the behavioural suite fails;
+    # the default: 0.266), and its toxicity flags counter-speech more (see the model card).
+    "tokenlearn": replace(DEFAULT_RECIPE, name="tokenlearn", embedding="minilm_l6_tokenlearn"),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }

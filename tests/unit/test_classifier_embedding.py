@@ -304,3 +304,24 @@ def test_identity_token_weights_need_the_block_and_its_shape(artifact: Path, tmp
     _rewrite(copy, drop=EMBED_COEF)
     with pytest.raises(ModelLoadError, match="embedding block incomplete"):
         load_model(copy)
+
+
+def test_every_recipe_names_a_table_the_package_ships() -> None:
+    from classifier.train import RECIPES
+
+    named = {recipe.embedding for recipe in RECIPES.values() if recipe.embedding}
+    assert {"minilm_l6_static", "minilm_l6_tokenlearn"} <= named
+    for name in named:
+        assert static_vectors_path(name).is_file(), name
+
+
+def test_a_written_table_reads_back(tmp_path: Path) -> None:
+    from classifier.distill import save_table
+
+    tokens = ["[UNK]", "the", "##ing", "東京", "😀"]
+    vectors = np.random.default_rng(3).normal(size=(len(tokens), 4)).astype(np.float32)
+    save_table(tmp_path / "sub" / "table.npz", tokens, vectors, {"source_model": "x", "dims": 4})
+    table = load_static_vectors(tmp_path / "sub" / "table.npz")
+    assert table.tokens == tokens
+    np.testing.assert_array_equal(table.vectors, vectors.astype(np.float16).astype(np.float32))
+    assert table.meta == {"source_model": "x", "dims": 4}
