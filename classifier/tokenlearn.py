@@ -25,7 +25,6 @@ About 10 minutes on two cores for MiniLM's 63k sentence embeddings, one more for
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,8 +35,8 @@ from numpy.typing import NDArray
 
 from classifier.distill import SOURCE_LICENSE, SOURCE_MODEL, save_table
 from classifier.embedding import Tokenizer, load_static_vectors, static_vectors_path
-from classifier.identity import mask_identity, prepare_text
-from classifier.model import MAX_CHARS
+from classifier.identity import prepare_text
+from classifier.model import MAX_CHARS, sha256_file
 
 BASE_TABLE = "minilm_l6_static"
 
@@ -169,21 +168,21 @@ def main(argv: list[str] | None = None) -> int:
             np.save(args.embeddings, targets)
     if args.exclude_source:
         keep = ~np.isin(np.array(splits.data.source)[rows], args.exclude_source)
-        texts = [t for t, k in zip(texts, keep, strict=True) if k]
-        targets = targets[keep]
+        rows, targets = rows[keep], targets[keep]
     base_path = static_vectors_path(BASE_TABLE)
     base = load_static_vectors(base_path)
-    batch = Tokenizer(base.tokens).encode([mask_identity(t) for t in texts])
+    # What the embedding block reads: the same texts with identity terms folded (prepare's work).
+    batch = Tokenizer(base.tokens).encode([splits.normalized[i] for i in rows])
     vectors, losses = fit_table(
         base.vectors, batch.ids.astype(np.int64), batch.indptr.astype(np.int64), targets, args.pull, args.epochs
     )
     meta = {
         **base.meta,
         "tuned_from": BASE_TABLE,
-        "tuned_from_sha256": hashlib.sha256(base_path.read_bytes()).hexdigest(),
+        "tuned_from_sha256": sha256_file(base_path),
         "tuning": (
             "tokenlearn: the mean of a text's token vectors, through a linear map, fitted to "
-            f"{SOURCE_MODEL}'s sentence embedding (cosine loss) of the {len(texts)} texts of the default "
+            f"{SOURCE_MODEL}'s sentence embedding (cosine loss) of the {len(rows)} texts of the default "
             f"recipe's training rows{' without ' + ', '.join(args.exclude_source) if args.exclude_source else ''}; "
             f"L2 pull {args.pull} to the distilled table; {args.epochs} epochs"
         ),
