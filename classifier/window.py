@@ -208,6 +208,18 @@ class WindowConfig:
     pool_dropout: float = 0.3
     max_tokens: int = 192  # training only: longer comments are cut (scoring reads every token)
     seed: int = 13
+    # Learning-rate schedule over all steps: "constant", or "linear" (decays to zero at the end).
+    lr_schedule: str = "constant"
+    # Above 0: the block keeps an exponential moving average of its weights with this decay
+    # (Polyak averaging, over the last few hundred steps) and ends with the average, not the
+    # last step's weights.
+    ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r} (constant or linear)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
 
 
 def _columns(widths: Sequence[int], filters: int) -> list[tuple[int, int, int]]:
@@ -270,13 +282,17 @@ class WindowNet:
         known = ~np.isnan(Y)
         Yz = np.nan_to_num(Y).astype(np.float32)
         moments = [(np.zeros_like(p), np.zeros_like(p)) for p in self._params()]
+        average = [p.astype(np.float64) for p in self._params()] if cfg.ema_decay > 0 else None
+        # Every epoch has the same number of batches (one per batch_size rows of a chunk).
+        chunk = cfg.batch_size * 50
+        per_epoch = sum(-(-min(chunk, len(seqs) - lo) // cfg.batch_size) for lo in range(0, len(seqs), chunk))
+        total_steps = max(per_epoch * cfg.epochs, 1)
         step = 0
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             # Batches of similar length (less padding), in random order.
             perm = self._rng.permutation(len(seqs))
             batches: list[NDArray[np.int64]] = []
-            chunk = cfg.batch_size * 50
             for lo in range(0, len(perm), chunk):
                 part = perm[lo : lo + chunk]
                 part = part[np.argsort(lengths[part], kind="stable")]
@@ -293,11 +309,20 @@ class WindowNet:
                 loss, grads = self._step([seqs[i] for i in rows], Yz[rows], w / norm)
                 total += loss
                 step += 1
-                self._adam(grads, moments, step)
+                rate = 1.0 - (step - 1) / total_steps if cfg.lr_schedule == "linear" else 1.0
+                self._adam(grads, moments, step, rate)
+                if average is not None:
+                    for avg, param in zip(average, self._params(), strict=True):
+                        avg *= cfg.ema_decay
+                        avg += (1.0 - cfg.ema_decay) * param
             log(
                 f"  window block: epoch {epoch + 1}/{cfg.epochs}, loss {total / max(len(batches), 1):.4f} "
                 f"({time.perf_counter() - t0:.0f}s)"
             )
+        if average is not None:
+            # In place: the identity vector is a view of its row of the table.
+            for avg, param in zip(average, self._params(), strict=True):
+                param[...] = avg
         return self
 
     def _step(
@@ -370,11 +395,12 @@ class WindowNet:
         grads: list[NDArray[np.float32]],
         moments: list[tuple[NDArray[np.float32], NDArray[np.float32]]],
         step: int,
+        rate: float = 1.0,
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
     ) -> None:
-        lr = self.config.learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+        lr = rate * self.config.learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
         for param, grad, (m, v) in zip(self._params(), grads, moments, strict=True):
             m *= beta1
             m += (1 - beta1) * grad

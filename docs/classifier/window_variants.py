@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         z = {name: np.add(*split_logits(model, texts, scorer)) for name, (_, texts) in sets.items()}
         cells = [
             auc("val", z["val"], "jigsaw"),
+            auc("val", z["val"], "civil"),
             auc("test", z["test"], "jigsaw"),
             auc("test", z["test"], "civil"),
             auc("test", z["test"]),
@@ -107,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(
-        "| window block | Jigsaw val | Jigsaw test | Civil test | all test "
+        "| window block | Jigsaw val | Civil val | Jigsaw test | Civil test | all test "
         "| functional toxicity | functional identity_attack |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(row(f"the artifact's ({model.manifest.version})", None), flush=True)
     for variant in args.variants:
         changes = json.loads(variant)

@@ -130,6 +130,69 @@ def test_training_lowers_the_loss_on_a_word_order_task() -> None:
     assert accuracy > 0.95
 
 
+def _order_task(n: int = 300) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(4)
+    seqs, y = [], []
+    for _ in range(n):
+        filler = list(rng.integers(3, 30, size=rng.integers(2, 8)))
+        positive = rng.random() < 0.5
+        filler[1:1] = [1, 2] if positive else [2, 1]
+        seqs.append(np.array(filler))
+        y.append([float(positive)])
+    return seqs, np.array(y), rng.normal(size=(30, 8)).astype(np.float32)
+
+
+class _Recording(WindowNet):
+    """Records the learning-rate factor of every step and the weights after it."""
+
+    def _adam(self, grads, moments, step, rate=1.0, **kw):  # type: ignore[no-untyped-def, override]
+        super()._adam(grads, moments, step, rate, **kw)
+        self.rates = [*getattr(self, "rates", []), rate]
+        self.history = [*getattr(self, "history", []), [p.copy() for p in self._params()]]
+
+
+SCHEDULE = WindowConfig(widths=(2,), filters=8, epochs=3, batch_size=32, learning_rate=1e-2, seed=3)
+
+
+def test_the_linear_schedule_decays_the_step_to_zero() -> None:
+    seqs, Y, vectors = _order_task()
+    net = _Recording(vectors, 1, replace(SCHEDULE, lr_schedule="linear")).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    steps = 3 * -(-len(seqs) // 32)
+    assert len(net.rates) == steps
+    np.testing.assert_allclose(net.rates, 1.0 - np.arange(steps) / steps)
+    constant = _Recording(vectors, 1, SCHEDULE).fit(seqs, Y, np.ones(len(seqs)), log=lambda _m: None)
+    assert set(constant.rates) == {1.0}
+
+
+def test_the_moving_average_is_what_the_block_keeps() -> None:
+    """The average does not change the path; the block ends with the average of the weights along it."""
+    seqs, Y, vectors = _order_task()
+    decay = 0.9
+    plain = _Recording(vectors, 1, SCHEDULE)
+    want = [p.astype(np.float64) for p in plain._params()]
+    plain.fit(seqs, Y, np.ones(len(seqs)), log=lambda _m: None)
+    for after in plain.history:
+        for avg, p in zip(want, after, strict=True):
+            avg *= decay
+            avg += (1 - decay) * p
+    averaged = WindowNet(vectors, 1, replace(SCHEDULE, ema_decay=decay)).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    for got, expected in zip(averaged._params(), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged.W, plain.W)  # the filters: not the last step's
+    # The identity vector is a row of the table the block looks up.
+    np.testing.assert_array_equal(averaged._table[averaged.identity], averaged._params()[-1])
+
+
+@pytest.mark.parametrize("changes", [{"lr_schedule": "cosine"}, {"ema_decay": 1.0}, {"ema_decay": -0.1}])
+def test_a_schedule_outside_the_choices_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        replace(SCHEDULE, **changes)
+
+
 compiled_paths = pytest.mark.parametrize(
     "compiled", [False, pytest.param(True, marks=pytest.mark.skipif(not COMPILED, reason="C loop not built"))]
 )
