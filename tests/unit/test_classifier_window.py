@@ -187,6 +187,25 @@ def test_the_moving_average_is_what_the_block_keeps() -> None:
     np.testing.assert_array_equal(averaged._table[averaged.identity], averaged._params()[-1])
 
 
+def test_without_a_learned_identity_vector_a_placeholder_is_padding() -> None:
+    """learn_identity=False: no window responds to the placeholder itself, only to its neighbours."""
+    seqs, Y, vectors = _order_task()
+    identity = vectors.shape[0]
+    seqs = [np.concatenate(([identity], s)) if i % 3 == 0 else s for i, s in enumerate(seqs)]
+    net = WindowNet(vectors, 1, replace(SCHEDULE, learn_identity=False)).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    assert not net._table[identity].any()
+    scorer = WindowScorer(net.arrays(NO_TABLE), identity, static=vectors)
+    with_id = [np.array([identity, 5, identity, 6]), np.array([identity])]
+    as_pad = [np.where(s == identity, net.pad, s) for s in with_id]
+    np.testing.assert_array_equal(
+        scorer.logits(scorer.pool(_batch(with_id))), scorer.logits(scorer.pool(_batch(as_pad)))
+    )
+    learned = WindowNet(vectors, 1, SCHEDULE).fit(seqs, Y, np.ones(len(seqs)), log=lambda _m: None)
+    assert learned._table[identity].any()
+
+
 @pytest.mark.parametrize("changes", [{"lr_schedule": "cosine"}, {"ema_decay": 1.0}, {"ema_decay": -0.1}])
 def test_a_schedule_outside_the_choices_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError):
