@@ -159,11 +159,16 @@ class Recipe:
 # functional toxicity 0.7885 -> 0.7894; Civil held-out 0.9172 -> 0.9145 (1.5: 0.9621, 0.8343,
 # 0.9157). The identity copy of the embedding block: functional toxicity 0.760 -> 0.789
 # (derogation with words the templates never use), Jigsaw and Civil unchanged.
+# The window block ends with a moving average of its weights over its last steps (6 epochs, not
+# 4): over window seeds 13-15 the mean moves within the seed's noise (Jigsaw val -0.0005, Civil
+# val +0.0011, functional +0.001 / +0.003), and the spread across seeds falls to a third (Jigsaw
+# test 0.9694-0.9703 against 0.9688-0.9712, Civil 0.9209-0.9216 against 0.9193-0.9226), so a
+# retrained model differs from the last one less by chance (docs/classifier/window_variants.py).
 DEFAULT_RECIPE = Recipe(
     name="default",
     embedding="minilm_l6_static",
     embedding_identity=True,
-    window=WindowConfig(),
+    window=WindowConfig(epochs=6, ema_decay=0.9995),
     source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
 )
 
@@ -175,7 +180,9 @@ RECIPES: dict[str, Recipe] = {
     # all sources +0.0009 both; Jigsaw test -0.0008 / -0.0002, functional toxicity 0 / -0.007. Not
     # the default: trained in full (2026.12.06-2156e8fb) it scores "I'm going to find where you
     # live and hurt you." 0.155 toxicity, under the review cut-off (the behavioural suite fails;
-    # the default: 0.266), and its toxicity flags counter-speech more (see the model card).
+    # the default: 0.266), and its toxicity flags counter-speech more (see the model card). Measured
+    # with the window schedule of 2026.12.06-2879608b (4 epochs, the last weights), before the
+    # default's moved to a moving average; this recipe follows the default's.
     "tokenlearn": replace(DEFAULT_RECIPE, name="tokenlearn", embedding="minilm_l6_tokenlearn"),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
