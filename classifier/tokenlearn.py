@@ -41,6 +41,13 @@ from classifier.model import MAX_CHARS, sha256_file
 BASE_TABLE = "minilm_l6_static"
 
 
+def encoder_text(text: str) -> str:
+    """What MiniLM reads of a comment: the normalized text with its identity terms kept (the
+    transformer sees which group is named), cut where the model cuts it. An ``--embeddings``
+    cache holds the sentence embeddings of these texts."""
+    return prepare_text(text[:MAX_CHARS], identity_mask=False)
+
+
 def sentence_embeddings(
     model_dir: Path, texts: Sequence[str], batch: int = 64, max_length: int = 128, log: Callable[[str], None] = print
 ) -> NDArray[np.float32]:
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = RECIPES["default"]
     splits = prepare(recipe, args.data_dir)
     rows = splits.rows("train", sources=(*recipe.sources, "augment"))
-    texts = [prepare_text(splits.data.texts[i][:MAX_CHARS], identity_mask=False) for i in rows]
+    texts = [encoder_text(splits.data.texts[i]) for i in rows]
     if args.embeddings is not None and args.embeddings.exists():
         targets = np.load(args.embeddings, allow_pickle=False)
         if targets.shape[0] != len(texts):

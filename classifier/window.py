@@ -251,7 +251,7 @@ class WindowNet:
         rng = np.random.default_rng(config.seed)
         dims, f, widths = vec.shape[1], config.filters, config.widths
         # Rows: the vocabulary, the identity token, padding (zero, never learned).
-        ident = rng.normal(0, 0.1, (1, dims))
+        ident = rng.normal(0, 0.1, (1, dims))  # drawn either way: the other draws stay the seed's
         if not config.learn_identity:
             ident[:] = 0.0
         self._table = np.vstack((vec / self.scale_, ident, np.zeros((1, dims)))).astype(np.float32)
@@ -291,21 +291,19 @@ class WindowNet:
         Yz = np.nan_to_num(Y).astype(np.float32)
         moments = [(np.zeros_like(p), np.zeros_like(p)) for p in self._params()]
         average = [p.astype(np.float64) for p in self._params()] if cfg.ema_decay > 0 else None
-        # Every epoch has the same number of batches (one per batch_size rows of a chunk).
-        chunk = cfg.batch_size * 50
-        per_epoch = sum(-(-min(chunk, len(seqs) - lo) // cfg.batch_size) for lo in range(0, len(seqs), chunk))
-        total_steps = max(per_epoch * cfg.epochs, 1)
         step = 0
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             # Batches of similar length (less padding), in random order.
             perm = self._rng.permutation(len(seqs))
             batches: list[NDArray[np.int64]] = []
+            chunk = cfg.batch_size * 50
             for lo in range(0, len(perm), chunk):
                 part = perm[lo : lo + chunk]
                 part = part[np.argsort(lengths[part], kind="stable")]
                 batches.extend(part[j : j + cfg.batch_size] for j in range(0, len(part), cfg.batch_size))
             order = self._rng.permutation(len(batches))
+            total_steps = len(batches) * cfg.epochs  # every epoch cuts the same number of batches
             total = 0.0
             for bi in order:
                 rows = batches[bi]
@@ -394,10 +392,11 @@ class WindowNet:
         dW = (emb.reshape(B * Lp, -1).T @ dP.reshape(B * Lp, -1)).astype(self.W.dtype, copy=False)
         # The identity vector is the one learned row of the table: its gradient is what reaches
         # the vectors at its positions (through the same dropout).
-        ident = x == self.identity
-        d_ident = ((dP[ident] @ self.W.T) * drop_e[ident]).sum(axis=0).astype(self._table.dtype, copy=False)
-        if not cfg.learn_identity:
-            d_ident[:] = 0.0
+        if cfg.learn_identity:
+            ident = x == self.identity
+            d_ident = ((dP[ident] @ self.W.T) * drop_e[ident]).sum(axis=0).astype(self._table.dtype, copy=False)
+        else:
+            d_ident = np.zeros_like(self._table[self.identity])
         return loss, [dW, db, dU, dc, d_ident]
 
     def _adam(

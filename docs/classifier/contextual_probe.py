@@ -29,9 +29,8 @@ from sklearn.metrics import roc_auc_score
 from classifier import LABELS, load_model
 from classifier.embedding import Tokenizer, load_static_vectors, sif_weights, static_vectors_path
 from classifier.functional import functional_cases
-from classifier.identity import prepare_text
-from classifier.model import MAX_CHARS, default_model_path
-from classifier.tokenlearn import sentence_embeddings
+from classifier.model import default_model_path
+from classifier.tokenlearn import encoder_text, sentence_embeddings
 from classifier.train import RECIPES, _balanced, prepare, sample_weights
 
 
@@ -53,11 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         "val": splits.rows("val", sources=recipe.sources),
         "test": splits.rows("test", sources=recipe.sources),
     }
-    texts = {
-        name: [prepare_text(data.texts[i][:MAX_CHARS], identity_mask=False) for i in r] for name, r in rows.items()
-    }
+    texts = {name: [encoder_text(data.texts[i]) for i in r] for name, r in rows.items()}
     cases = functional_cases()
-    texts["functional"] = [prepare_text(c.text, identity_mask=False) for c in cases]
+    texts["functional"] = [encoder_text(c.text) for c in cases]
     hateful = np.array([c.hateful for c in cases])
 
     emb: dict[str, NDArray[np.float32]] = {}
