@@ -187,6 +187,28 @@ def test_the_moving_average_is_what_the_block_keeps() -> None:
     np.testing.assert_array_equal(averaged._table[averaged.identity], averaged._params()[-1])
 
 
+def test_the_bias_corrected_average_forgets_the_initial_weights() -> None:
+    """ema_bias_correction: the average of the path alone, its weights summing to one."""
+    seqs, Y, vectors = _order_task()
+    decay = 0.99  # over ~30 steps the uncorrected average keeps ~3/4 of the initial weights
+    plain = _Recording(vectors, 1, SCHEDULE).fit(seqs, Y, np.ones(len(seqs)), log=lambda _m: None)
+    steps = len(plain.history)
+    share = [(1 - decay) * decay ** (steps - 1 - t) for t in range(steps)]
+    want = [
+        sum(s * after[k].astype(np.float64) for s, after in zip(share, plain.history, strict=True)) / sum(share)
+        for k in range(5)
+    ]
+    corrected = WindowNet(vectors, 1, replace(SCHEDULE, ema_decay=decay, ema_bias_correction=True)).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    for got, expected in zip(corrected._params(), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    uncorrected = WindowNet(vectors, 1, replace(SCHEDULE, ema_decay=decay)).fit(
+        seqs, Y, np.ones(len(seqs)), log=lambda _m: None
+    )
+    assert not np.allclose(uncorrected.W, corrected.W, atol=1e-3)
+
+
 def test_without_a_learned_identity_vector_a_placeholder_is_padding() -> None:
     """learn_identity=False: no window responds to the placeholder itself, only to its neighbours."""
     seqs, Y, vectors = _order_task()
