@@ -23,9 +23,12 @@ from numpy.typing import NDArray
 from classifier.normalize import Normalized, _sub_tracked, normalize, normalize_with_offsets
 
 __all__ = [
+    "CURRENT_TERMS",
     "IDENTITY_TERMS",
+    "IDENTITY_TERM_SETS",
     "PLACEHOLDER",
     "is_placeholder_only",
+    "identity_pattern",
     "mask_identity",
     "mentions_identity",
     "prepare_text",
@@ -36,7 +39,7 @@ __all__ = [
 # folded identity term, and its own n-grams (" \ue000", "\ue000 ", ...) are unique to it.
 PLACEHOLDER = "\ue000"
 
-IDENTITY_TERMS: tuple[str, ...] = (
+_TERMS_V1: tuple[str, ...] = (
     "women",
     "woman",
     "females?",
@@ -84,7 +87,122 @@ IDENTITY_TERMS: tuple[str, ...] = (
     "elderly",
 )
 
-_IDENTITY_RE = re.compile(r"(?<![\w'])(?:" + "|".join(IDENTITY_TERMS) + r")(?![\w'])")
+# Peoples by nationality, ethnicity and religion that the first set lacked: an international-
+# relations site's comments name them in attacks and in plain statements alike ("I am Turkish."
+# went to review under v1, and "Pakistanis are filthy animals." had half the identity_attack of
+# "Muslims are ..."). Languages that are mostly named as languages (English, French, Spanish,
+# Polish, Dutch) and words with a common other sense (poles) are left out; slurs are never
+# identity terms.
+_TERMS_V2_ADDED: tuple[str, ...] = (
+    "pakistanis?",
+    "turks?",
+    "turkish",
+    "kurds?",
+    "kurdish",
+    "armenians?",
+    "afghans?",
+    "afghanis?",
+    "bangladeshis?",
+    "bengalis?",
+    "kashmiris?",
+    "punjabis?",
+    "sindhis?",
+    "pashtuns?",
+    "baloch",
+    "balochis?",
+    "tamils?",
+    "sinhalese",
+    "nepalis?",
+    "sri lankans?",
+    "iranians?",
+    "persians?",
+    "iraqis?",
+    "syrians?",
+    "palestinians?",
+    "israelis?",
+    "saudis?",
+    "yemenis?",
+    "lebanese",
+    "egyptians?",
+    "moroccans?",
+    "algerians?",
+    "somalis?",
+    "nigerians?",
+    "ethiopians?",
+    "eritreans?",
+    "sudanese",
+    "uyghurs?",
+    "uighurs?",
+    "tibetans?",
+    "rohingyas?",
+    "koreans?",
+    "japanese",
+    "vietnamese",
+    "filipinos?",
+    "filipinas?",
+    "indonesians?",
+    "malaysians?",
+    "roma",
+    "romani",
+    "russians?",
+    "ukrainians?",
+    "romanians?",
+    "bulgarians?",
+    "albanians?",
+    "serbs?",
+    "serbians?",
+    "bosnians?",
+    "croats?",
+    "greeks?",
+    "germans?",
+    "italians?",
+    "irish",
+    "british",
+    "brits?",
+    "americans?",
+    "canadians?",
+    "brazilians?",
+    "colombians?",
+    "venezuelans?",
+    "cubans?",
+    "haitians?",
+    "jamaicans?",
+    "puerto ricans?",
+    "europeans?",
+    "westerners?",
+    "native americans?",
+    "aboriginals?",
+    "aborigines",
+    "indigenous",
+    "shias?",
+    "shiites?",
+    "sunnis?",
+    "ahmadis?",
+    "mormons?",
+    "protestants?",
+    "yazidis?",
+    "parsis?",
+    "dalits?",
+    "pagans?",
+)
+
+# Each artifact records the set it was trained with (manifest feature_config "identity_terms";
+# artifacts from before v2 record none and are v1), and is scored with that set.
+IDENTITY_TERM_SETS: dict[str, tuple[str, ...]] = {"v1": _TERMS_V1, "v2": _TERMS_V1 + _TERMS_V2_ADDED}
+CURRENT_TERMS = "v2"
+IDENTITY_TERMS = IDENTITY_TERM_SETS[CURRENT_TERMS]
+
+_PATTERNS = {
+    name: re.compile(r"(?<![\w'])(?:" + "|".join(terms) + r")(?![\w'])") for name, terms in IDENTITY_TERM_SETS.items()
+}
+
+
+def identity_pattern(terms: str = CURRENT_TERMS) -> re.Pattern[str]:
+    """The compiled pattern of a term set; ValueError for a set this code does not know."""
+    try:
+        return _PATTERNS[terms]
+    except KeyError:
+        raise ValueError(f"unknown identity term set {terms!r} (known: {', '.join(_PATTERNS)})") from None
 
 
 def mentions_identity(texts: Sequence[str]) -> NDArray[np.bool_]:
@@ -103,21 +221,23 @@ def _placeholder(_match: re.Match[str]) -> str:
     return PLACEHOLDER
 
 
-def mask_identity(normalized: str) -> str:
-    """Replace identity terms in already-normalized text with :data:`PLACEHOLDER`."""
-    return _IDENTITY_RE.sub(_placeholder, normalized)
+def mask_identity(normalized: str, terms: str = CURRENT_TERMS) -> str:
+    """Replace identity terms (of the set ``terms``) in already-normalized text with :data:`PLACEHOLDER`."""
+    return identity_pattern(terms).sub(_placeholder, normalized)
 
 
-def prepare_text(text: str, identity_mask: bool = True) -> str:
-    """What the model featurizes: normalized text, identity terms folded when ``identity_mask``."""
+def prepare_text(text: str, identity_mask: bool = True, terms: str = CURRENT_TERMS) -> str:
+    """What the model featurizes: normalized text, the identity terms of the set ``terms`` folded
+    when ``identity_mask``."""
     normalized = normalize(text)
-    return mask_identity(normalized) if identity_mask else normalized
+    return mask_identity(normalized, terms) if identity_mask else normalized
 
 
-def prepare_text_with_offsets(text: str, identity_mask: bool = True) -> Normalized:
+def prepare_text_with_offsets(text: str, identity_mask: bool = True, terms: str = CURRENT_TERMS) -> Normalized:
     """:func:`prepare_text` plus the map back to the original characters."""
     norm = normalize_with_offsets(text)
-    if not identity_mask or _IDENTITY_RE.search(norm.text) is None:
+    pattern = identity_pattern(terms)
+    if not identity_mask or pattern.search(norm.text) is None:
         return norm
-    out, starts, ends = _sub_tracked(_IDENTITY_RE, _placeholder, norm.text, list(norm.starts), list(norm.ends))
+    out, starts, ends = _sub_tracked(pattern, _placeholder, norm.text, list(norm.starts), list(norm.ends))
     return Normalized(out, tuple(starts), tuple(ends))

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenBatch, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Hits, Vocabulary
-from classifier.identity import mentions_identity, prepare_text, prepare_text_with_offsets
+from classifier.identity import identity_pattern, mentions_identity, prepare_text, prepare_text_with_offsets
 from classifier.labels import LABELS
 from classifier.window import (
     WINDOW_KEYS,
@@ -240,6 +240,9 @@ class Model:
         )
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
+        # Artifacts from before the term sets were versioned folded the first set.
+        self._identity_terms = str(manifest.feature_config.get("identity_terms", "v1"))
+        identity_pattern(self._identity_terms)  # ValueError for a set this code does not know
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
         self._identity_coef = identity_coefficients(arrays.get(IDENTITY_COEF), self._coef.shape[0])
         self._intercept = arrays["intercept"].astype(np.float64)
@@ -259,7 +262,7 @@ class Model:
 
     def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
-        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask) for t in texts]
+        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask, self._identity_terms) for t in texts]
         return self._logits(normalized, self._features.transform(normalized))
 
     def _logits(
@@ -322,7 +325,7 @@ class Model:
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
             return [], []
-        normalized = [prepare_text(t, self._identity_mask) for t in texts]
+        normalized = [prepare_text(t, self._identity_mask, self._identity_terms) for t in texts]
         matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.
         tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)
@@ -334,7 +337,7 @@ class Model:
         rounded = [{lb: round(p, 4) for lb, p in row.items()} for row in scores]
         flagged = [d for d, row in enumerate(rounded) if self._over_review(row)]
         if flagged:
-            norms = {d: prepare_text_with_offsets(texts[d], self._identity_mask) for d in flagged}
+            norms = {d: prepare_text_with_offsets(texts[d], self._identity_mask, self._identity_terms) for d in flagged}
             # The offsets must describe the very text that was featurized (they always do; a text
             # where they did not would be explained on its own by explain_many instead).
             flagged = [d for d in flagged if norms[d].text == normalized[d]]
@@ -402,7 +405,7 @@ class Model:
     ) -> list[tuple[Any, NDArray[np.float64]]]:
         """:meth:`char_contributions` of many texts from one featurization of the batch; only the
         columns of ``labels`` (default: all) are computed, the others are 0."""
-        norms = [prepare_text_with_offsets(t[:MAX_CHARS], self._identity_mask) for t in texts]
+        norms = [prepare_text_with_offsets(t[:MAX_CHARS], self._identity_mask, self._identity_terms) for t in texts]
         if not norms:
             return []
         normalized = [n.text for n in norms]
@@ -508,6 +511,11 @@ class Model:
         if self._vocab is None:
             self._vocab = self._features.vocabulary.strings()
         return self._vocab[column]
+
+    @property
+    def identity_terms(self) -> str:
+        """The set of identity terms this artifact folds (classifier.identity.IDENTITY_TERM_SETS)."""
+        return self._identity_terms
 
     @property
     def n_features(self) -> int:

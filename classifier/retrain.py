@@ -133,8 +133,8 @@ def train_candidate(
     rows = np.arange(len(train))
     weights = sample_weights(train, rows, recipe)
     weights[len(base.train) :] *= site_weight
-    prep = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in train.texts]
-    val = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in base.val.texts]
+    prep = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in train.texts]
+    val = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in base.val.texts]
     sources = [*base.sources, _site_source(len(site_ds), site_weight)]
     log(f"training on {len(base.train)} base rows + {len(site_ds)} site labels (weight ×{site_weight})")
     model = fit_and_save(
@@ -189,7 +189,11 @@ def train_candidate_streaming(
         base.val.texts,
         base.val.y,
         out,
-        recipe=StreamingRecipe(name=f"retrain-streaming:{base.recipe.name}", identity_mask=base.recipe.identity_mask),
+        recipe=StreamingRecipe(
+            name=f"retrain-streaming:{base.recipe.name}",
+            identity_mask=base.recipe.identity_mask,
+            identity_terms=base.recipe.identity_terms,
+        ),
         prevalence=np.nan_to_num(prevalence, nan=0.0),
         data_sources=[*base.sources, _site_source(len(site_ds), site_weight)],
         # One pass suffices for millions of rows; a small set needs more for SGD to converge.

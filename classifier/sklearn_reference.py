@@ -130,6 +130,7 @@ class ReferencePipeline:
     calib_slope: NDArray[np.float64]
     calib_bias: NDArray[np.float64]
     identity_mask: bool
+    identity_terms: str
     # The identity-conjunction block: a second weight per word unigram that applies in comments
     # mentioning an identity term (their prepared text holds the placeholder); None when absent.
     identity_coef: NDArray[np.float64] | None = None
@@ -144,7 +145,7 @@ class ReferencePipeline:
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
-        return [prepare_text(t[:MAX_CHARS], self.identity_mask) for t in texts]
+        return [prepare_text(t[:MAX_CHARS], self.identity_mask, self.identity_terms) for t in texts]
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``, as ``Model.score_array``."""
@@ -245,6 +246,7 @@ def reference_pipeline(artifact: Path, static: NDArray[np.floating] | None = Non
         calib_slope=arrays["calib_slope"].astype(np.float64),
         calib_bias=arrays["calib_bias"].astype(np.float64),
         identity_mask=bool(config.get("identity_mask", False)),
+        identity_terms=str(config.get("identity_terms", "v1")),
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,

@@ -59,10 +59,10 @@ def train_tiny_model(out: Path, recipe: Recipe = RECIPE) -> Model:
     # (with a few hundred, no cut-off can be shown to hold at 95%).
     val_texts, val_y = generated(1500, seed=2)
     return fit_and_save(
-        [prepare_text(t) for t in train_texts],
+        [prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in train_texts],
         train_y,
         np.ones(len(train_texts)),
-        [prepare_text(t) for t in val_texts],
+        [prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in val_texts],
         val_y,
         recipe,
         out,

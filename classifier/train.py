@@ -50,7 +50,7 @@ from classifier.features import (
     ngram_texts,
     strip_marks,
 )
-from classifier.identity import is_placeholder_only, mentions_identity, prepare_text
+from classifier.identity import CURRENT_TERMS, is_placeholder_only, mentions_identity, prepare_text
 from classifier.labels import LABELS
 from classifier.model import (
     IDENTITY_COEF,
@@ -109,6 +109,7 @@ class Recipe:
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
     source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
+    identity_terms: str = CURRENT_TERMS  # which set of terms (classifier.identity.IDENTITY_TERM_SETS)
     # A second weight per word for comments that mention an identity term (needs identity_mask).
     identity_conjunctions: bool = True
     # A second feature family: the mean of static MiniLM token vectors (classifier/embedding.py),
@@ -441,7 +442,7 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Pa
     # Templates are training material only; their held-out counterpart is the functional suite.
     split[np.array(data.source) == "augment"] = "train"
     log(f"{len(data)} rows after deduplication; normalizing")
-    normalized = [prepare_text(t[:MAX_CHARS], recipe.identity_mask) for t in data.texts]
+    normalized = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in data.texts]
     return Splits(data, normalized, split, infos)
 
 
@@ -604,7 +605,7 @@ def fit_and_save(
 
     This is the whole recipe minus data loading, so a model can also be trained from any
     :class:`~classifier.data.Dataset` (e.g. labels exported from the service, or test fixtures).
-    Texts must already be prepared with ``prepare_text(text, recipe.identity_mask)``.
+    Texts must already be prepared with ``prepare_text(text, recipe.identity_mask, recipe.identity_terms)``.
     ``threshold_weights`` gives every validation row a weight in the threshold choice (how much it
     stands for on a site; 0 leaves it out), by default 1 each; ``threshold_extra`` adds scored
     rows to that choice (out-of-fold scores of training rows, see :func:`cross_fitted_scores`).
@@ -658,6 +659,7 @@ def fit_and_save(
         "feature_config": {
             "preprocessing_version": PREPROCESSING_VERSION,
             "identity_mask": recipe.identity_mask,
+            "identity_terms": recipe.identity_terms,
             "identity_conjunctions": recipe.identity_conjunctions,
             "word_ngrams": [1, 2],
             "char_ngrams": list(recipe.char_ngrams),

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = splits.rows(name, sources=recipe.sources)
         sets[name] = (rows, [splits.normalized[i] for i in rows])
     cases = functional_cases()
-    sets["functional"] = (None, [prepare_text(c.text, recipe.identity_mask) for c in cases])
+    sets["functional"] = (None, [prepare_text(c.text, recipe.identity_mask, recipe.identity_terms) for c in cases])
     hateful = np.array([c.hateful for c in cases])
     tox, attack = LABELS.index("toxicity"), LABELS.index("identity_attack")
 

@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from classifier import LABELS, LabelThresholds, Model, ModelLoadError, Span, load_model
-from classifier.identity import PLACEHOLDER
+from classifier.identity import CURRENT_TERMS, PLACEHOLDER
 from classifier.model import (
     ARRAYS_FILE,
     IDENTITY_COEF,
@@ -218,6 +218,30 @@ def test_artifacts_from_other_preprocessing_are_refused(copy: Path) -> None:
     manifest["feature_config"]["preprocessing_version"] = 1
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(ModelLoadError, match="preprocessing version"):
+        load_model(copy)
+
+
+def test_an_artifact_is_scored_with_the_identity_terms_it_was_trained_with(model: Model, copy: Path) -> None:
+    assert model.identity_terms == CURRENT_TERMS == model.manifest.feature_config["identity_terms"]
+    texts = ["the turks vote", "the kurds vote"]
+    first, second = model.score_array(texts)
+    np.testing.assert_array_equal(first, second)  # both fold to the placeholder
+    # An artifact from before the sets were versioned folds the first set, which has neither word.
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    del manifest["feature_config"]["identity_terms"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    legacy = load_model(copy)
+    assert legacy.identity_terms == "v1"
+    first, second = legacy.score_array(texts)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(legacy.score_array(["the council vote"]), model.score_array(["the council vote"]))
+
+
+def test_an_artifact_naming_an_unknown_identity_term_set_is_refused(copy: Path) -> None:
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["feature_config"]["identity_terms"] = "v9"
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="unknown identity term set 'v9'"):
         load_model(copy)
 
 
