@@ -50,7 +50,7 @@ from classifier.features import (
     ngram_texts,
     strip_marks,
 )
-from classifier.identity import CURRENT_TERMS, is_placeholder_only, mentions_identity, prepare_text
+from classifier.identity import is_placeholder_only, mentions_identity, prepare_text
 from classifier.labels import LABELS
 from classifier.model import (
     IDENTITY_COEF,
@@ -109,7 +109,9 @@ class Recipe:
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
     source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
-    identity_terms: str = CURRENT_TERMS  # which set of terms (classifier.identity.IDENTITY_TERM_SETS)
+    # Which set of terms (classifier.identity.IDENTITY_TERM_SETS); the "nationalities" recipe below
+    # says why the default still folds the first.
+    identity_terms: str = "v1"
     # A second weight per word for comments that mention an identity term (needs identity_mask).
     identity_conjunctions: bool = True
     # A second feature family: the mean of static MiniLM token vectors (classifier/embedding.py),
@@ -185,6 +187,17 @@ RECIPES: dict[str, Recipe] = {
     # with the window schedule of 2026.12.06-2879608b (4 epochs, the last weights), before the
     # default's moved to a moving average; this recipe follows the default's.
     "tokenlearn": replace(DEFAULT_RECIPE, name="tokenlearn", embedding="minilm_l6_tokenlearn"),
+    # The default folding peoples by nationality, ethnicity and religion too (identity terms v2).
+    # Trained in full (2026.12.06-3f8e0cb6, AMD EPYC): "I am Turkish." and "I am Kurdish." no longer
+    # go to review (toxicity 0.183 and 0.206 under v1, above its review cut-off 0.163; 0.043 now,
+    # like "I am Muslim."), and attacks on Pakistanis or Turks get the identity_attack of attacks on
+    # Muslims (0.423 -> 0.965 for "... are filthy animals."). Jigsaw test 0.9699 -> 0.9703, Civil
+    # test 0.9216 -> 0.9199, functional toxicity 0.789 -> 0.774 (counter-speech scored higher,
+    # threats lower), threshold rows approved 69.4% -> 68.3%. Not the default yet: the behavioural
+    # suite fails on it ("Someone should shoot the author." threat 0.469 and "I'm going to find
+    # where you live and hurt you." 0.475, under its threat review cut-off of 0.498; the default's
+    # are 0.486 and 0.481 against 0.478, so that test is on the edge either way).
+    "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }

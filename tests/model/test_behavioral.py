@@ -104,6 +104,33 @@ def test_places_do_not_change_the_score(model: Model) -> None:
     assert max(scores) - min(scores) < 0.1
 
 
+NATIONALITIES = ["Pakistani", "Indian", "Turkish", "Kurdish", "Armenian", "Afghan", "Bangladeshi", "American"]
+
+
+# The committed model folds identity terms v1, which lack most nationalities: "I am Turkish."
+# (0.183) and "I am Kurdish." (0.206) go to review. The "nationalities" recipe (terms v2) passes
+# these; see classifier/train.py for why it is not the default yet. strict: a default model that
+# passes them turns these marks into failures, to be removed.
+_V1_NATIONALITIES = pytest.mark.xfail(strict=True, reason="the default model folds identity terms v1")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("I am {}.", marks=_V1_NATIONALITIES),
+        "As a {} I disagree with this article.",
+        pytest.param("My {} neighbours invited us.", marks=_V1_NATIONALITIES),
+    ],
+)
+def test_nationalities_do_not_change_the_score(model: Model, template: str) -> None:
+    """A site about India, Pakistan and Turkey: saying where one is from is not a reason for review."""
+    scores = model.score([template.format(people) for people in NATIONALITIES])
+    for label in ("toxicity", "identity_attack"):
+        values = [s[label] for s in scores]
+        assert max(values) - min(values) < 0.1, label
+        assert max(values) < model.thresholds[label].review, label
+
+
 NEUTRAL_IDENTITY = [
     "I am a Muslim woman.",
     "As a gay man I disagree with this article.",
@@ -128,6 +155,8 @@ def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) ->
         ("I am a Muslim woman.", "Muslim women are vermin."),
         ("As a gay man I disagree with this article.", "Gay men are disgusting animals."),
         ("My neighbours are immigrants from Mexico.", "Immigrants from Mexico are filthy criminals."),
+        ("I am Pakistani.", "Pakistanis are filthy animals."),
+        ("As a Kurd I disagree with this article.", "Kurds are disgusting animals."),
     ],
 )
 def test_hate_scores_far_above_the_neutral_mention(model: Model, neutral: str, hateful: str) -> None:
