@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from classifier import LabelThresholds
 from classifier.augment import _NEG_WORDS, augmentation_dataset
-from classifier.data import dedup_key
-from classifier.evaluate import expected_calibration_error, policy_view, span_f1
+from classifier.data import dedup_key, load_civil_spans
+from classifier.evaluate import civil_sentences, expected_calibration_error, policy_view, span_f1
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
 
@@ -18,6 +21,19 @@ def test_span_f1_follows_the_semeval_definition() -> None:
     assert span_f1({1, 2}, set()) == 0.0
     assert span_f1(set(), {1}) == 0.0
     assert span_f1({1, 2, 3, 4}, {3, 4, 5, 6}) == pytest.approx(0.5)
+
+
+def test_the_news_figure_counts_sentences_not_whole_posts(tmp_path: Path) -> None:
+    post = "You are a complete idiot and everyone knows it. The council meets again on Tuesday night."
+    start = post.index("idiot")
+    rows = [["spans", "text"], [str(list(range(start, start + 5))), post]]
+    for name in ("tsd_train.csv", "tsd_trial.csv"):
+        with (tmp_path / name).open("w", newline="") as fh:
+            csv.writer(fh).writerows(rows if name == "tsd_train.csv" else rows[:1])
+    data = load_civil_spans(tmp_path)
+    marked = civil_sentences(data, range(len(data)))
+    assert [data.texts[i] for i in np.flatnonzero(~marked)] == [post]  # the post: all toxic, left out
+    assert sorted(data.y[marked, 0].tolist()) == [0.0, 1.0]  # its toxic sentence and its clean one
 
 
 def test_calibration_error_is_zero_for_perfect_bins() -> None:
