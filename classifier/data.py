@@ -76,6 +76,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def whole_posts(self, rows: Iterable[int]) -> NDArray[np.bool_]:
+        """Which of ``rows`` are whole posts annotated with toxic spans (Civil's toxic-spans posts,
+        all toxic), not sentences cut from them or rows of other sources."""
+        return np.array([i in self.spans for i in rows], dtype=bool)
+
     def subset(self, index: Sequence[int] | NDArray[np.int64]) -> Dataset:
         """Rows at ``index``, in that order."""
         idx = list(map(int, index))

@@ -63,8 +63,9 @@ CIVIL_SENTENCES = "civil sentences"
 
 
 def civil_sentences(data: Any, rows: Sequence[int] | NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Which of ``rows`` are Civil sentence rows (not whole posts, which carry their gold spans)."""
-    return np.array([data.source[i] == "civil" and i not in data.spans for i in rows], dtype=bool)
+    """Which of ``rows`` are Civil sentence rows (not its whole posts)."""
+    rows = list(rows)
+    return np.array([data.source[i] == "civil" for i in rows], dtype=bool) & ~data.whole_posts(rows)
 
 
 def expected_calibration_error(p: NDArray[np.float64], y: NDArray[np.float64], bins: int = 10) -> float:
@@ -268,7 +269,7 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
         p[sentences], Y[sentences], model.thresholds, confidence=confidence
     )
 
-    span_rows = [i for i in test if i in data.spans and data.source[i] == "civil"]
+    span_rows = [int(i) for i in test[data.whole_posts(test)]]
     log(f"span F1 on {len(span_rows)} held-out toxic-spans posts")
     results["toxic_spans"] = toxic_span_scores(
         model, [data.texts[i] for i in span_rows], [data.spans[i] for i in span_rows]

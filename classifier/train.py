@@ -108,6 +108,11 @@ class Recipe:
     # Down-weight sources whose label definition or domain is far from news comments, so they add
     # vocabulary without dominating (Davidson is 83% "offensive", mostly slang on Twitter).
     source_weights: dict[str, float] = field(default_factory=lambda: {"davidson": 0.5, "olid": 0.7, "augment": 3.0})
+    # A further factor for Civil's whole posts (all toxic; their sentences are rows of their own).
+    # They help news sentences and cost Wikipedia; one fit each on the fixed split, validation
+    # rows (docs/classifier/posts_weight.py): 1 -> Jigsaw 0.9638, Civil sentences 0.8745;
+    # 0.3 -> 0.9656, 0.8707; 0 -> 0.9671, 0.8638. A trade, no gain, so 1.
+    civil_posts_weight: float = 1.0
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
     # Which set of terms (classifier.identity.IDENTITY_TERM_SETS); the "nationalities" recipe below
     # says why the default still folds the first.
@@ -554,8 +559,11 @@ def identity_block(X: sp.csr_matrix, texts: Sequence[str], n_unigram: int) -> sp
 
 
 def sample_weights(data: Dataset, rows: NDArray[np.int64], recipe: Recipe) -> NDArray[np.float64]:
-    """Per-row training weight from the recipe's source weights."""
-    return np.array([recipe.source_weights.get(data.source[i], 1.0) for i in rows])
+    """Per-row training weight from the recipe's source weights (and its Civil posts' factor)."""
+    weights = np.array([recipe.source_weights.get(data.source[i], 1.0) for i in rows])
+    if recipe.civil_posts_weight != 1.0:
+        weights *= np.where(data.whole_posts(rows), recipe.civil_posts_weight, 1.0)
+    return weights
 
 
 def calibrate(arrays: dict[str, NDArray[Any]], X_logits: NDArray[np.float64], Y: NDArray[np.float64]) -> None:

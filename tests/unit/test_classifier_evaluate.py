@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 
 from classifier import LabelThresholds
 from classifier.augment import _NEG_WORDS, augmentation_dataset
-from classifier.data import dedup_key, load_civil_spans
+from classifier.data import Dataset, dedup_key, load_civil_spans
 from classifier.evaluate import civil_sentences, expected_calibration_error, policy_view, span_f1
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
+from classifier.train import RECIPES, sample_weights
 
 
 def test_span_f1_follows_the_semeval_definition() -> None:
@@ -23,17 +25,33 @@ def test_span_f1_follows_the_semeval_definition() -> None:
     assert span_f1({1, 2, 3, 4}, {3, 4, 5, 6}) == pytest.approx(0.5)
 
 
-def test_the_news_figure_counts_sentences_not_whole_posts(tmp_path: Path) -> None:
-    post = "You are a complete idiot and everyone knows it. The council meets again on Tuesday night."
-    start = post.index("idiot")
-    rows = [["spans", "text"], [str(list(range(start, start + 5))), post]]
+POST = "You are a complete idiot and everyone knows it. The council meets again on Tuesday night."
+
+
+def _civil(root: Path) -> Dataset:
+    """One toxic-spans post ("idiot" its span): the post and its two sentences."""
+    start = POST.index("idiot")
+    rows = [["spans", "text"], [str(list(range(start, start + 5))), POST]]
     for name in ("tsd_train.csv", "tsd_trial.csv"):
-        with (tmp_path / name).open("w", newline="") as fh:
+        with (root / name).open("w", newline="") as fh:
             csv.writer(fh).writerows(rows if name == "tsd_train.csv" else rows[:1])
-    data = load_civil_spans(tmp_path)
+    return load_civil_spans(root)
+
+
+def test_the_news_figure_counts_sentences_not_whole_posts(tmp_path: Path) -> None:
+    data = _civil(tmp_path)
     marked = civil_sentences(data, range(len(data)))
-    assert [data.texts[i] for i in np.flatnonzero(~marked)] == [post]  # the post: all toxic, left out
+    assert [data.texts[i] for i in np.flatnonzero(~marked)] == [POST]  # the post: all toxic, left out
     assert sorted(data.y[marked, 0].tolist()) == [0.0, 1.0]  # its toxic sentence and its clean one
+
+
+def test_whole_posts_can_weigh_less_than_their_sentences(tmp_path: Path) -> None:
+    data = _civil(tmp_path)
+    rows = np.arange(len(data))
+    recipe = replace(RECIPES["default"], civil_posts_weight=0.25)
+    weights = sample_weights(data, rows, recipe)
+    assert weights.tolist() == [0.25 if text == POST else 1.0 for text in data.texts]
+    np.testing.assert_array_equal(sample_weights(data, rows, RECIPES["default"]), np.ones(len(data)))
 
 
 def test_calibration_error_is_zero_for_perfect_bins() -> None:
