@@ -23,9 +23,10 @@ from numpy.typing import NDArray
 from classifier.normalize import Normalized, _sub_tracked, normalize, normalize_with_offsets
 
 __all__ = [
-    "CURRENT_TERMS",
+    "DEFAULT_TERMS",
     "IDENTITY_TERMS",
     "IDENTITY_TERM_SETS",
+    "LATEST_TERMS",
     "PLACEHOLDER",
     "is_placeholder_only",
     "identity_pattern",
@@ -187,17 +188,19 @@ _TERMS_V2_ADDED: tuple[str, ...] = (
 )
 
 # Each artifact records the set it was trained with (manifest feature_config "identity_terms";
-# artifacts from before v2 record none and are v1), and is scored with that set.
+# artifacts from before v2 record none and are v1), and is scored with that set. Recipes fold
+# DEFAULT_TERMS unless they name another (classifier.train: why the default is not v2 yet).
 IDENTITY_TERM_SETS: dict[str, tuple[str, ...]] = {"v1": _TERMS_V1, "v2": _TERMS_V1 + _TERMS_V2_ADDED}
-CURRENT_TERMS = "v2"
-IDENTITY_TERMS = IDENTITY_TERM_SETS[CURRENT_TERMS]
+DEFAULT_TERMS = "v1"
+LATEST_TERMS = "v2"
+IDENTITY_TERMS = IDENTITY_TERM_SETS[DEFAULT_TERMS]
 
 _PATTERNS = {
     name: re.compile(r"(?<![\w'])(?:" + "|".join(terms) + r")(?![\w'])") for name, terms in IDENTITY_TERM_SETS.items()
 }
 
 
-def identity_pattern(terms: str = CURRENT_TERMS) -> re.Pattern[str]:
+def identity_pattern(terms: str = DEFAULT_TERMS) -> re.Pattern[str]:
     """The compiled pattern of a term set; ValueError for a set this code does not know."""
     try:
         return _PATTERNS[terms]
@@ -221,19 +224,19 @@ def _placeholder(_match: re.Match[str]) -> str:
     return PLACEHOLDER
 
 
-def mask_identity(normalized: str, terms: str = CURRENT_TERMS) -> str:
+def mask_identity(normalized: str, terms: str = DEFAULT_TERMS) -> str:
     """Replace identity terms (of the set ``terms``) in already-normalized text with :data:`PLACEHOLDER`."""
     return identity_pattern(terms).sub(_placeholder, normalized)
 
 
-def prepare_text(text: str, identity_mask: bool = True, terms: str = CURRENT_TERMS) -> str:
+def prepare_text(text: str, identity_mask: bool = True, terms: str = DEFAULT_TERMS) -> str:
     """What the model featurizes: normalized text, the identity terms of the set ``terms`` folded
     when ``identity_mask``."""
     normalized = normalize(text)
     return mask_identity(normalized, terms) if identity_mask else normalized
 
 
-def prepare_text_with_offsets(text: str, identity_mask: bool = True, terms: str = CURRENT_TERMS) -> Normalized:
+def prepare_text_with_offsets(text: str, identity_mask: bool = True, terms: str = DEFAULT_TERMS) -> Normalized:
     """:func:`prepare_text` plus the map back to the original characters."""
     norm = normalize_with_offsets(text)
     pattern = identity_pattern(terms)

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import SGDClassifier
 
 from classifier.features import CHAR_NGRAMS
-from classifier.identity import prepare_text
+from classifier.identity import DEFAULT_TERMS, prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
 from classifier.thresholds import choose_policy_thresholds
@@ -50,7 +50,7 @@ class StreamingRecipe:
     min_df_char: int = 5
     alpha: float = 2e-6  # L2 strength per row; one pass over 1M rows needs little regularisation
     identity_mask: bool = True
-    identity_terms: str = "v1"  # the default recipe's (classifier.train.Recipe.identity_terms)
+    identity_terms: str = DEFAULT_TERMS
     approve_error: float = 0.01
     reject_error: float = 0.02
     threshold_confidence: float = 0.95  # see classifier.thresholds

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.identity import CURRENT_TERMS, prepare_text
+from classifier.identity import LATEST_TERMS, prepare_text
 from classifier.labels import LABELS
 from classifier.model import DataSource, Model
 from classifier.train import Recipe, fit_and_save
@@ -25,7 +25,7 @@ RECIPE = Recipe(
     min_df_char=1,
     source_weights={},
     augment=False,
-    identity_terms=CURRENT_TERMS,
+    identity_terms=LATEST_TERMS,
 )
 
 

@@ -50,7 +50,7 @@ from classifier.features import (
     ngram_texts,
     strip_marks,
 )
-from classifier.identity import is_placeholder_only, mentions_identity, prepare_text
+from classifier.identity import DEFAULT_TERMS, is_placeholder_only, mentions_identity, prepare_text
 from classifier.labels import LABELS
 from classifier.model import (
     IDENTITY_COEF,
@@ -116,7 +116,7 @@ class Recipe:
     identity_mask: bool = True  # fold identity terms into one placeholder (classifier/identity.py)
     # Which set of terms (classifier.identity.IDENTITY_TERM_SETS); the "nationalities" recipe below
     # says why the default still folds the first.
-    identity_terms: str = "v1"
+    identity_terms: str = DEFAULT_TERMS
     # A second weight per word for comments that mention an identity term (needs identity_mask).
     identity_conjunctions: bool = True
     # A second feature family: the mean of static MiniLM token vectors (classifier/embedding.py),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from classifier.identity import (
-    CURRENT_TERMS,
+    DEFAULT_TERMS,
     IDENTITY_TERM_SETS,
+    LATEST_TERMS,
     PLACEHOLDER,
     mentions_identity,
     prepare_text,
@@ -26,24 +27,25 @@ from classifier.identity import (
         ("Turkishness and turkeys", "turkishness and turkeys"),
     ],
 )
-def test_the_current_set_folds_nationalities(text: str, folded: str) -> None:
-    assert prepare_text(text) == folded
+def test_the_latest_set_folds_nationalities(text: str, folded: str) -> None:
+    assert prepare_text(text, terms=LATEST_TERMS) == folded
 
 
 @pytest.mark.parametrize("text", ["Polish the English and French text.", "The Roman empire.", "I love Pakistan."])
 def test_languages_and_countries_are_not_people(text: str) -> None:
-    assert PLACEHOLDER not in prepare_text(text)
+    assert PLACEHOLDER not in prepare_text(text, terms=LATEST_TERMS)
 
 
 def test_the_first_set_is_kept_for_the_artifacts_trained_with_it() -> None:
-    assert prepare_text("I am Turkish and Muslim.", terms="v1") == f"i am turkish and {PLACEHOLDER}."
-    assert set(IDENTITY_TERM_SETS["v1"]) < set(IDENTITY_TERM_SETS[CURRENT_TERMS])
-    assert prepare_text("I am Turkish.", identity_mask=False) == "i am turkish."
+    assert DEFAULT_TERMS == "v1"  # the committed default model's; changing it needs a retrained one
+    assert prepare_text("I am Turkish and Muslim.") == f"i am turkish and {PLACEHOLDER}."
+    assert set(IDENTITY_TERM_SETS["v1"]) < set(IDENTITY_TERM_SETS[LATEST_TERMS])
+    assert prepare_text("I am Turkish.", identity_mask=False, terms=LATEST_TERMS) == "i am turkish."
 
 
 def test_offsets_still_point_at_the_original_word() -> None:
     text = "Yes, Sri Lankans live here."
-    norm = prepare_text_with_offsets(text)
+    norm = prepare_text_with_offsets(text, terms=LATEST_TERMS)
     at = norm.text.index(PLACEHOLDER)
     assert text[norm.starts[at] : norm.ends[at]] == "Sri Lankans"
     assert mentions_identity([norm.text]).tolist() == [True]

@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from classifier import LABELS, LabelThresholds, Model, ModelLoadError, Span, load_model
-from classifier.identity import CURRENT_TERMS, PLACEHOLDER
+from classifier.identity import LATEST_TERMS, PLACEHOLDER
 from classifier.model import (
     ARRAYS_FILE,
     IDENTITY_COEF,
@@ -222,7 +222,7 @@ def test_artifacts_from_other_preprocessing_are_refused(copy: Path) -> None:
 
 
 def test_an_artifact_is_scored_with_the_identity_terms_it_was_trained_with(model: Model, copy: Path) -> None:
-    assert model.identity_terms == CURRENT_TERMS == model.manifest.feature_config["identity_terms"]
+    assert model.identity_terms == LATEST_TERMS == model.manifest.feature_config["identity_terms"]
     texts = ["the turks vote", "the kurds vote"]
     first, second = model.score_array(texts)
     np.testing.assert_array_equal(first, second)  # both fold to the placeholder
