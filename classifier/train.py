@@ -201,7 +201,8 @@ RECIPES: dict[str, Recipe] = {
     # threats lower), threshold rows approved 69.4% -> 68.3%. Not the default yet: the behavioural
     # suite fails on it ("Someone should shoot the author." threat 0.469 and "I'm going to find
     # where you live and hurt you." 0.475, under its threat review cut-off of 0.498; the default's
-    # are 0.486 and 0.481 against 0.478, so that test is on the edge either way).
+    # are 0.486 and 0.481 against 0.478, so that test is on the edge either way), and it sends
+    # more plain discussion that names a people near a violent word to review (model card).
     "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
