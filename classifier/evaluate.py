@@ -295,7 +295,7 @@ def rerender(model_path: Path, out: Path) -> None:
 
 def cross_dataset(splits: Any, recipe: Any, log: Log) -> dict[str, Any]:
     """Leave one source out: train on the others' training rows, test on every row of it."""
-    from classifier.train import calibrate, fit_arrays, raw_logits, sample_weights
+    from classifier.train import calibrate, calibrated, fit_arrays, raw_logits, sample_weights
 
     data = splits.data
     src = np.array(data.source)
@@ -319,7 +319,7 @@ def cross_dataset(splits: Any, recipe: Any, log: Log) -> dict[str, Any]:
         calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val_rows]), data.y[val_rows])
         held_rows = np.flatnonzero(src == held)
         z = raw_logits(arrays, space, [splits.normalized[i] for i in held_rows])
-        ph = 1.0 / (1.0 + np.exp(-(z * arrays["calib_slope"] + arrays["calib_bias"])))
+        ph = calibrated(arrays, z)
         out[held] = {label: label_metrics(ph[:, j], data.y[held_rows, j]) for j, label in enumerate(LABELS)}
         sentences = civil_sentences(data, held_rows)
         if sentences.any():

@@ -27,6 +27,7 @@ __all__ = [
     "IDENTITY_TERMS",
     "IDENTITY_TERM_SETS",
     "LATEST_TERMS",
+    "UNVERSIONED_TERMS",
     "PLACEHOLDER",
     "is_placeholder_only",
     "identity_pattern",
@@ -193,6 +194,7 @@ _TERMS_V2_ADDED: tuple[str, ...] = (
 IDENTITY_TERM_SETS: dict[str, tuple[str, ...]] = {"v1": _TERMS_V1, "v2": _TERMS_V1 + _TERMS_V2_ADDED}
 DEFAULT_TERMS = "v1"
 LATEST_TERMS = "v2"
+UNVERSIONED_TERMS = "v1"  # what an artifact that records no set folded (fixed: older artifacts)
 IDENTITY_TERMS = IDENTITY_TERM_SETS[DEFAULT_TERMS]
 
 _PATTERNS = {

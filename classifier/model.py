@@ -27,7 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier.embedding import EMBED_CODES, EMBED_COEF, EMBED_IDENTITY_COEF, EMBED_LENGTHS, TokenBatch, TokenScorer
 from classifier.features import CHAR_NGRAMS, FeatureSpace, Hits, Vocabulary
-from classifier.identity import identity_pattern, mentions_identity, prepare_text, prepare_text_with_offsets
+from classifier.identity import (
+    UNVERSIONED_TERMS,
+    identity_pattern,
+    mentions_identity,
+    prepare_text,
+    prepare_text_with_offsets,
+)
 from classifier.labels import LABELS
 from classifier.window import (
     WINDOW_KEYS,
@@ -240,8 +246,7 @@ class Model:
         )
         self._vocab: list[str] | None = None
         self._identity_mask = bool(manifest.feature_config.get("identity_mask", False))
-        # Artifacts from before the term sets were versioned folded the first set.
-        self._identity_terms = str(manifest.feature_config.get("identity_terms", "v1"))
+        self._identity_terms = str(manifest.feature_config.get("identity_terms", UNVERSIONED_TERMS))
         identity_pattern(self._identity_terms)  # ValueError for a set this code does not know
         self._coef = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
         self._identity_coef = identity_coefficients(arrays.get(IDENTITY_COEF), self._coef.shape[0])

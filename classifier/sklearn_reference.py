@@ -49,7 +49,7 @@ from classifier.features import (
     SCOPE_WORDS,
     Vocabulary,
 )
-from classifier.identity import PLACEHOLDER, prepare_text
+from classifier.identity import PLACEHOLDER, UNVERSIONED_TERMS, prepare_text
 from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
 from classifier.window import (
     WINDOW_FILTER_BIAS,
@@ -246,7 +246,7 @@ def reference_pipeline(artifact: Path, static: NDArray[np.floating] | None = Non
         calib_slope=arrays["calib_slope"].astype(np.float64),
         calib_bias=arrays["calib_bias"].astype(np.float64),
         identity_mask=bool(config.get("identity_mask", False)),
-        identity_terms=str(config.get("identity_terms", "v1")),
+        identity_terms=str(config.get("identity_terms", UNVERSIONED_TERMS)),
         identity_coef=arrays[IDENTITY_COEF].astype(np.float64) if IDENTITY_COEF in arrays else None,
         token_index=_token_index(arrays) if EMBED_COEF in arrays else None,
         token_coef=arrays[EMBED_COEF].astype(np.float64) if EMBED_COEF in arrays else None,

@@ -35,7 +35,7 @@ from classifier.identity import DEFAULT_TERMS, prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
 from classifier.thresholds import choose_policy_thresholds
-from classifier.train import NgramTfidf, calibrate, library_versions, raw_logits
+from classifier.train import NgramTfidf, calibrate, calibrated, library_versions, raw_logits
 
 Log = Callable[[str], None]
 Chunk = tuple[Sequence[str], NDArray[np.float64], NDArray[np.float64]]  # texts, Y (NaN masked), weights
@@ -140,7 +140,7 @@ def train_streaming(
     calib_prepared = _prepare(calib_texts, recipe)
     logits = raw_logits(arrays, space, calib_prepared)
     calibrate(arrays, logits, calib_y)
-    p = 1.0 / (1.0 + np.exp(-(logits * arrays["calib_slope"] + arrays["calib_bias"])))
+    p = calibrated(arrays, logits)
     chosen = choose_policy_thresholds(
         p, calib_y, np.ones(len(calib_y)), recipe.approve_error, recipe.reject_error, recipe.threshold_confidence
     )

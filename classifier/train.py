@@ -636,7 +636,7 @@ def fit_and_save(
     space: FeatureSpace = pipe.named_steps["features"].space_
     val_logits = raw_logits(arrays, space, val_texts)
     calibrate(arrays, val_logits, val_y)
-    val_p = _calibrated(arrays, val_logits)
+    val_p = calibrated(arrays, val_logits)
     rows = ThresholdRows(val_p, val_y, np.ones(len(val_y)) if threshold_weights is None else threshold_weights)
     if threshold_extra is not None:
         rows = rows.concat(threshold_extra)
@@ -712,7 +712,8 @@ def embedding_info(recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def _calibrated(arrays: dict[str, NDArray[Any]], logits: NDArray[np.float64]) -> NDArray[np.float64]:
+def calibrated(arrays: dict[str, NDArray[Any]], logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Probabilities from raw logits through the artifact arrays' Platt scaling (see :func:`calibrate`)."""
     return 1.0 / (1.0 + np.exp(-(logits * arrays["calib_slope"] + arrays["calib_bias"])))
 
 
@@ -792,7 +793,7 @@ def cross_fitted_scores(
         space = pipe.named_steps["features"].space_
         calibrate(arrays, raw_logits(arrays, space, val_texts), data.y[val_rows])
         mine = np.flatnonzero(fold_of[scored] == k)
-        out[mine] = _calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in scored[mine]]))
+        out[mine] = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in scored[mine]]))
         log(f"  threshold fold {k + 1}/{folds}: {len(mine)} rows scored ({time.perf_counter() - t0:.0f}s)")
     return out
 
@@ -844,7 +845,7 @@ def train(
         from classifier.evaluate import heldout_metrics
 
         z = raw_logits(arrays, space, [splits.normalized[i] for i in test_rows])
-        p = 1.0 / (1.0 + np.exp(-(z * arrays["calib_slope"] + arrays["calib_bias"])))
+        p = calibrated(arrays, z)
         metrics = heldout_metrics(p, data.y[test_rows], [data.source[i] for i in test_rows])
         for label in LABELS:
             m = metrics["per_label"][label]

@@ -15,24 +15,17 @@ import argparse
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS
 from classifier.evaluate import civil_sentences
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
-from classifier.train import RECIPES, calibrate, fit_arrays, prepare, raw_logits, sample_weights
+from classifier.train import RECIPES, calibrate, calibrated, fit_arrays, prepare, raw_logits, sample_weights
 
 SOURCES = ("jigsaw", "civil sentences", "civil", "olid", "davidson", "stormfront")
-
-
-def calibrated(arrays: dict[str, Any], space: Any, texts: list[str]) -> NDArray[np.float64]:
-    """Calibrated log-odds of prepared texts."""
-    return raw_logits(arrays, space, texts) * arrays["calib_slope"] + arrays["calib_bias"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         val = sets["val"]
         calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val]), data.y[val])
 
-        z_functional = calibrated(arrays, space, functional)
+        z_functional = calibrated(arrays, raw_logits(arrays, space, functional))
         functional_auc = " / ".join(f"{roc_auc_score(hateful, z_functional[:, j]):.3f}" for j in (tox, attack))
         for name, index in sets.items():
-            z = calibrated(arrays, space, [splits.normalized[i] for i in index])[:, tox]
+            z = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in index]))[:, tox]
             y = data.y[index, tox]
             cells = []
             for s in SOURCES:
