@@ -18,7 +18,7 @@ import re
 
 from classifier.data import NAN, Dataset, _Builder, _row
 
-__all__ = ["GROUPS", "augmentation_dataset"]
+__all__ = ["GROUPS", "PERSON_TARGETS", "augmentation_dataset"]
 
 # (plural noun phrase, singular person, adjective or noun used in "I am ...")
 GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -215,6 +215,62 @@ _DISAGREE = (
     "This is the worst decision the board has made.",
 )
 
+# One person who is not the reader: the people a news comment section wishes harm on. Real threat
+# positives (84 Jigsaw rows) are nearly all in the second person ("I will kill you"), so death
+# wishes about the author scored threat 0.01 and some were approved automatically. Each frame has
+# a contrast with the same target and opening words that is no threat. Kept disjoint from the
+# frames of the held-out probe in tests/model (hope ... dies / gets cancer, better if ... dead,
+# rot in hell, a bullet, a grave, strung up, smash ... face, dragged out, taken out back, a plane
+# going down, burn alive) and from the functional suite's threats.
+PERSON_TARGETS = (
+    "the author",
+    "the writer",
+    "this journalist",
+    "the editor",
+    "the mayor",
+    "the prime minister",
+    "that senator",
+    "the president",
+    "the columnist",
+    "this reporter",
+    "the governor",
+    "the minister",
+)
+_PERSON_THREATS = (
+    "I wish {t} would drop dead.",
+    "{T} should be executed.",
+    "Someone needs to kill {t}.",
+    "I hope {t} gets hit by a truck.",
+    "{T} needs a good beating.",
+    "I would love to punch {t} in the face.",
+    "Somebody should break {t}'s neck.",
+    "{T} will pay for this in blood.",
+    "I'm going to hunt down {t}.",
+    "Let's hope {t} chokes to death.",
+    "{T} should be thrown off a bridge.",
+    "Line {t} up against a wall.",
+    "{T} deserves a slow and painful death.",
+    "Wishing {t} a fatal accident.",
+    "Can someone run {t} over?",
+    "{T} won't live to see next year if I have my way.",
+)
+_PERSON_CONTRASTS = (
+    "I wish {t} would write more often.",
+    "{T} should be invited to speak at the university.",
+    "Someone needs to fact-check {t}.",
+    "I hope {t} gets the recognition they deserve.",
+    "{T} needs a better fact-checker.",
+    "I would love to have a coffee with {t}.",
+    "{T} will pay for this at the next election.",
+    "I'm going to email {t} about this.",
+    "Let's hope {t} reads these comments.",
+    "{T} deserves a long and happy retirement.",
+    "Wishing {t} a speedy recovery.",
+    "Sad to hear that {t} passed away.",
+    "{T} survived the attack, thank goodness.",
+    "Can someone send this to {t}?",
+)
+
 
 def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
     plural, one, adj = group
@@ -226,8 +282,12 @@ def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
     return re.sub(r"\b([Aa]) (?=[AEIOUaeiou])", r"\1n ", text)
 
 
-def augmentation_dataset(seed: int = 13) -> Dataset:
-    """The templated rows, labelled: toxicity, identity_attack, threat and insult where defined."""
+def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Dataset:
+    """The templated rows, labelled: toxicity, identity_attack, threat and insult where defined.
+
+    ``person_threats`` adds the threats and death wishes about one person who is not the reader,
+    and their contrasts (:data:`PERSON_TARGETS`), after the other rows.
+    """
     rng = random.Random(seed)
     b = _Builder("augment")
     n = 0
@@ -255,4 +315,11 @@ def augmentation_dataset(seed: int = 13) -> Dataset:
         add(t, _row(toxicity=1.0, threat=1.0, identity_attack=0.0))
     for t in _DISAGREE:
         add(t, not_toxic)
+    if person_threats:
+        for target in PERSON_TARGETS:
+            fill = {"t": target, "T": target[0].upper() + target[1:]}
+            for t in _PERSON_THREATS:
+                add(t.format(**fill), _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
+            for t in _PERSON_CONTRASTS:
+                add(t.format(**fill), not_toxic)
     return b.build()

@@ -92,6 +92,9 @@ class Recipe:
     sources: tuple[str, ...] = ("jigsaw", "civil", "davidson", "olid", "stormfront", "youtube")
     eval_only_sources: tuple[str, ...] = ("ethos",)
     augment: bool = True
+    # Add the templated threats and death wishes about one person who is not the reader, with
+    # their contrasts (classifier.augment.PERSON_TARGETS).
+    augment_person_threats: bool = False
     max_word_features: int = 60_000
     max_char_features: int = 140_000
     min_df_word: int = 2
@@ -204,6 +207,7 @@ RECIPES: dict[str, Recipe] = {
     # are 0.486 and 0.481 against 0.478, so that test is on the edge either way), and it sends
     # more plain discussion that names a people near a violent word to review (model card).
     "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
+    "person_threats": replace(DEFAULT_RECIPE, name="person_threats", augment_person_threats=True),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
@@ -444,7 +448,7 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Pa
     if recipe.augment:
         from classifier.augment import augmentation_dataset
 
-        aug = augmentation_dataset(seed=recipe.seed)
+        aug = augmentation_dataset(seed=recipe.seed, person_threats=recipe.augment_person_threats)
         parts.append(aug)
         infos.append(
             DataSource(
