@@ -226,7 +226,7 @@ PERSON_TARGETS = (
     "the author",
     "the writer",
     "this journalist",
-    "the editor",
+    "the chairman",
     "the mayor",
     "the prime minister",
     "that senator",
@@ -254,6 +254,42 @@ _PERSON_THREATS = (
     "Can someone run {t} over?",
     "{T} won't live to see next year if I have my way.",
 )
+# The same threats and contrasts said to the reader: with the third person alone, the second
+# person's share of threats fell and "I'm going to find where you live and hurt you." fell under
+# the threat review cut-off.
+_YOU_THREATS = (
+    "I wish you would drop dead.",
+    "You should be executed.",
+    "Someone needs to kill you.",
+    "I hope you get hit by a truck.",
+    "You need a good beating.",
+    "I would love to punch you in the face.",
+    "Somebody should break your neck.",
+    "You will pay for this in blood.",
+    "I'm going to hunt you down.",
+    "Let's hope you choke to death.",
+    "You should be thrown off a bridge.",
+    "You deserve a slow and painful death.",
+    "Wishing you a fatal accident.",
+    "Can someone run you over?",
+    "You won't live to see next year if I have my way.",
+)
+_YOU_CONTRASTS = (
+    "I wish you would write more often.",
+    "You should be invited to speak at the university.",
+    "Someone needs to fact-check you.",
+    "I hope you get the recognition you deserve.",
+    "You need a better fact-checker.",
+    "I would love to have a coffee with you.",
+    "You will pay for this at the next election.",
+    "I'm going to email you about this.",
+    "Let's hope you read these comments.",
+    "You deserve a long and happy retirement.",
+    "Wishing you a speedy recovery.",
+    "You survived the attack, thank goodness.",
+    "Can someone send this to you?",
+)
+_PERSON_THREAT_TARGETS = 4  # targets per threat frame (every contrast frame takes all of them)
 _PERSON_CONTRASTS = (
     "I wish {t} would write more often.",
     "{T} should be invited to speak at the university.",
@@ -316,10 +352,19 @@ def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Datase
     for t in _DISAGREE:
         add(t, not_toxic)
     if person_threats:
+        # Every contrast names every target, each threat a few: a target is in a threat in about a
+        # quarter of its rows, under the toxic share of the training rows, so the threat's words
+        # carry the score and a plain mention of the mayor does not (with every threat naming every
+        # target, "The columnist deserves a raise." went to review).
+        fill = {target: {"t": target, "T": target[0].upper() + target[1:]} for target in PERSON_TARGETS}
+        for t in _PERSON_THREATS:
+            for target in rng.sample(PERSON_TARGETS, _PERSON_THREAT_TARGETS):
+                add(t.format(**fill[target]), _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
         for target in PERSON_TARGETS:
-            fill = {"t": target, "T": target[0].upper() + target[1:]}
-            for t in _PERSON_THREATS:
-                add(t.format(**fill), _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
             for t in _PERSON_CONTRASTS:
-                add(t.format(**fill), not_toxic)
+                add(t.format(**fill[target]), not_toxic)
+        for t in _YOU_THREATS:
+            add(t, _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
+        for t in _YOU_CONTRASTS:
+            add(t, not_toxic)
     return b.build()

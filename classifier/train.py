@@ -207,6 +207,15 @@ RECIPES: dict[str, Recipe] = {
     # are 0.486 and 0.481 against 0.478, so that test is on the edge either way), and it sends
     # more plain discussion that names a people near a violent word to review (model card).
     "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
+    # The default plus templated threats and death wishes about one person who is not the reader
+    # (classifier/augment.py). Trained in full (2026.12.07-16ba101e, 2-core Intel Xeon, 1,231 s):
+    # of twelve such threats held out in tests/model, two are auto-approved (the default: five),
+    # functional toxicity 0.789 -> 0.796 and identity_attack 0.823 -> 0.827, Jigsaw threat test
+    # 0.940 -> 0.953 (13 positives); Jigsaw test toxicity 0.9699 -> 0.9691, Civil 0.9216 -> 0.9204,
+    # threshold rows approved 69.4% -> 69.5%. Not the default: the behavioural suite fails on it
+    # ("I'm going to find where you live and hurt you." threat 0.357, under its cut-off of 0.436;
+    # toxicity still sends it to review), and three of twelve ordinary sentences naming the same
+    # people go to review (the default: one), e.g. "The minister's plane landed safely in Ankara."
     "person_threats": replace(DEFAULT_RECIPE, name="person_threats", augment_person_threats=True),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),

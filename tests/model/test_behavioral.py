@@ -67,6 +67,82 @@ def test_threats_are_flagged(model: Model, text: str) -> None:
     assert scores["threat"] >= model.thresholds["threat"].review or scores["threat"] > 0.5
 
 
+# Threats and death wishes about one person who is not the reader, and sentences that share their
+# target or opening words and are none. Written before classifier.augment's templates of such
+# threats, whose frames are kept out of these (test_person_threat_probe_is_not_in_the_templates).
+PERSON_THREATS = [
+    "I hope the author dies in a drone strike.",
+    "I hope the author gets cancer.",
+    "The world would be better if the author were dead.",
+    "May the author rot in hell.",
+    "Somebody ought to put a bullet in this columnist.",
+    "Can't wait to dance on the editor's grave.",
+    "That judge deserves to be strung up.",
+    "If I ever meet the writer I will smash his face in.",
+    "The prime minister should be dragged out and beaten.",
+    "Whoever wrote this needs to be taken out back and shot.",
+    "Pray the minister's plane goes down.",
+    "I'd pay to see the mayor burn alive.",
+]
+PERSON_CONTRASTS = [
+    "I hope the author writes a follow-up piece.",
+    "I hope the author recovers quickly from cancer.",
+    "The author died in 2019 and his books live on.",
+    "May the author keep writing for years.",
+    "The drone strike killed twelve civilians, the report says.",
+    "The judge deserves credit for a careful ruling.",
+    "The prime minister should be questioned about the budget.",
+    "I'd pay to see the mayor debate the challenger.",
+    "The minister's plane landed safely in Ankara.",
+    "The columnist deserves a raise.",
+    "If I ever meet the writer I will thank him.",
+    "The world would be better with more reporting like this.",
+]
+
+
+def test_person_threat_probe_is_not_in_the_templates() -> None:
+    from classifier.augment import augmentation_dataset
+    from classifier.data import dedup_key
+
+    training = {dedup_key(t) for t in augmentation_dataset(person_threats=True).texts}
+    assert not [t for t in PERSON_THREATS + PERSON_CONTRASTS if dedup_key(t) in training]
+
+
+# The committed model learned threats from Jigsaw's 84, nearly all said to the reader, and auto-
+# approves five of these; the "person_threats" recipe (classifier/train.py) approves two and fails
+# other behavioural tests. strict: a default that passes them turns these marks into failures.
+_APPROVED_BY_DEFAULT = {
+    "I hope the author dies in a drone strike.",
+    "I hope the author gets cancer.",
+    "The world would be better if the author were dead.",
+    "Can't wait to dance on the editor's grave.",
+    "Whoever wrote this needs to be taken out back and shot.",
+}
+_REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}  # toxicity 0.305, review cut-off 0.163
+
+
+def _marked(texts: list[str], known: set[str], reason: str) -> list[object]:
+    mark = pytest.mark.xfail(strict=True, reason=reason)
+    return [pytest.param(t, marks=mark) if t in known else t for t in texts]
+
+
+@pytest.mark.parametrize(
+    "text", _marked(PERSON_THREATS, _APPROVED_BY_DEFAULT, "the default model has no templated third-person threats")
+)
+def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["toxicity"] >= model.thresholds["toxicity"].review or (
+        scores["threat"] >= model.thresholds["threat"].review
+    )
+
+
+@pytest.mark.parametrize("text", _marked(PERSON_CONTRASTS, _REVIEWED_BY_DEFAULT, "'deserves' weighs as toxic"))
+def test_the_same_targets_without_a_threat_are_approvable(model: Model, text: str) -> None:
+    scores = model.score([text])[0]
+    assert scores["toxicity"] < model.thresholds["toxicity"].review
+    assert scores["threat"] < model.thresholds["threat"].review
+
+
 @pytest.mark.parametrize("text", SLURS)
 def test_slurs_are_toxic(model: Model, text: str) -> None:
     assert model.score([text])[0]["toxicity"] > 0.9

@@ -18,7 +18,8 @@ def test_person_threats_are_added_after_the_other_rows_only_when_asked() -> None
     assert more.texts[:n] == plain.texts and more.group[:n] == plain.group
     np.testing.assert_array_equal(more.y[:n], plain.y)
     added = more.texts[n:]
-    assert added and all(any(target in t.lower() for target in PERSON_TARGETS) for t in added)
+    # about one of the targets, or said to the reader
+    assert added and all(any(target in t.lower() for target in (*PERSON_TARGETS, "you")) for t in added)
     assert len(set(more.group)) == len(more)
 
 
@@ -26,11 +27,13 @@ def test_person_threats_are_threats_and_their_contrasts_are_not_toxic() -> None:
     plain = augmentation_dataset(seed=13)
     more = augmentation_dataset(seed=13, person_threats=True)
     rows = {text: more.y[i] for i, text in enumerate(more.texts[len(plain) :], start=len(plain))}
-    threat = rows["Someone needs to kill the author."]
-    assert threat[L["toxicity"]] == 1 and threat[L["threat"]] == 1 and threat[L["identity_attack"]] == 0
+    threats = [y for t, y in rows.items() if t.lower().startswith("someone needs to kill ")]
+    assert threats
+    for y in threats:
+        assert y[L["toxicity"]] == 1 and y[L["threat"]] == 1 and y[L["identity_attack"]] == 0
     contrast = rows["Someone needs to fact-check the author."]
     assert contrast[L["toxicity"]] == 0 and contrast[L["threat"]] == 0
-    # each target gets as many contrasts as it nearly gets threats, so no target becomes toxic
-    for target in ("the mayor", "this reporter"):
+    # a target is mostly named in contrasts, so the threat's words carry the score, not the target
+    for target in PERSON_TARGETS:
         labels = [y[L["toxicity"]] for t, y in rows.items() if target in t.lower()]
-        assert 0.4 < float(np.mean(labels)) < 0.6
+        assert 0 < float(np.mean(labels)) < 0.4, target

@@ -73,7 +73,7 @@ def test_policy_view_counts_decisions_and_errors() -> None:
 
 
 def test_functional_suite_is_not_in_the_training_templates() -> None:
-    training = {dedup_key(t) for t in augmentation_dataset().texts}
+    training = {dedup_key(t) for t in augmentation_dataset(person_threats=True).texts}
     cases = functional_cases()
     assert not [c.text for c in cases if dedup_key(c.text) in training]
     hateful_words = {"revolting", "rats", "pigs", "insects", "exterminate", "inferior", "burden", "pathetic"}
