@@ -254,9 +254,26 @@ _PERSON_THREATS = (
     "Can someone run {t} over?",
     "{T} won't live to see next year if I have my way.",
 )
-# The same threats and contrasts said to the reader: with the third person alone, the second
-# person's share of threats fell and "I'm going to find where you live and hurt you." fell under
-# the threat review cut-off.
+_PERSON_THREAT_TARGETS = 4  # targets per threat frame (every contrast frame takes all of them)
+_PERSON_CONTRASTS = (
+    "I wish {t} would write more often.",
+    "{T} should be invited to speak at the university.",
+    "Someone needs to fact-check {t}.",
+    "I hope {t} gets the recognition they deserve.",
+    "{T} needs a better fact-checker.",
+    "I would love to have a coffee with {t}.",
+    "{T} will pay for this at the next election.",
+    "I'm going to email {t} about this.",
+    "Let's hope {t} reads these comments.",
+    "{T} deserves a long and happy retirement.",
+    "Wishing {t} a speedy recovery.",
+    "Sad to hear that {t} passed away.",
+    "{T} survived the attack, thank goodness.",
+    "Can someone send this to {t}?",
+)
+# Nearly the same threats and contrasts said to the reader. With the third person alone the
+# second person's share of threats fell and "I'm going to find where you live and hurt you." fell
+# under the threat review cut-off; these did not lift it back over (model card).
 _YOU_THREATS = (
     "I wish you would drop dead.",
     "You should be executed.",
@@ -289,23 +306,7 @@ _YOU_CONTRASTS = (
     "You survived the attack, thank goodness.",
     "Can someone send this to you?",
 )
-_PERSON_THREAT_TARGETS = 4  # targets per threat frame (every contrast frame takes all of them)
-_PERSON_CONTRASTS = (
-    "I wish {t} would write more often.",
-    "{T} should be invited to speak at the university.",
-    "Someone needs to fact-check {t}.",
-    "I hope {t} gets the recognition they deserve.",
-    "{T} needs a better fact-checker.",
-    "I would love to have a coffee with {t}.",
-    "{T} will pay for this at the next election.",
-    "I'm going to email {t} about this.",
-    "Let's hope {t} reads these comments.",
-    "{T} deserves a long and happy retirement.",
-    "Wishing {t} a speedy recovery.",
-    "Sad to hear that {t} passed away.",
-    "{T} survived the attack, thank goodness.",
-    "Can someone send this to {t}?",
-)
+
 
 
 def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
@@ -356,15 +357,16 @@ def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Datase
         # quarter of its rows, under the toxic share of the training rows, so the threat's words
         # carry the score and a plain mention of the mayor does not (with every threat naming every
         # target, "The columnist deserves a raise." went to review).
+        threat = _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN)
         fill = {target: {"t": target, "T": target[0].upper() + target[1:]} for target in PERSON_TARGETS}
         for t in _PERSON_THREATS:
             for target in rng.sample(PERSON_TARGETS, _PERSON_THREAT_TARGETS):
-                add(t.format(**fill[target]), _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
+                add(t.format(**fill[target]), threat)
         for target in PERSON_TARGETS:
             for t in _PERSON_CONTRASTS:
                 add(t.format(**fill[target]), not_toxic)
         for t in _YOU_THREATS:
-            add(t, _row(toxicity=1.0, threat=1.0, identity_attack=0.0, insult=NAN))
+            add(t, threat)
         for t in _YOU_CONTRASTS:
             add(t, not_toxic)
     return b.build()

@@ -118,7 +118,8 @@ _APPROVED_BY_DEFAULT = {
     "Can't wait to dance on the editor's grave.",
     "Whoever wrote this needs to be taken out back and shot.",
 }
-_REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}  # toxicity 0.305, review cut-off 0.163
+# toxicity 0.305, review cut-off 0.163 ("The teacher deserves a raise." 0.215)
+_REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}
 
 
 def _marked(texts: list[str], known: set[str], reason: str) -> list[object]:
@@ -136,7 +137,9 @@ def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) 
     )
 
 
-@pytest.mark.parametrize("text", _marked(PERSON_CONTRASTS, _REVIEWED_BY_DEFAULT, "'deserves' weighs as toxic"))
+@pytest.mark.parametrize(
+    "text", _marked(PERSON_CONTRASTS, _REVIEWED_BY_DEFAULT, "'columnist' and 'deserves' weigh as toxic")
+)
 def test_the_same_targets_without_a_threat_are_approvable(model: Model, text: str) -> None:
     scores = model.score([text])[0]
     assert scores["toxicity"] < model.thresholds["toxicity"].review
