@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 
 from classifier.data import NAN, Dataset, _Builder, _row
 
-__all__ = ["GROUPS", "PERSON_TARGETS", "augmentation_dataset"]
+__all__ = ["EXTRA_SETS", "GROUPS", "PERSON_TARGETS", "augmentation_dataset"]
 
 # (plural noun phrase, singular person, adjective or noun used in "I am ...")
 GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -308,6 +309,29 @@ _YOU_CONTRASTS = (
 )
 
 
+# Plain statements that people belong to a group, in the frame "<people> are <group>": attacks
+# are often phrased that way, so "My neighbours are Muslims." scored identity_attack 0.449, over
+# its reject cut-off (0.347), and was rejected automatically. Kept out of the frames of the
+# held-out probe in tests/model and of the behavioural tests.
+_GROUP_STATEMENTS = (
+    "Most of my coworkers are {plural}.",
+    "My aunt and uncle are {plural}.",
+    "Some of the best teachers at my school are {plural}.",
+    "The people who moved in next door are {plural}.",
+    "These families are {plural} who came here for work.",
+    "A lot of the volunteers were {plural}.",
+    "The two candidates are {plural}.",
+    "Several of the doctors at the clinic are {plural}.",
+    "Are {plural} treated fairly by the courts?",
+    "The owners of the restaurant are {plural}.",
+    "My roommates are {plural}.",
+    "Nearly half of the town's residents are {plural}.",
+)
+
+# Optional sets of templated rows a recipe can add (Recipe.augment_extra), in this order after the
+# rows every recipe trains on, so adding one leaves the others' rows as they were.
+EXTRA_SETS = ("person_threats", "group_statements")
+
 
 def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
     plural, one, adj = group
@@ -319,12 +343,16 @@ def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
     return re.sub(r"\b([Aa]) (?=[AEIOUaeiou])", r"\1n ", text)
 
 
-def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Dataset:
+def augmentation_dataset(seed: int = 13, extra: Sequence[str] = ()) -> Dataset:
     """The templated rows, labelled: toxicity, identity_attack, threat and insult where defined.
 
-    ``person_threats`` adds the threats and death wishes about one person who is not the reader,
-    and their contrasts (:data:`PERSON_TARGETS`), after the other rows.
+    ``extra`` names optional sets (:data:`EXTRA_SETS`): "person_threats", threats and death wishes
+    about one person who is not the reader and their contrasts (:data:`PERSON_TARGETS`);
+    "group_statements", plain statements that people belong to a group.
     """
+    unknown = sorted(set(extra) - set(EXTRA_SETS))
+    if unknown:
+        raise ValueError(f"unknown augmentation set(s) {unknown}; known: {list(EXTRA_SETS)}")
     rng = random.Random(seed)
     b = _Builder("augment")
     n = 0
@@ -352,7 +380,7 @@ def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Datase
         add(t, _row(toxicity=1.0, threat=1.0, identity_attack=0.0))
     for t in _DISAGREE:
         add(t, not_toxic)
-    if person_threats:
+    if "person_threats" in extra:
         # Every contrast names every target, each threat a few: a target is in a threat in about a
         # quarter of its rows, under the toxic share of the training rows, so the threat's words
         # carry the score and a plain mention of the mayor does not (with every threat naming every
@@ -369,4 +397,8 @@ def augmentation_dataset(seed: int = 13, person_threats: bool = False) -> Datase
             add(t, threat)
         for t in _YOU_CONTRASTS:
             add(t, not_toxic)
+    if "group_statements" in extra:
+        for group in GROUPS:
+            for t in _GROUP_STATEMENTS:
+                add(_fill(t, group, ""), not_toxic)
     return b.build()

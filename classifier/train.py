@@ -92,9 +92,10 @@ class Recipe:
     sources: tuple[str, ...] = ("jigsaw", "civil", "davidson", "olid", "stormfront", "youtube")
     eval_only_sources: tuple[str, ...] = ("ethos",)
     augment: bool = True
-    # Add the templated threats and death wishes about one person who is not the reader, with
-    # their contrasts (classifier.augment.PERSON_TARGETS).
-    augment_person_threats: bool = False
+    # Optional sets of templated rows (classifier.augment.EXTRA_SETS): "person_threats" (threats and
+    # death wishes about one person who is not the reader, with contrasts), "group_statements"
+    # (plain statements that people belong to a group).
+    augment_extra: tuple[str, ...] = ()
     max_word_features: int = 60_000
     max_char_features: int = 140_000
     min_df_word: int = 2
@@ -216,7 +217,8 @@ RECIPES: dict[str, Recipe] = {
     # ("I'm going to find where you live and hurt you." threat 0.357, under its cut-off of 0.436;
     # toxicity still sends it to review), and three of twelve ordinary sentences naming the same
     # people go to review (the default: one), e.g. "The minister's plane landed safely in Ankara."
-    "person_threats": replace(DEFAULT_RECIPE, name="person_threats", augment_person_threats=True),
+    "person_threats": replace(DEFAULT_RECIPE, name="person_threats", augment_extra=("person_threats",)),
+    "group_statements": replace(DEFAULT_RECIPE, name="group_statements", augment_extra=("group_statements",)),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
@@ -457,7 +459,7 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Pa
     if recipe.augment:
         from classifier.augment import augmentation_dataset
 
-        aug = augmentation_dataset(seed=recipe.seed, person_threats=recipe.augment_person_threats)
+        aug = augmentation_dataset(seed=recipe.seed, extra=recipe.augment_extra)
         parts.append(aug)
         infos.append(
             DataSource(

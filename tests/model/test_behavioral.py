@@ -7,9 +7,12 @@ passes when it behaves, and fails when it regresses.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from classifier import Model, default_model_path, load_model
+from classifier.labels import LABELS
+from classifier.thresholds import decisions
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +104,10 @@ PERSON_CONTRASTS = [
 
 
 def test_person_threat_probe_is_not_in_the_templates() -> None:
-    from classifier.augment import augmentation_dataset
+    from classifier.augment import EXTRA_SETS, augmentation_dataset
     from classifier.data import dedup_key
 
-    training = {dedup_key(t) for t in augmentation_dataset(person_threats=True).texts}
+    training = {dedup_key(t) for t in augmentation_dataset(extra=EXTRA_SETS).texts}
     assert not [t for t in PERSON_THREATS + PERSON_CONTRASTS if dedup_key(t) in training]
 
 
@@ -226,6 +229,74 @@ def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) ->
     scores = model.score([text])[0]
     assert scores["identity_attack"] < 0.5
     assert scores["toxicity"] < 0.5
+
+
+# Plain statements that people belong to a group, in the frame attacks share ("<people> are
+# <group>"): the first twelve were written before classifier.augment's group statements (whose
+# frames paraphrase some of them), the rest after, in other words.
+GROUP_STATEMENTS = [
+    "My parents are immigrants from Pakistan.",
+    "Most of my colleagues are Muslims.",
+    "Both my parents are refugees from Syria.",
+    "Many nurses in this hospital are immigrants.",
+    "Half my class are Hindus.",
+    "My neighbours are Muslims.",
+    "My neighbours are Jews.",
+    "My neighbours are black.",
+    "Many of them are women.",
+    "They are immigrants, like my own family.",
+    "My in-laws are Arabs from Jordan.",
+    "The victims were Muslims.",
+    "The shopkeepers on my street are mostly immigrants.",
+    "All three of my sisters are lesbians.",
+    "My students this year are mostly Latinos.",
+    "The authors of the study are women.",
+    "Our landlords are Arabs and very kind people.",
+    "I think both finalists are Muslims.",
+]
+# Rejected automatically by the committed model (identity_attack 0.41-0.64, its reject cut-off is
+# 0.347). strict: a default that passes them turns these marks into failures.
+_REJECTED_BY_DEFAULT = {
+    "My neighbours are Muslims.",
+    "My neighbours are Jews.",
+    "My neighbours are black.",
+    "Many of them are women.",
+    "They are immigrants, like my own family.",
+    "All three of my sisters are lesbians.",
+    "Our landlords are Arabs and very kind people.",
+    "My neighbours are immigrants from Mexico.",  # of NEUTRAL_IDENTITY
+}
+
+
+def decide(model: Model, texts: list[str]) -> list[str]:
+    """The service's decision on each text at the model's own cut-offs."""
+    review = np.array([model.thresholds[label].review for label in LABELS])
+    reject = np.array([model.thresholds[label].reject for label in LABELS])
+    approved, rejected = decisions(model.score_array(texts), review, reject)
+    return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    _marked(GROUP_STATEMENTS + NEUTRAL_IDENTITY, _REJECTED_BY_DEFAULT, "'are <group>' weighs as an identity attack"),
+)
+def test_saying_who_people_are_is_never_rejected_automatically(model: Model, text: str) -> None:
+    assert decide(model, [text]) != ["reject"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Muslims are a cancer on this country.",
+        "Immigrants are parasites and should leave.",
+        "Jews are vermin.",
+        "Women are too stupid to vote.",
+        "Gay people are disgusting perverts.",
+        "Black people are animals.",
+    ],
+)
+def test_attacks_in_the_same_frame_are_not_approved(model: Model, text: str) -> None:
+    assert decide(model, [text]) != ["approve"]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
-"""The templated training rows: what the optional threats about a third person add."""
+"""The templated training rows: what the optional sets (threats about a third person, group statements) add."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from classifier.augment import PERSON_TARGETS, augmentation_dataset
+from classifier.augment import GROUPS, PERSON_TARGETS, augmentation_dataset
 from classifier.labels import LABELS
 
 L = {name: i for i, name in enumerate(LABELS)}
@@ -12,7 +13,7 @@ L = {name: i for i, name in enumerate(LABELS)}
 
 def test_person_threats_are_added_after_the_other_rows_only_when_asked() -> None:
     plain = augmentation_dataset(seed=13)
-    more = augmentation_dataset(seed=13, person_threats=True)
+    more = augmentation_dataset(seed=13, extra=("person_threats",))
     n = len(plain)
     # the rows every earlier recipe trained on are unchanged, so its artifacts stay reproducible
     assert more.texts[:n] == plain.texts and more.group[:n] == plain.group
@@ -25,7 +26,7 @@ def test_person_threats_are_added_after_the_other_rows_only_when_asked() -> None
 
 def test_person_threats_are_threats_and_their_contrasts_are_not_toxic() -> None:
     plain = augmentation_dataset(seed=13)
-    more = augmentation_dataset(seed=13, person_threats=True)
+    more = augmentation_dataset(seed=13, extra=("person_threats",))
     rows = {text: more.y[i] for i, text in enumerate(more.texts[len(plain) :], start=len(plain))}
     threats = [y for t, y in rows.items() if t.lower().startswith("someone needs to kill ")]
     assert threats
@@ -37,3 +38,20 @@ def test_person_threats_are_threats_and_their_contrasts_are_not_toxic() -> None:
     for target in PERSON_TARGETS:
         labels = [y[L["toxicity"]] for t, y in rows.items() if target in t.lower()]
         assert 0 < float(np.mean(labels)) < 0.4, target
+
+
+def test_group_statements_name_every_group_and_are_not_toxic() -> None:
+    plain = augmentation_dataset(seed=13)
+    more = augmentation_dataset(seed=13, extra=("group_statements",))
+    added, y = more.texts[len(plain) :], more.y[len(plain) :]
+    assert "My roommates are Muslims." in added and "Are old people treated fairly by the courts?" in added
+    assert all(any(plural in t for plural, _, _ in GROUPS) for t in added)
+    assert (y[:, L["toxicity"]] == 0).all() and (y[:, L["identity_attack"]] == 0).all()
+
+
+def test_the_extra_sets_add_independently_and_unknown_ones_are_refused() -> None:
+    both = augmentation_dataset(seed=13, extra=("person_threats", "group_statements"))
+    threats = augmentation_dataset(seed=13, extra=("person_threats",))
+    assert both.texts[: len(threats)] == threats.texts
+    with pytest.raises(ValueError, match="unknown augmentation set"):
+        augmentation_dataset(extra=("typo",))

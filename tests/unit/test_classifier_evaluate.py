@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from classifier import LabelThresholds
-from classifier.augment import _NEG_WORDS, augmentation_dataset
+from classifier.augment import _NEG_WORDS, EXTRA_SETS, augmentation_dataset
 from classifier.data import Dataset, dedup_key, load_civil_spans
 from classifier.evaluate import civil_sentences, expected_calibration_error, policy_view, span_f1
 from classifier.functional import functional_cases
@@ -73,7 +73,7 @@ def test_policy_view_counts_decisions_and_errors() -> None:
 
 
 def test_functional_suite_is_not_in_the_training_templates() -> None:
-    training = {dedup_key(t) for t in augmentation_dataset(person_threats=True).texts}
+    training = {dedup_key(t) for t in augmentation_dataset(extra=EXTRA_SETS).texts}
     cases = functional_cases()
     assert not [c.text for c in cases if dedup_key(c.text) in training]
     hateful_words = {"revolting", "rats", "pigs", "insects", "exterminate", "inferior", "burden", "pathetic"}
