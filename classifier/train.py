@@ -176,8 +176,15 @@ class Recipe:
 # val +0.0011, functional +0.001 / +0.003), and the spread across seeds falls to a third (Jigsaw
 # test 0.9694-0.9703 against 0.9688-0.9712, Civil 0.9209-0.9216 against 0.9193-0.9226), so a
 # retrained model differs from the last one less by chance (docs/classifier/window_variants.py).
+# The templated group statements ("My roommates are Muslims.", classifier/augment.py): without
+# them "My neighbours are Muslims." scored identity_attack 0.449 and was rejected automatically;
+# trained in full as recipe group_statements (2026.12.07-20ef1ce1, the committed artifact): of 25
+# such statements in tests/model none is rejected (8 before), Jigsaw test 0.9699 -> 0.9701, Civil
+# 0.9216 -> 0.9208, functional 0.789 / 0.823 -> 0.796 / 0.834, threshold rows approved 69.4% ->
+# 70.1%, and the behavioural suite passes.
 DEFAULT_RECIPE = Recipe(
     name="default",
+    augment_extra=("group_statements",),
     embedding="minilm_l6_static",
     embedding_identity=True,
     window=WindowConfig(epochs=6, ema_decay=0.9995),
@@ -217,8 +224,14 @@ RECIPES: dict[str, Recipe] = {
     # ("I'm going to find where you live and hurt you." threat 0.357, under its cut-off of 0.436;
     # toxicity still sends it to review), and three of twelve ordinary sentences naming the same
     # people go to review (the default: one), e.g. "The minister's plane landed safely in Ankara."
-    "person_threats": replace(DEFAULT_RECIPE, name="person_threats", augment_extra=("person_threats",)),
-    "group_statements": replace(DEFAULT_RECIPE, name="group_statements", augment_extra=("group_statements",)),
+    # Measured, like tokenlearn and nationalities, before the default added the group statements;
+    # all three follow the default.
+    "person_threats": replace(
+        DEFAULT_RECIPE, name="person_threats", augment_extra=(*DEFAULT_RECIPE.augment_extra, "person_threats")
+    ),
+    # The default under the name it was measured by: the committed artifact was trained with it
+    # (`--recipe default` writes the same arrays, so the same version, with "default" as its name).
+    "group_statements": replace(DEFAULT_RECIPE, name="group_statements"),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }

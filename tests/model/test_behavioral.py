@@ -112,16 +112,15 @@ def test_person_threat_probe_is_not_in_the_templates() -> None:
 
 
 # The committed model learned threats from Jigsaw's 84, nearly all said to the reader, and auto-
-# approves five of these; the "person_threats" recipe (classifier/train.py) approves two and fails
-# other behavioural tests. strict: a default that passes them turns these marks into failures.
+# approves three of these (its predecessor five); the "person_threats" recipe (classifier/train.py)
+# approved two and failed other behavioural tests. strict: a default that passes them turns these
+# marks into failures.
 _APPROVED_BY_DEFAULT = {
-    "I hope the author dies in a drone strike.",
     "I hope the author gets cancer.",
-    "The world would be better if the author were dead.",
     "Can't wait to dance on the editor's grave.",
     "Whoever wrote this needs to be taken out back and shot.",
 }
-# toxicity 0.305, review cut-off 0.163 ("The teacher deserves a raise." 0.215)
+# toxicity 0.288, review cut-off 0.155
 _REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}
 
 
@@ -254,20 +253,6 @@ GROUP_STATEMENTS = [
     "Our landlords are Arabs and very kind people.",
     "I think both finalists are Muslims.",
 ]
-# Rejected automatically by the committed model (identity_attack 0.41-0.64, its reject cut-off is
-# 0.347). strict: a default that passes them turns these marks into failures.
-_REJECTED_BY_DEFAULT = {
-    "My neighbours are Muslims.",
-    "My neighbours are Jews.",
-    "My neighbours are black.",
-    "Many of them are women.",
-    "They are immigrants, like my own family.",
-    "All three of my sisters are lesbians.",
-    "Our landlords are Arabs and very kind people.",
-    "My neighbours are immigrants from Mexico.",  # of NEUTRAL_IDENTITY
-}
-
-
 def decide(model: Model, texts: list[str]) -> list[str]:
     """The service's decision on each text at the model's own cut-offs."""
     review = np.array([model.thresholds[label].review for label in LABELS])
@@ -276,10 +261,9 @@ def decide(model: Model, texts: list[str]) -> list[str]:
     return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
 
 
-@pytest.mark.parametrize(
-    "text",
-    _marked(GROUP_STATEMENTS + NEUTRAL_IDENTITY, _REJECTED_BY_DEFAULT, "'are <group>' weighs as an identity attack"),
-)
+# Before the templated group statements (recipe default since 2026.12.07-20ef1ce1) 8 of these were
+# rejected automatically ("My neighbours are Muslims.": identity_attack 0.449, reject cut-off 0.347).
+@pytest.mark.parametrize("text", GROUP_STATEMENTS + NEUTRAL_IDENTITY)
 def test_saying_who_people_are_is_never_rejected_automatically(model: Model, text: str) -> None:
     assert decide(model, [text]) != ["reject"]
 
