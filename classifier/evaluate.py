@@ -98,14 +98,12 @@ def policy_view(
     an auto-approved bad comment and an auto-rejected fine one are errors. ``weights`` reweight
     rows (0 leaves a row out); each error rate comes with its one-sided upper confidence bound.
     """
-    from classifier.thresholds import decisions, error_upper_bound
+    from classifier.thresholds import cutoffs, decisions, error_upper_bound
 
     w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
     keep = w > 0
     p, Y, w = p[keep], Y[keep], w[keep]
-    review = np.array([thresholds[label].review for label in LABELS])
-    reject = np.array([thresholds[label].reject for label in LABELS])
-    approved, rejected = decisions(p, review, reject)
+    approved, rejected = decisions(p, *cutoffs(thresholds))
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) > 0
     n = len(p)
     total = float(w.sum())

@@ -31,7 +31,7 @@ from classifier.data import Dataset, load_table, split_of
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, DataSource, Model, sha256_file
-from classifier.thresholds import decisions
+from classifier.thresholds import cutoffs, decisions
 from classifier.train import RECIPES, Recipe, fit_and_save, prepare, sample_weights
 
 Log = Callable[[str], None]
@@ -262,10 +262,7 @@ def evaluate(
         y = Y[rows, j]
         if y.size and 0 < y.sum() < y.size:
             aucs[label] = float(roc_auc_score(y, p[rows, j]))
-    overrides = threshold_overrides or {}
-    review = np.array([overrides.get(label, {}).get("review", model.thresholds[label].review) for label in LABELS])
-    reject = np.array([overrides.get(label, {}).get("reject", model.thresholds[label].reject) for label in LABELS])
-    approved, rejected = decisions(p, review, reject)
+    approved, rejected = decisions(p, *cutoffs(model.thresholds, threshold_overrides))
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5
     annotated = ~np.isnan(Y).all(axis=1)
     errors = int((rejected & annotated & ~bad).sum() + (approved & bad).sum())

@@ -26,13 +26,24 @@ cut-off at which at most a share ``b`` of the comments above it are fine) and on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import beta
 
-__all__ = ["PolicyThresholds", "choose_policy_thresholds", "choose_thresholds", "decisions", "error_upper_bound"]
+from classifier.labels import LABELS
+
+__all__ = [
+    "PolicyThresholds",
+    "choose_policy_thresholds",
+    "choose_thresholds",
+    "cutoffs",
+    "decisions",
+    "error_upper_bound",
+]
 
 # Schedules are searched over these per-label error levels (log-spaced, small to loose).
 _LEVELS = np.concatenate(([0.0], np.geomspace(1e-4, 0.5, 120)))
@@ -136,6 +147,20 @@ class PolicyThresholds:
     rejected_share: float
     reject_error: float
     reject_bound: float
+
+
+def cutoffs(
+    thresholds: Mapping[str, Any], overrides: Mapping[str, Mapping[str, float]] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The review and reject cut-offs of every label, in ``LABELS`` order, for :func:`decisions`.
+
+    ``thresholds`` maps a label to its cut-offs (``.review``, ``.reject``); ``overrides`` replaces
+    either per label, as the service's ``MODERATION_THRESHOLDS`` does.
+    """
+    over = overrides or {}
+    review = np.array([over.get(label, {}).get("review", thresholds[label].review) for label in LABELS])
+    reject = np.array([over.get(label, {}).get("reject", thresholds[label].reject) for label in LABELS])
+    return review, reject
 
 
 def decisions(

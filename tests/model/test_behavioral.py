@@ -7,12 +7,10 @@ passes when it behaves, and fails when it regresses.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from classifier import Model, default_model_path, load_model
-from classifier.labels import LABELS
-from classifier.thresholds import decisions
+from classifier.thresholds import cutoffs, decisions
 
 
 @pytest.fixture(scope="module")
@@ -255,9 +253,7 @@ GROUP_STATEMENTS = [
 ]
 def decide(model: Model, texts: list[str]) -> list[str]:
     """The service's decision on each text at the model's own cut-offs."""
-    review = np.array([model.thresholds[label].review for label in LABELS])
-    reject = np.array([model.thresholds[label].reject for label in LABELS])
-    approved, rejected = decisions(model.score_array(texts), review, reject)
+    approved, rejected = decisions(model.score_array(texts), *cutoffs(model.thresholds))
     return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
 
 
