@@ -83,6 +83,18 @@ def _as_gate_input(metrics: dict[str, Any]) -> dict[str, SetEvaluation]:
     return {name: SetEvaluation(m.roc_auc, m.auto_error_rate, m.auto_decided) for name, m in metrics.items()}
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    """The blocking part's result: the candidate, its and the active model's metrics per set, and
+    the behavioural canaries each gets wrong (described; None: not checked or no active model)."""
+
+    candidate: Any
+    candidate_metrics: dict[str, Any]
+    active_metrics: dict[str, Any] | None
+    candidate_canaries: list[str] | None
+    active_canaries: list[str] | None
+
+
 def train_and_evaluate(
     settings: Settings,
     train_labels: Sequence[Any],
@@ -90,9 +102,9 @@ def train_and_evaluate(
     active_artifact: bytes | None,
     active_sha: str | None,
     workdir: Path,
-) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
-    """Blocking part of a run: train the candidate, evaluate it and the active model. Returns
-    (candidate model, candidate metrics per set, active metrics per set or None)."""
+) -> Evaluated:
+    """Blocking part of a run: train the candidate, evaluate it and the active model."""
+    from classifier.canaries import failures
     from classifier.retrain import (
         evaluate,
         load_base,
@@ -111,14 +123,19 @@ def train_and_evaluate(
     # Automatic decisions are judged on the thresholds the service would apply (its overrides included).
     overrides = settings.thresholds
     cand_metrics = {name: evaluate(candidate, texts, y, overrides) for name, (texts, y) in sets.items()}
-    active_metrics = None
+
+    def canaries(model: Any) -> list[str] | None:
+        return [c.describe() for c in failures(model, overrides)] if settings.retrain_canaries else None
+
+    active_metrics = active_canaries = None
     if active_artifact is not None:
         active = registry.load_artifact(active_artifact, active_sha).model
         active_metrics = {
             name: evaluate(active, texts, y, overrides)  # type: ignore[arg-type]
             for name, (texts, y) in sets.items()
         }
-    return candidate, cand_metrics, active_metrics
+        active_canaries = canaries(active)
+    return Evaluated(candidate, cand_metrics, active_metrics, canaries(candidate), active_canaries)
 
 
 async def run_retrain(settings: Settings, dsn: str) -> RetrainOutcome:
@@ -171,7 +188,7 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
         )
         active_art = await store.get_model_artifact(conn, active_ref.version) if active_ref else None
         with tempfile.TemporaryDirectory(prefix="moderation-retrain-") as tmp:
-            candidate, cand_m, active_m = await asyncio.to_thread(
+            done = await asyncio.to_thread(
                 train_and_evaluate,
                 settings,
                 train_labels,
@@ -181,22 +198,28 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
                 Path(tmp),
             )
             data, sha = registry.pack_directory(Path(tmp) / "candidate")
+        candidate, cand_m, active_m = done.candidate, done.candidate_metrics, done.active_metrics
         gate: GateResult = check_gate(
             _as_gate_input(cand_m),
             _as_gate_input(active_m) if active_m else None,
             auc_margin=settings.retrain_auc_margin,
             max_auto_error=settings.retrain_max_auto_error,
+            candidate_canaries=done.candidate_canaries or (),
+            active_canaries=done.active_canaries,
         )
         report = {
             "run_id": run_id,
             "active_version": active_ref.version if active_ref else None,
             "candidate": {k: v.as_dict() for k, v in cand_m.items()},
             "active": {k: v.as_dict() for k, v in active_m.items()} if active_m else None,
+            # The behavioural canaries each model gets wrong (None: not checked).
+            "canaries": {"candidate": done.candidate_canaries, "active": done.active_canaries},
             "gate": {
                 "passed": gate.passed,
                 "reasons": list(gate.reasons),
                 "auc_margin": settings.retrain_auc_margin,
                 "max_auto_error": settings.retrain_max_auto_error,
+                "canaries": settings.retrain_canaries,
             },
             "labels": {"train": len(train_labels), "heldout": len(heldout), "new": new, "cursor": last_cursor},
             "seconds": round(time.perf_counter() - started, 1),
@@ -263,5 +286,8 @@ def _report_lines(report: dict[str, Any]) -> list[str]:
                 f"{who} on {set_name} ({m['rows']} rows): ROC AUC {aucs}; "
                 f"auto-decision error {m['auto_error_rate']:.2%} of {m['auto_decided']}"
             )
+    for who, wrong in (report.get("canaries") or {}).items():
+        if wrong is not None:
+            lines.append(f"{who}: {len(wrong)} behavioural canar{'y' if len(wrong) == 1 else 'ies'} wrong")
     lines.append("gate: " + ("passed" if report["gate"]["passed"] else "; ".join(report["gate"]["reasons"])))
     return lines

@@ -218,6 +218,11 @@ class Settings(BaseSettings):
     retrain_max_auto_error: float = Field(
         default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
     )
+    retrain_canaries: bool = Field(
+        default=True,
+        description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "
+        "(classifier/canaries.py) the active model decides right.",
+    )
 
     # Operations (issue 9): logs, metrics, worker processes.
     log_format: Literal["text", "json"] = Field(

@@ -4,13 +4,19 @@ A candidate is promoted only when, on every evaluation set (the fixed base test 
 recent moderator labels held out from training), no label's ROC AUC is worse than the active
 model's by more than ``auc_margin``, and the error rate of its automatic decisions (approvals and
 rejections without a human) is within ``max_auto_error`` on every set. Labels an evaluation set
-cannot measure (one class only) are not compared there. Every failed rule becomes a reason.
+cannot measure (one class only) are not compared there. And it may not get a behavioural canary
+wrong (``classifier/canaries.py``: an attack approved, a benign comment rejected without a human)
+that the active model gets right: metrics average over thousands of comments, and consistent label
+poisoning moves no held-out metric. Every failed rule becomes a reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+
+# A reason names at most this many broken canaries (the report lists them all).
+MAX_CANARIES_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,13 @@ def check_gate(
     *,
     auc_margin: float,
     max_auto_error: float,
+    candidate_canaries: Collection[str] = (),
+    active_canaries: Collection[str] | None = None,
 ) -> GateResult:
-    """Compare per evaluation set; ``active`` None means there is nothing to be worse than."""
+    """Compare per evaluation set; ``active`` None means there is nothing to be worse than.
+
+    ``candidate_canaries`` and ``active_canaries`` describe the canaries each model gets wrong (the
+    same description for the same canary); None for the active model: not checked."""
     reasons: list[str] = []
     for set_name, cand in candidate.items():
         current = active.get(set_name) if active is not None else None
@@ -53,4 +64,11 @@ def check_gate(
                 f"{set_name}: automatic decisions are wrong {cand.auto_error_rate:.2%} of the time "
                 f"(target {max_auto_error:.2%})"
             )
+    if active_canaries is not None:
+        right_before = set(active_canaries)
+        broken = [c for c in candidate_canaries if c not in right_before]
+        if broken:
+            shown = "; ".join(broken[:MAX_CANARIES_SHOWN])
+            more = f"; and {len(broken) - MAX_CANARIES_SHOWN} more" if len(broken) > MAX_CANARIES_SHOWN else ""
+            reasons.append(f"behavioural canaries the active model gets right, the candidate gets wrong: {shown}{more}")
     return GateResult(not reasons, tuple(reasons))

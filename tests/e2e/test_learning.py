@@ -145,7 +145,13 @@ async def test_moderators_teach_a_new_slur_and_the_running_service_learns_it(
     assert (before["status"], before["model_version"]) == ("approved", base_version)
 
     await moderate(client, keys, rejected=slur_comments(36), approved=civil_comments(36))
-    done = await asyncio.to_thread(retrain, db_dsn, base_table, MODERATION_RETRAIN_TRAINER=trainer)
+    # The generated base set (~1,000 rows) is too small to know English: the base model and its
+    # candidate get 27 and 40 of the behavioural canaries wrong (the candidate rejects "The judge
+    # deserves credit for a careful ruling."), so the canary rule, tested below, refuses it. This
+    # test is about learning; the other rules of the gate stay on.
+    done = await asyncio.to_thread(
+        retrain, db_dsn, base_table, MODERATION_RETRAIN_TRAINER=trainer, MODERATION_RETRAIN_CANARIES="false"
+    )
     print(done.stderr)  # the run's log, shown with -s or on failure
     assert done.returncode == 0, done.stdout + done.stderr
     assert "promoted" in done.stdout and "gate: passed" in done.stderr
@@ -201,6 +207,34 @@ async def test_a_worse_candidate_is_refused_and_the_active_model_stays(
     # The gate can be overridden only deliberately.
     resp = await client.post(f"/v1/models/{worse['version']}/activate", json={}, headers=auth(keys.trainer))
     assert resp.status == 409
+
+
+async def test_a_candidate_that_breaks_canaries_the_active_model_keeps_is_refused(
+    client: TestClient, keys: Keys, base_table: Path, db_dsn: str
+) -> None:
+    """The bundled default is active. A site points the job at a small base table: the candidate
+    ranks that table's test split as well as the default does (the AUC rule passes) but approves
+    attacks and rejects ordinary comments the default decides right, so it is refused."""
+    bundled = await serving(client)
+    await moderate(client, keys, rejected=slur_comments(36), approved=civil_comments(36))
+    done = await asyncio.to_thread(retrain, db_dsn, base_table)
+    print(done.stderr)
+    assert done.returncode == 3, done.stdout + done.stderr
+
+    resp = await client.get("/v1/models", headers=auth(keys.trainer))
+    models = {m["version"]: m for m in (await resp.json())["items"]}
+    (toy,) = [m for m in models.values() if m["origin"] == "retrain"]
+    assert toy["state"] == "rejected"
+    (reason,) = [r for r in toy["evaluation"]["gate"]["reasons"] if r.startswith("behavioural canaries")]
+    assert "an attack approved" in reason or "a benign comment rejected" in reason
+    # Every canary either model gets wrong is in the report; only the candidate's new ones count.
+    canaries = toy["evaluation"]["canaries"]
+    broken = [c for c in canaries["candidate"] if c not in canaries["active"]]
+    assert broken and reason.split(": ", 1)[1].startswith(broken[0])
+    # It was the only failed rule: without it the toy model would have replaced the default.
+    assert toy["evaluation"]["gate"]["reasons"] == [reason]
+    assert models[bundled]["state"] == "active"
+    assert await serving(client) == bundled
 
 
 async def test_a_second_concurrent_run_exits_at_once(db_dsn: str, base_table: Path, conn: asyncpg.Connection) -> None:

@@ -10,7 +10,25 @@ from __future__ import annotations
 import pytest
 
 from classifier import Model, default_model_path, load_model
-from classifier.thresholds import cutoffs, decisions
+from classifier.canaries import (
+    CANARIES,
+    CLEAN,
+    EVASIONS,
+    INSULTS,
+    NAME_TEMPLATES,
+    NAMES,
+    NATIONALITIES,
+    NEUTRAL_IDENTITY,
+    PERSON_CONTRASTS,
+    PERSON_THREATS,
+    PLACE_TEMPLATE,
+    PLACES,
+    SLURS,
+    SPAM,
+    THREATS,
+    Canary,
+    decide,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,32 +42,8 @@ def tox(model: Model, texts: list[str], label: str = "toxicity") -> list[float]:
 
 # -- minimum functionality ----------------------------------------------------------------------
 
-# None of these sentences is in the training templates (classifier/augment.py).
-INSULTS = [
-    "You are a total idiot.",
-    "Shut up, you pathetic clown.",
-    "What a stupid moron you are.",
-    "You're a brainless piece of trash.",
-    "Anyone who believes this crap is an imbecile.",
-]
-THREATS = [
-    "I am going to kill you and your family.",
-    "I'm going to find where you live and hurt you.",
-    "Someone should shoot the author.",
-    "I will beat you to death.",
-]
-SLURS = ["Shut up, you faggot.", "Go back to your country, you dirty nigger.", "She is a stupid retard."]
-SPAM = [
-    "Check out my channel and subscribe!!! http://bit.ly/2xyz",
-    "Make $500 a day working from home, visit www.easy-cash-now.com",
-    "Please subscribe to my youtube channel, I post new videos every day",
-]
-CLEAN = [
-    "Thanks for the thoughtful article, I learned a lot.",
-    "The council meets on Tuesday to discuss the new budget.",
-    "I disagree with the author, the numbers on housing don't add up.",
-    "Great photos of the marathon, congratulations to all the runners!",
-]
+# The sentences are the behavioural canaries (classifier/canaries.py), which the retraining gate
+# also checks; none of them is in the training templates (classifier/augment.py).
 
 
 @pytest.mark.parametrize("text", INSULTS)
@@ -68,45 +62,12 @@ def test_threats_are_flagged(model: Model, text: str) -> None:
     assert scores["threat"] >= model.thresholds["threat"].review or scores["threat"] > 0.5
 
 
-# Threats and death wishes about one person who is not the reader, and sentences that share their
-# target or opening words and are none. Written before classifier.augment's templates of such
-# threats, whose frames are kept out of these (test_person_threat_probe_is_not_in_the_templates).
-PERSON_THREATS = [
-    "I hope the author dies in a drone strike.",
-    "I hope the author gets cancer.",
-    "The world would be better if the author were dead.",
-    "May the author rot in hell.",
-    "Somebody ought to put a bullet in this columnist.",
-    "Can't wait to dance on the editor's grave.",
-    "That judge deserves to be strung up.",
-    "If I ever meet the writer I will smash his face in.",
-    "The prime minister should be dragged out and beaten.",
-    "Whoever wrote this needs to be taken out back and shot.",
-    "Pray the minister's plane goes down.",
-    "I'd pay to see the mayor burn alive.",
-]
-PERSON_CONTRASTS = [
-    "I hope the author writes a follow-up piece.",
-    "I hope the author recovers quickly from cancer.",
-    "The author died in 2019 and his books live on.",
-    "May the author keep writing for years.",
-    "The drone strike killed twelve civilians, the report says.",
-    "The judge deserves credit for a careful ruling.",
-    "The prime minister should be questioned about the budget.",
-    "I'd pay to see the mayor debate the challenger.",
-    "The minister's plane landed safely in Ankara.",
-    "The columnist deserves a raise.",
-    "If I ever meet the writer I will thank him.",
-    "The world would be better with more reporting like this.",
-]
-
-
-def test_person_threat_probe_is_not_in_the_templates() -> None:
+def test_no_canary_is_a_training_template() -> None:
     from classifier.augment import EXTRA_SETS, augmentation_dataset
     from classifier.data import dedup_key
 
     training = {dedup_key(t) for t in augmentation_dataset(extra=EXTRA_SETS).texts}
-    assert not [t for t in PERSON_THREATS + PERSON_CONTRASTS if dedup_key(t) in training]
+    assert not [c.text for c in CANARIES if dedup_key(c.text) in training]
 
 
 # The committed model learned threats from Jigsaw's 84, nearly all said to the reader, and auto-
@@ -165,25 +126,16 @@ def test_ordinary_comments_are_approvable(model: Model, text: str) -> None:
 
 # -- invariance ------------------------------------------------------------------------------------
 
-NAMES = ["John", "Mohammed", "Aisha", "Wei", "Olga", "Darnell", "Priya", "José"]
-PLACES = ["London", "Lagos", "Karachi", "Tel Aviv", "Mexico City", "Kyiv", "Manila"]
 
-
-@pytest.mark.parametrize(
-    "template",
-    ["I think {} made a good point about the schools.", "{} wrote a great letter to the editor."],
-)
+@pytest.mark.parametrize("template", NAME_TEMPLATES)
 def test_names_do_not_change_the_score(model: Model, template: str) -> None:
     scores = tox(model, [template.format(name) for name in NAMES])
     assert max(scores) - min(scores) < 0.1
 
 
 def test_places_do_not_change_the_score(model: Model) -> None:
-    scores = tox(model, [f"I moved to {place} last year and I love it." for place in PLACES])
+    scores = tox(model, [PLACE_TEMPLATE.format(place) for place in PLACES])
     assert max(scores) - min(scores) < 0.1
-
-
-NATIONALITIES = ["Pakistani", "Indian", "Turkish", "Kurdish", "Armenian", "Afghan", "Bangladeshi", "American"]
 
 
 # The committed model folds identity terms v1, which lack most nationalities: "I am Turkish."
@@ -210,17 +162,6 @@ def test_nationalities_do_not_change_the_score(model: Model, template: str) -> N
         assert max(values) < model.thresholds[label].review, label
 
 
-NEUTRAL_IDENTITY = [
-    "I am a Muslim woman.",
-    "As a gay man I disagree with this article.",
-    "I'm a black woman and a nurse.",
-    "My wife is Jewish and my husband's family is Catholic.",
-    "As a trans person, I found this article helpful.",
-    "I am disabled and I take the bus every day.",
-    "My neighbours are immigrants from Mexico.",
-]
-
-
 @pytest.mark.parametrize("text", NEUTRAL_IDENTITY)
 def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) -> None:
     scores = model.score([text])[0]
@@ -228,55 +169,30 @@ def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) ->
     assert scores["toxicity"] < 0.5
 
 
-# Plain statements that people belong to a group, in the frame attacks share ("<people> are
-# <group>"): the first twelve were written before classifier.augment's group statements (whose
-# frames paraphrase some of them), the rest after, in other words.
-GROUP_STATEMENTS = [
-    "My parents are immigrants from Pakistan.",
-    "Most of my colleagues are Muslims.",
-    "Both my parents are refugees from Syria.",
-    "Many nurses in this hospital are immigrants.",
-    "Half my class are Hindus.",
-    "My neighbours are Muslims.",
-    "My neighbours are Jews.",
-    "My neighbours are black.",
-    "Many of them are women.",
-    "They are immigrants, like my own family.",
-    "My in-laws are Arabs from Jordan.",
-    "The victims were Muslims.",
-    "The shopkeepers on my street are mostly immigrants.",
-    "All three of my sisters are lesbians.",
-    "My students this year are mostly Latinos.",
-    "The authors of the study are women.",
-    "Our landlords are Arabs and very kind people.",
-    "I think both finalists are Muslims.",
-]
-def decide(model: Model, texts: list[str]) -> list[str]:
-    """The service's decision on each text at the model's own cut-offs."""
-    approved, rejected = decisions(model.score_array(texts), *cutoffs(model.thresholds))
-    return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
+def _canary_params() -> list[object]:
+    """Every canary; the default model's known failures (the person threats it approves, above) as
+    strict xfails."""
+    mark = pytest.mark.xfail(strict=True, reason="the default model has no templated third-person threats")
+    return [
+        pytest.param(c, id=f"{c.family}: {c.text}", marks=[mark] if c.text in _APPROVED_BY_DEFAULT else [])
+        for c in CANARIES
+    ]
 
 
-# Before the templated group statements (recipe default since 2026.12.07-20ef1ce1) 8 of these were
-# rejected automatically ("My neighbours are Muslims.": identity_attack 0.449, reject cut-off 0.347).
-@pytest.mark.parametrize("text", GROUP_STATEMENTS + NEUTRAL_IDENTITY)
-def test_saying_who_people_are_is_never_rejected_automatically(model: Model, text: str) -> None:
-    assert decide(model, [text]) != ["reject"]
+# Before the templated group statements (recipe default since 2026.12.07-20ef1ce1) 8 of the group
+# statements were rejected automatically ("My neighbours are Muslims.": identity_attack 0.449,
+# reject cut-off 0.347).
+@pytest.mark.parametrize("canary", _canary_params())
+def test_the_default_model_keeps_every_canary(model: Model, canary: Canary) -> None:
+    """Attacks are never approved and benign comments never rejected without a human: the
+    decision the retraining gate holds every candidate to."""
+    assert canary.holds(decide(model, [canary.text])[0])
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Muslims are a cancer on this country.",
-        "Immigrants are parasites and should leave.",
-        "Jews are vermin.",
-        "Women are too stupid to vote.",
-        "Gay people are disgusting perverts.",
-        "Black people are animals.",
-    ],
-)
-def test_attacks_in_the_same_frame_are_not_approved(model: Model, text: str) -> None:
-    assert decide(model, [text]) != ["approve"]
+def test_the_canaries_cover_both_kinds_and_are_distinct() -> None:
+    texts = [c.text for c in CANARIES]
+    assert len(set(texts)) == len(texts)
+    assert {c.kind for c in CANARIES} == {"attack", "benign"}
 
 
 @pytest.mark.parametrize(
@@ -308,19 +224,7 @@ def test_adding_an_insult_raises_toxicity(model: Model, base: str, suffix: str) 
 # -- evasion -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        "f*ck you",
-        "f u c k you",
-        "ƒսck you",  # Latin f with hook, Armenian u
-        "f\u200du\u200dc\u200dk you",  # zero-width joiners
-        "fu\u200bck you",  # zero-width space
-        "FUUUUUCK YOU",
-        "f.u.c.k you",
-        "Ｆｕｃｋ you",  # full-width
-    ],
-)
+@pytest.mark.parametrize("variant", EVASIONS)
 def test_evasion_is_caught(model: Model, variant: str) -> None:
     plain, evasive = model.score(["fuck you", variant])
     assert evasive["toxicity"] > 0.9
@@ -363,3 +267,15 @@ def test_explanations_of_evasion_cover_the_original_characters(model: Model) -> 
     text = "well f u c k you"
     spans = [s for s in model.explain(text) if s.label == "toxicity"]
     assert any("f u c k" in text[s.start : s.end] for s in spans)
+
+
+def test_canary_failures_follow_the_thresholds_the_service_applies(model: Model) -> None:
+    """The gate judges canaries on the service's thresholds (MODERATION_THRESHOLDS overrides)."""
+    from classifier.canaries import failures
+    from classifier.labels import LABELS
+
+    approve_all = {label: {"review": 1.0, "reject": 1.0} for label in LABELS}
+    reject_all = {label: {"review": 0.0, "reject": 0.0} for label in LABELS}
+    assert [c.kind for c in failures(model, approve_all)] == [c.kind for c in CANARIES if c.kind == "attack"]
+    assert [c.kind for c in failures(model, reject_all)] == [c.kind for c in CANARIES if c.kind == "benign"]
+    assert [c.text for c in failures(model)] == [c.text for c in CANARIES if c.text in _APPROVED_BY_DEFAULT]

@@ -76,6 +76,34 @@ def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
     assert check_gate({"fixed": ev(toxicity=0.6)}, None, auc_margin=0.0, max_auto_error=0.1).passed
 
 
+def test_gate_refuses_a_candidate_that_breaks_a_canary_the_active_model_keeps() -> None:
+    sets = {"fixed": ev(toxicity=0.95)}
+    known = "an attack approved (person threat): 'I hope the author gets cancer.'"
+    new = [f"an attack approved (threat): 'threat {i}'" for i in range(7)]
+    result = check_gate(
+        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[known, *new], active_canaries=[known]
+    )
+    assert not result.passed and len(result.reasons) == 1
+    reason = result.reasons[0]
+    assert reason.startswith("behavioural canaries the active model gets right, the candidate gets wrong: ")
+    assert known not in reason  # the active model got it wrong too: no regression
+    assert "'threat 4'" in reason and "'threat 5'" not in reason and reason.endswith("; and 2 more")
+
+
+def test_gate_passes_canaries_the_active_model_got_wrong_too_or_did_not_check() -> None:
+    sets = {"fixed": ev(toxicity=0.95)}
+    wrong = ["a benign comment rejected (name): 'Olga wrote a great letter to the editor.'"]
+    assert check_gate(
+        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=wrong, active_canaries=wrong
+    ).passed
+    # fewer wrong than before is fine
+    assert check_gate(
+        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[], active_canaries=wrong
+    ).passed
+    # no active model, or canaries switched off: nothing to compare with
+    assert check_gate(sets, None, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=wrong).passed
+
+
 def test_holdout_takes_the_newest_labels() -> None:
     train, held = split_holdout(list(range(10)), 0.2)
     assert (train, held) == (list(range(8)), [8, 9])
