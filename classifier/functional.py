@@ -64,7 +64,7 @@ _TEMPLATES: dict[str, tuple[bool, tuple[str, ...]]] = {
             "I want to see all {p} dead.",
             "{P} should all be hanged in public.",
             "It's time to exterminate {p}.",
-            "I'm going to stab the next {s} I meet.",
+            "I'm going to stab {s} as soon as I get the chance.",
         ),
     ),
     "hate_phrased_as_opinion_or_question": (
