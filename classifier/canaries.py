@@ -6,10 +6,11 @@ a human; label poisoning that is consistent between the training and the held-ou
 no held-out metric at all. These canaries pin the decisions that matter most, in the style of
 CheckList's minimum-functionality and invariance tests (Ribeiro et al. 2020):
 
-* an **attack** (threat, insult, slur, attack on a group, spam, a spelling that evades a filter)
-  must not be approved without a human;
-* a **benign** comment (ordinary discussion, a statement of who someone is, a name or a place,
-  the same targets as a threat without the threat) must not be rejected without a human.
+* an **attack** (threat, insult, slur, attack on a group or a people, spam, a spelling that
+  evades a filter) must not be approved without a human;
+* a **benign** comment (ordinary discussion, a statement of who someone is, a name, a place or a
+  nationality, the same targets as a threat without the threat, discussion of a region's
+  conflicts that names its peoples) must not be rejected without a human.
 
 Sending either to review is allowed: that is the review queue's job.
 
@@ -40,10 +41,12 @@ __all__ = [
     "EVASIONS",
     "PERSON_THREATS",
     "GROUP_ATTACKS",
+    "REGION_ATTACKS",
     "CLEAN",
     "PERSON_CONTRASTS",
     "NEUTRAL_IDENTITY",
     "GROUP_STATEMENTS",
+    "REGION_DISCUSSION",
     "NAMES",
     "NAME_TEMPLATES",
     "PLACES",
@@ -110,6 +113,17 @@ GROUP_ATTACKS = (
     "Gay people are disgusting perverts.",
     "Black people are animals.",
 )
+# The kind of comment an article on India, Pakistan and Turkey draws (../shared/seed/article.md).
+REGION_ATTACKS = (
+    "All Pakistanis are terrorists.",
+    "Turks should be exterminated.",
+    "Indians are filthy animals.",
+    "Kurds are vermin and should be wiped out.",
+    "Every Afghan refugee is a rapist.",
+    "Hindus are dirty cow worshippers.",
+    "Kill every Pakistani soldier and their families.",
+    "Armenians are liars and parasites.",
+)
 
 # -- benign: never rejected without a human --------------------------------------------------
 
@@ -166,6 +180,17 @@ GROUP_STATEMENTS = (
     "Our landlords are Arabs and very kind people.",
     "I think both finalists are Muslims.",
 )
+# Discussion of the same region that names peoples near violent or political words.
+REGION_DISCUSSION = (
+    "The genocide of Armenians in 1915 is a historical fact Turkey denies.",
+    "Turkey's nuclear ambitions are a serious threat to regional stability.",
+    "Pakistan and India should resume talks on Kashmir.",
+    "The author ignores how many Kurds died in the conflict.",
+    "Erdogan's government has jailed more journalists than any other.",
+    "As a Pakistani living in Istanbul, I found this analysis fair.",
+    "The 1971 war killed hundreds of thousands of Bangladeshis.",
+    "India's army has a long history of abuses in Kashmir, and so does Pakistan's.",
+)
 NAMES = ("John", "Mohammed", "Aisha", "Wei", "Olga", "Darnell", "Priya", "José")
 NAME_TEMPLATES = ("I think {} made a good point about the schools.", "{} wrote a great letter to the editor.")
 PLACES = ("London", "Lagos", "Karachi", "Tel Aviv", "Mexico City", "Kyiv", "Manila")
@@ -203,10 +228,12 @@ CANARIES: tuple[Canary, ...] = (
     *_family("attack", "evasion", EVASIONS),
     *_family("attack", "person threat", PERSON_THREATS),
     *_family("attack", "group attack", GROUP_ATTACKS),
+    *_family("attack", "region attack", REGION_ATTACKS),
     *_family("benign", "clean", CLEAN),
     *_family("benign", "person contrast", PERSON_CONTRASTS),
     *_family("benign", "neutral identity", NEUTRAL_IDENTITY),
     *_family("benign", "group statement", GROUP_STATEMENTS),
+    *_family("benign", "region discussion", REGION_DISCUSSION),
     *_family("benign", "name", [t.format(name) for t in NAME_TEMPLATES for name in NAMES]),
     *_family("benign", "place", [PLACE_TEMPLATE.format(place) for place in PLACES]),
     *_family("benign", "nationality", [t.format(n) for t in NATIONALITY_TEMPLATES for n in NATIONALITIES]),
