@@ -193,6 +193,21 @@ def functional_results(model: Any) -> dict[str, Any]:
     return out
 
 
+def canary_results(model: Any) -> dict[str, Any]:
+    """The behavioural canaries (classifier/canaries.py) at the model's own cut-offs: per family,
+    how many it decides wrong, and which."""
+    from classifier.canaries import CANARIES, failures
+
+    wrong = failures(model)
+    per: dict[str, dict[str, Any]] = {}
+    for c in CANARIES:
+        fam = per.setdefault(c.family, {"kind": c.kind, "n": 0, "wrong": []})
+        fam["n"] += 1
+    for c in wrong:
+        per[c.family]["wrong"].append(c.text)
+    return {"n": len(CANARIES), "wrong": len(wrong), "per_family": per}
+
+
 def slice_metrics(texts: Sequence[str], p: NDArray[np.float64], Y: NDArray[np.float64]) -> dict[str, Any]:
     """Toxicity (and every label) ROC AUC on slices of the test split."""
     lengths = np.array([len(t) for t in texts])
@@ -274,6 +289,7 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
     )
     results["toxic_spans"]["posts"] = len(span_rows)
     results["functional"] = functional_results(model)
+    results["canaries"] = canary_results(model)
     if cross:
         results["cross_dataset"] = cross_dataset(splits, recipe, log)
     _plots(out, p, Y, model.thresholds)
@@ -528,6 +544,21 @@ def render_report(results: dict[str, Any], model: Any) -> str:
             f"| {_fmt(m['mean_identity_attack'])} | {_fmt(m['correct_at_review_threshold'])} |"
         )
     add("")
+    if "canaries" in results:
+        k = results["canaries"]
+        add("## Behavioural canaries")
+        add("")
+        add(f"{k['n']} sentences written for this project (`classifier/canaries.py`); at the shipped")
+        add("thresholds an attack must not be approved and a benign comment must not be rejected without a")
+        add("human. The retraining gate refuses a candidate that gets one wrong the active model gets")
+        add(f"right. Wrong at this model's cut-offs: **{k['wrong']}**.")
+        add("")
+        add("| family | kind | n | wrong | which |")
+        add("| --- | --- | --- | --- | --- |")
+        for name, fam in k["per_family"].items():
+            which = "; ".join(f'"{t}"' for t in fam["wrong"]) or "–"
+            add(f"| {name} | {fam['kind']} | {fam['n']} | {len(fam['wrong'])} | {which} |")
+        add("")
     add("## Slices of the test split (ROC AUC)")
     add("")
     add("| slice | n (toxicity) | " + " | ".join(LABELS) + " |")

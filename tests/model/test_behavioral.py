@@ -279,3 +279,14 @@ def test_canary_failures_follow_the_thresholds_the_service_applies(model: Model)
     assert [c.kind for c in failures(model, approve_all)] == [c.kind for c in CANARIES if c.kind == "attack"]
     assert [c.kind for c in failures(model, reject_all)] == [c.kind for c in CANARIES if c.kind == "benign"]
     assert [c.text for c in failures(model)] == [c.text for c in CANARIES if c.text in _APPROVED_BY_DEFAULT]
+
+
+def test_the_report_counts_every_canary_by_family(model: Model) -> None:
+    from classifier.canaries import failures
+    from classifier.evaluate import canary_results
+
+    result = canary_results(model)
+    families = result["per_family"].values()
+    assert sum(f["n"] for f in families) == result["n"] == len(CANARIES)
+    assert [t for f in families for t in f["wrong"]] == [c.text for c in failures(model)]
+    assert result["wrong"] == len(_APPROVED_BY_DEFAULT)
