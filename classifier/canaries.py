@@ -16,8 +16,9 @@ Sending either to review is allowed: that is the review queue's job.
 
 Two users: the behavioural tests of the committed default (``tests/model``: every canary holds
 except known, marked failures) and the retraining gate (``service/domain/gate.py``: a candidate
-may not fail a canary the active model passes). All sentences were written for this project and
-none is a training template (``tests/model`` checks that for the threat probe).
+may not get a canary wrong that the active model decides right by a margin, see :func:`margins`).
+All sentences were written for this project and none is a training template (``tests/model``
+checks that).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 from classifier.model import Model
 from classifier.thresholds import cutoffs, decisions
@@ -34,6 +38,8 @@ __all__ = [
     "Canary",
     "decide",
     "failures",
+    "margins",
+    "margins_of",
     "INSULTS",
     "THREATS",
     "SLURS",
@@ -252,6 +258,38 @@ def decide(
     scores = model.score_array(list(texts))
     approved, rejected = decisions(scores, *cutoffs(model.thresholds, overrides))
     return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
+
+
+def margins(
+    model: Model,
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
+    canaries: Sequence[Canary] = CANARIES,
+) -> NDArray[np.float64]:
+    """How far each canary's decision is from going wrong, in log-odds: for an attack, how far its
+    highest label is above that label's review cut-off (below every one: approved); for a benign
+    comment, how far its label nearest to rejection is below that label's reject cut-off (labels
+    that never reject do not count). Negative: decided wrong. Refitting the default's window block
+    with another seed moved canaries' margins by 0.1 (median) and up to 0.85
+    (``docs/classifier/window_variants.py``): a canary decided right by less is right by chance."""
+    p = model.score_array([c.text for c in canaries])
+    review, reject = cutoffs(model.thresholds, overrides)
+    return margins_of(p, review, reject, [c.kind for c in canaries])
+
+
+def margins_of(
+    p: NDArray[np.float64], review: NDArray[np.float64], reject: NDArray[np.float64], kinds: Sequence[Kind]
+) -> NDArray[np.float64]:
+    """:func:`margins` from scores ``p`` (rows × labels) and the cut-offs."""
+    z = _logit(p)
+    attack = (z - _logit(review)).max(axis=1)
+    rejecting = reject < 1.0
+    benign = (_logit(reject)[rejecting] - z[:, rejecting]).min(axis=1) if rejecting.any() else np.full(len(p), np.inf)
+    return np.where(np.array([k == "attack" for k in kinds]), attack, benign)
+
+
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.log(q / (1 - q))
 
 
 def failures(

@@ -86,13 +86,14 @@ def _as_gate_input(metrics: dict[str, Any]) -> dict[str, SetEvaluation]:
 @dataclass(frozen=True)
 class Evaluated:
     """The blocking part's result: the candidate, its and the active model's metrics per set, and
-    the behavioural canaries each gets wrong (described; None: not checked or no active model)."""
+    the behavioural canaries: the ones the candidate gets wrong (described) and the active model's
+    margin on every one (None: not checked, or no active model)."""
 
     candidate: Any
     candidate_metrics: dict[str, Any]
     active_metrics: dict[str, Any] | None
     candidate_canaries: list[str] | None
-    active_canaries: list[str] | None
+    active_canary_margins: dict[str, float] | None
 
 
 def train_and_evaluate(
@@ -104,7 +105,7 @@ def train_and_evaluate(
     workdir: Path,
 ) -> Evaluated:
     """Blocking part of a run: train the candidate, evaluate it and the active model."""
-    from classifier.canaries import failures
+    from classifier.canaries import CANARIES, failures, margins
     from classifier.retrain import (
         evaluate,
         load_base,
@@ -124,18 +125,18 @@ def train_and_evaluate(
     overrides = settings.thresholds
     cand_metrics = {name: evaluate(candidate, texts, y, overrides) for name, (texts, y) in sets.items()}
 
-    def canaries(model: Any) -> list[str] | None:
-        return [c.describe() for c in failures(model, overrides)] if settings.retrain_canaries else None
-
-    active_metrics = active_canaries = None
+    cand_canaries = [c.describe() for c in failures(candidate, overrides)] if settings.retrain_canaries else None
+    active_metrics = active_margins = None
     if active_artifact is not None:
         active = registry.load_artifact(active_artifact, active_sha).model
         active_metrics = {
             name: evaluate(active, texts, y, overrides)  # type: ignore[arg-type]
             for name, (texts, y) in sets.items()
         }
-        active_canaries = canaries(active)
-    return Evaluated(candidate, cand_metrics, active_metrics, canaries(candidate), active_canaries)
+        if settings.retrain_canaries:
+            found = margins(active, overrides)  # type: ignore[arg-type]
+            active_margins = {c.describe(): round(float(m), 3) for c, m in zip(CANARIES, found, strict=True)}
+    return Evaluated(candidate, cand_metrics, active_metrics, cand_canaries, active_margins)
 
 
 async def run_retrain(settings: Settings, dsn: str) -> RetrainOutcome:
@@ -205,21 +206,22 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
             auc_margin=settings.retrain_auc_margin,
             max_auto_error=settings.retrain_max_auto_error,
             candidate_canaries=done.candidate_canaries or (),
-            active_canaries=done.active_canaries,
+            active_canary_margins=done.active_canary_margins,
+            canary_margin=settings.retrain_canary_margin,
         )
         report = {
             "run_id": run_id,
             "active_version": active_ref.version if active_ref else None,
             "candidate": {k: v.as_dict() for k, v in cand_m.items()},
             "active": {k: v.as_dict() for k, v in active_m.items()} if active_m else None,
-            # The behavioural canaries each model gets wrong (None: not checked).
-            "canaries": {"candidate": done.candidate_canaries, "active": done.active_canaries},
+            "canaries": _canary_report(done, settings.retrain_canary_margin),
             "gate": {
                 "passed": gate.passed,
                 "reasons": list(gate.reasons),
                 "auc_margin": settings.retrain_auc_margin,
                 "max_auto_error": settings.retrain_max_auto_error,
                 "canaries": settings.retrain_canaries,
+                "canary_margin": settings.retrain_canary_margin,
             },
             "labels": {"train": len(train_labels), "heldout": len(heldout), "new": new, "cursor": last_cursor},
             "seconds": round(time.perf_counter() - started, 1),
@@ -277,6 +279,17 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
         return RetrainOutcome(EXIT_ERROR, "error", f"{exc.__class__.__name__}: {exc}")
 
 
+def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
+    """The canaries each model gets wrong, and those the active model decides right by less than
+    the gate's margin (a candidate may get these wrong); None where not checked."""
+    active = done.active_canary_margins
+    return {
+        "candidate": done.candidate_canaries,
+        "active": None if active is None else [c for c, m in active.items() if m < 0],
+        "active_narrow": None if active is None else [c for c, m in active.items() if 0 <= m < margin],
+    }
+
+
 def _report_lines(report: dict[str, Any]) -> list[str]:
     lines = []
     for who in ("candidate", "active"):
@@ -286,7 +299,8 @@ def _report_lines(report: dict[str, Any]) -> list[str]:
                 f"{who} on {set_name} ({m['rows']} rows): ROC AUC {aucs}; "
                 f"auto-decision error {m['auto_error_rate']:.2%} of {m['auto_decided']}"
             )
-    for who, wrong in (report.get("canaries") or {}).items():
+    for who in ("candidate", "active"):
+        wrong = (report.get("canaries") or {}).get(who)
         if wrong is not None:
             lines.append(f"{who}: {len(wrong)} behavioural canar{'y' if len(wrong) == 1 else 'ies'} wrong")
     lines.append("gate: " + ("passed" if report["gate"]["passed"] else "; ".join(report["gate"]["reasons"])))

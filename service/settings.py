@@ -221,7 +221,13 @@ class Settings(BaseSettings):
     retrain_canaries: bool = Field(
         default=True,
         description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "
-        "(classifier/canaries.py) the active model decides right.",
+        "(classifier/canaries.py) the active model decides right with room to spare.",
+    )
+    retrain_canary_margin: float = Field(
+        default=1.0,
+        ge=0,
+        description="Gate: the room to spare, in log-odds from the cut-off that would flip the active model's "
+        "decision; canaries decided right by less are right by chance (another seed flips them).",
     )
 
     # Operations (issue 9): logs, metrics, worker processes.

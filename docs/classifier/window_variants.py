@@ -4,8 +4,10 @@ How much of the model card's figures is the window block's seed, and whether ano
 the block does better: each variant is a ``WindowConfig`` change (JSON), fitted on the recipe's
 training rows exactly as ``moderation train`` fits it (same rows, weights and labels kept), and
 added to the artifact's own n-gram and embedding logits. Prints a Markdown table (the model
-card's "How much of these figures is the seed"). 80-90 s per variant on two cores, plus a minute
-to load the data.
+card's "How much of these figures is the seed"), with the behavioural canaries each variant gets
+wrong at the artifact's cut-offs and, in brackets, how many of those the artifact gets right: a
+seed's share of what the retraining gate's canary rule would refuse. 80-90 s per variant on two
+cores, plus a minute to load the data.
 
     python docs/classifier/window_variants.py --data-dir ../shared/data '{"seed": 14}' '{"epochs": 6}'
 """
@@ -24,10 +26,12 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS, load_model
+from classifier.canaries import CANARIES, margins_of
 from classifier.embedding import load_static_vectors, static_vectors_path
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
 from classifier.model import Model, default_model_path, linear_logits
+from classifier.thresholds import cutoffs
 from classifier.train import RECIPES, prepare, sample_weights
 from classifier.window import WindowNet, WindowScorer, encode_with_identity
 
@@ -79,6 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     cases = functional_cases()
     sets["functional"] = (None, [prepare_text(c.text, recipe.identity_mask, recipe.identity_terms) for c in cases])
     hateful = np.array([c.hateful for c in cases])
+    # The behavioural canaries, decided at the artifact's cut-offs (its calibration kept): how many
+    # a variant gets wrong, and how many of those the artifact gets right (the retraining gate's rule).
+    sets["canaries"] = (None, [prepare_text(c.text, recipe.identity_mask, recipe.identity_terms) for c in CANARIES])
+    review, reject = cutoffs(model.thresholds)
+    kinds = [c.kind for c in CANARIES]
+    baseline: dict[str, NDArray[Any]] = {}
+    flips: dict[str, tuple[list[str], NDArray[Any]]] = {}
+
+    def canary_margins(z: NDArray[Any]) -> NDArray[Any]:
+        return margins_of(1.0 / (1.0 + np.exp(-(z * model._slope + model._bias))), review, reject, kinds)
+
     tox, attack = LABELS.index("toxicity"), LABELS.index("identity_attack")
 
     def auc(name: str, z: NDArray[Any], only: str | None = None, label: int = tox) -> float:
@@ -99,19 +114,26 @@ def main(argv: list[str] | None = None) -> int:
             auc("test", z["test"]),
         ]
         functional = [auc("functional", z["functional"]), auc("functional", z["functional"], label=attack)]
+        margin = canary_margins(z["canaries"])
+        wrong = {c.text for c, m in zip(CANARIES, margin, strict=True) if m < 0}
+        if scorer is None:
+            baseline["margin"] = margin
+        right_before = {c.text for c, m in zip(CANARIES, baseline["margin"], strict=True) if m >= 0}
+        if scorer is not None:
+            flips[title] = (sorted(wrong & right_before), margin - baseline["margin"])
         return (
             f"| {title} | "
             + " | ".join(f"{c:.4f}" for c in cells)
             + " | "
             + " | ".join(f"{c:.3f}" for c in functional)
-            + " |"
+            + f" | {len(wrong)} ({len(wrong & right_before)}) |"
         )
 
     print(
         "| window block | Jigsaw val | Civil val | Jigsaw test | Civil test | all test "
-        "| functional toxicity | functional identity_attack |"
+        "| functional toxicity | functional identity_attack | canaries wrong (new) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print(row(f"the artifact's ({model.manifest.version})", None), flush=True)
     for variant in args.variants:
         changes = json.loads(variant)
@@ -123,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         scorer = WindowScorer(net.arrays("00" * 32, keep=keep), tokenizer.n_tokens, static=static.vectors)
         print(row(variant, scorer), flush=True)
+    for title, (texts, moved) in flips.items():
+        worst = int(np.argmin(moved))
+        print(
+            f"\n{title}: canaries the artifact gets right and this variant wrong: {texts or 'none'}; "
+            f"margins moved by {np.percentile(np.abs(moved), 50):.2f} (median), {np.abs(moved).max():.2f} (most); "
+            f"the largest fall {moved[worst]:+.2f}: {CANARIES[worst].text!r}"
+        )
     return 0
 
 

@@ -6,8 +6,10 @@ model's by more than ``auc_margin``, and the error rate of its automatic decisio
 rejections without a human) is within ``max_auto_error`` on every set. Labels an evaluation set
 cannot measure (one class only) are not compared there. And it may not get a behavioural canary
 wrong (``classifier/canaries.py``: an attack approved, a benign comment rejected without a human)
-that the active model gets right: metrics average over thousands of comments, and consistent label
-poisoning moves no held-out metric. Every failed rule becomes a reason.
+that the active model gets right with room to spare (a margin of at least ``canary_margin`` in
+log-odds from the cut-off that would make it wrong; a canary decided right by less is right by
+chance, and another seed flips it): metrics average over thousands of comments, and consistent
+label poisoning moves no held-out metric. Every failed rule becomes a reason.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ def check_gate(
     auc_margin: float,
     max_auto_error: float,
     candidate_canaries: Collection[str] = (),
-    active_canaries: Collection[str] | None = None,
+    active_canary_margins: Mapping[str, float] | None = None,
+    canary_margin: float = 0.0,
 ) -> GateResult:
     """Compare per evaluation set; ``active`` None means there is nothing to be worse than.
 
-    ``candidate_canaries`` and ``active_canaries`` describe the canaries each model gets wrong (the
-    same description for the same canary); None for the active model: not checked."""
+    ``candidate_canaries`` names the canaries the candidate gets wrong; ``active_canary_margins``
+    maps every canary (the same names) to the active model's margin (negative: wrong); None: the
+    canaries were not checked."""
     reasons: list[str] = []
     for set_name, cand in candidate.items():
         current = active.get(set_name) if active is not None else None
@@ -64,11 +68,14 @@ def check_gate(
                 f"{set_name}: automatic decisions are wrong {cand.auto_error_rate:.2%} of the time "
                 f"(target {max_auto_error:.2%})"
             )
-    if active_canaries is not None:
-        right_before = set(active_canaries)
-        broken = [c for c in candidate_canaries if c not in right_before]
+    if active_canary_margins is not None:
+        kept = {c for c, margin in active_canary_margins.items() if margin >= max(canary_margin, 0.0)}
+        broken = [c for c in candidate_canaries if c in kept]
         if broken:
             shown = "; ".join(broken[:MAX_CANARIES_SHOWN])
             more = f"; and {len(broken) - MAX_CANARIES_SHOWN} more" if len(broken) > MAX_CANARIES_SHOWN else ""
-            reasons.append(f"behavioural canaries the active model gets right, the candidate gets wrong: {shown}{more}")
+            reasons.append(
+                f"behavioural canaries the active model gets right (by a margin of {canary_margin} or more), "
+                f"the candidate gets wrong: {shown}{more}"
+            )
     return GateResult(not reasons, tuple(reasons))

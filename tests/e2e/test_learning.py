@@ -227,10 +227,12 @@ async def test_a_candidate_that_breaks_canaries_the_active_model_keeps_is_refuse
     assert toy["state"] == "rejected"
     (reason,) = [r for r in toy["evaluation"]["gate"]["reasons"] if r.startswith("behavioural canaries")]
     assert "an attack approved" in reason or "a benign comment rejected" in reason
-    # Every canary either model gets wrong is in the report; only the candidate's new ones count.
+    # The report lists what each model gets wrong and what the active model gets right only
+    # narrowly; the candidate's other wrong canaries are what the rule refuses.
     canaries = toy["evaluation"]["canaries"]
-    broken = [c for c in canaries["candidate"] if c not in canaries["active"]]
-    assert broken and reason.split(": ", 1)[1].startswith(broken[0])
+    spared = set(canaries["active"]) | set(canaries["active_narrow"])
+    broken = [c for c in canaries["candidate"] if c not in spared]
+    assert broken and f"the candidate gets wrong: {broken[0]}" in reason
     # It was the only failed rule: without it the toy model would have replaced the default.
     assert toy["evaluation"]["gate"]["reasons"] == [reason]
     assert models[bundled]["state"] == "active"

@@ -290,3 +290,17 @@ def test_the_report_counts_every_canary_by_family(model: Model) -> None:
     assert sum(f["n"] for f in families) == result["n"] == len(CANARIES)
     assert [t for f in families for t in f["wrong"]] == [c.text for c in failures(model)]
     assert result["wrong"] == len(_APPROVED_BY_DEFAULT)
+
+
+def test_a_canary_margin_is_negative_exactly_when_it_is_decided_wrong(model: Model) -> None:
+    from classifier.canaries import failures, margins
+    from classifier.labels import LABELS
+
+    for overrides in (None, {label: {"review": 0.3, "reject": 0.6} for label in LABELS}):
+        found = margins(model, overrides)
+        assert [c.text for c, m in zip(CANARIES, found, strict=True) if m < 0] == [
+            c.text for c in failures(model, overrides)
+        ]
+    # an attack's margin: its highest label's log-odds over that label's review cut-off
+    (m,) = margins(model, {"toxicity": {"review": 0.5}}, [Canary("fuck you", "attack", "test")])
+    assert m > 2.0

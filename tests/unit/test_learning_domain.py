@@ -80,28 +80,47 @@ def test_gate_refuses_a_candidate_that_breaks_a_canary_the_active_model_keeps() 
     sets = {"fixed": ev(toxicity=0.95)}
     known = "an attack approved (person threat): 'I hope the author gets cancer.'"
     new = [f"an attack approved (threat): 'threat {i}'" for i in range(7)]
+    margins = {known: -0.65, **{c: 2.5 for c in new}}
     result = check_gate(
-        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[known, *new], active_canaries=[known]
+        sets,
+        sets,
+        auc_margin=0.01,
+        max_auto_error=0.05,
+        candidate_canaries=[known, *new],
+        active_canary_margins=margins,
+        canary_margin=1.0,
     )
     assert not result.passed and len(result.reasons) == 1
     reason = result.reasons[0]
-    assert reason.startswith("behavioural canaries the active model gets right, the candidate gets wrong: ")
+    assert reason.startswith("behavioural canaries the active model gets right (by a margin of 1.0 or more), ")
     assert known not in reason  # the active model got it wrong too: no regression
     assert "'threat 4'" in reason and "'threat 5'" not in reason and reason.endswith("; and 2 more")
 
 
-def test_gate_passes_canaries_the_active_model_got_wrong_too_or_did_not_check() -> None:
+def test_gate_lets_through_canaries_the_active_model_got_wrong_or_right_by_chance() -> None:
     sets = {"fixed": ev(toxicity=0.95)}
-    wrong = ["a benign comment rejected (name): 'Olga wrote a great letter to the editor.'"]
-    assert check_gate(
-        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=wrong, active_canaries=wrong
-    ).passed
-    # fewer wrong than before is fine
-    assert check_gate(
-        sets, sets, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[], active_canaries=wrong
-    ).passed
-    # no active model, or canaries switched off: nothing to compare with
-    assert check_gate(sets, None, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=wrong).passed
+    wrong = "a benign comment rejected (name): 'Olga wrote a great letter to the editor.'"
+    narrow = "an attack approved (person threat): 'I hope the author dies in a drone strike.'"
+    margins = {wrong: -0.2, narrow: 0.11}
+
+    def gate(candidate: list[str], active: dict[str, float] | None, margin: float = 1.0) -> bool:
+        return check_gate(
+            sets,
+            sets,
+            auc_margin=0.01,
+            max_auto_error=0.05,
+            candidate_canaries=candidate,
+            active_canary_margins=active,
+            canary_margin=margin,
+        ).passed
+
+    assert gate([wrong, narrow], margins)  # wrong before; right by 0.11 < 1.0 before
+    assert not gate([wrong, narrow], margins, margin=0.1)  # a smaller margin protects it
+    assert not gate([narrow], margins, margin=0.0)  # margin 0: every canary right before counts
+    assert gate([], margins)  # fewer wrong than before is fine
+    # no active model, or the canaries switched off: nothing to compare with
+    assert gate([wrong], None)
+    assert check_gate(sets, None, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[wrong]).passed
 
 
 def test_holdout_takes_the_newest_labels() -> None:
