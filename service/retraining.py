@@ -135,7 +135,7 @@ def train_and_evaluate(
         }
         if settings.retrain_canaries:
             found = margins(active, overrides)  # type: ignore[arg-type]
-            active_margins = {c.describe(): round(float(m), 3) for c, m in zip(CANARIES, found, strict=True)}
+            active_margins = {c.describe(): float(m) for c, m in zip(CANARIES, found, strict=True)}
     return Evaluated(candidate, cand_metrics, active_metrics, cand_canaries, active_margins)
 
 
