@@ -199,34 +199,16 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
                 Path(tmp),
             )
             data, sha = registry.pack_directory(Path(tmp) / "candidate")
-        candidate, cand_m, active_m = done.candidate, done.candidate_metrics, done.active_metrics
-        gate: GateResult = check_gate(
-            _as_gate_input(cand_m),
-            _as_gate_input(active_m) if active_m else None,
-            auc_margin=settings.retrain_auc_margin,
-            max_auto_error=settings.retrain_max_auto_error,
-            candidate_canaries=done.candidate_canaries or (),
-            active_canary_margins=done.active_canary_margins,
-            canary_margin=settings.retrain_canary_margin,
-        )
+        candidate = done.candidate
+        gate, judged = judge(done, settings)
         report = {
             "run_id": run_id,
             "active_version": active_ref.version if active_ref else None,
-            "candidate": {k: v.as_dict() for k, v in cand_m.items()},
-            "active": {k: v.as_dict() for k, v in active_m.items()} if active_m else None,
-            "canaries": _canary_report(done, settings.retrain_canary_margin),
-            "gate": {
-                "passed": gate.passed,
-                "reasons": list(gate.reasons),
-                "auc_margin": settings.retrain_auc_margin,
-                "max_auto_error": settings.retrain_max_auto_error,
-                "canaries": settings.retrain_canaries,
-                "canary_margin": settings.retrain_canary_margin,
-            },
+            **judged,
             "labels": {"train": len(train_labels), "heldout": len(heldout), "new": new, "cursor": last_cursor},
             "seconds": round(time.perf_counter() - started, 1),
         }
-        for line in _report_lines(report):
+        for line in report_lines(report):
             log.info("%s", line)
         from service.ml.scorer import model_manifest
 
@@ -279,6 +261,33 @@ async def _run_locked(conn: asyncpg.Connection, settings: Settings) -> RetrainOu
         return RetrainOutcome(EXIT_ERROR, "error", f"{exc.__class__.__name__}: {exc}")
 
 
+def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, Any]]:
+    """The gate's verdict on an evaluated candidate, and the report's parts about it: both models'
+    metrics per set, the canaries, the gate's reasons and settings."""
+    gate = check_gate(
+        _as_gate_input(done.candidate_metrics),
+        _as_gate_input(done.active_metrics) if done.active_metrics else None,
+        auc_margin=settings.retrain_auc_margin,
+        max_auto_error=settings.retrain_max_auto_error,
+        candidate_canaries=done.candidate_canaries or (),
+        active_canary_margins=done.active_canary_margins,
+        canary_margin=settings.retrain_canary_margin,
+    )
+    return gate, {
+        "candidate": {k: v.as_dict() for k, v in done.candidate_metrics.items()},
+        "active": {k: v.as_dict() for k, v in done.active_metrics.items()} if done.active_metrics else None,
+        "canaries": _canary_report(done, settings.retrain_canary_margin),
+        "gate": {
+            "passed": gate.passed,
+            "reasons": list(gate.reasons),
+            "auc_margin": settings.retrain_auc_margin,
+            "max_auto_error": settings.retrain_max_auto_error,
+            "canaries": settings.retrain_canaries,
+            "canary_margin": settings.retrain_canary_margin,
+        },
+    }
+
+
 def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
     """The canaries each model gets wrong, and those the active model decides right by less than
     the gate's margin (a candidate may get these wrong); None where not checked."""
@@ -290,7 +299,9 @@ def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
     }
 
 
-def _report_lines(report: dict[str, Any]) -> list[str]:
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """A run's report as log lines: per model and set, ROC AUC and the automatic-decision error;
+    the canaries each model gets wrong; the gate's verdict."""
     lines = []
     for who in ("candidate", "active"):
         for set_name, m in (report.get(who) or {}).items():

@@ -1,0 +1,84 @@
+"""A retraining run of the default recipe without a database: what the gate says about it.
+
+``moderation retrain`` with ``MODERATION_RETRAIN_BASE=recipe:default`` trains a candidate on the
+shared datasets plus the site's moderator labels and gates it against the active model. This runs
+the same blocking part (``service.retraining.train_and_evaluate`` and ``judge``) on "moderator
+labels" taken from ETHOS (YouTube and Reddit comments labelled for hate; never in the base
+training data), with the committed default as the active model, and prints the run's report
+lines: how the candidate and the default do on the fixed evaluation set and the held-out labels,
+which behavioural canaries each gets wrong, and the gate's verdict. The labels are ETHOS rows of
+its training split whose text is in no base test row, so none is in the fixed evaluation set; the
+newest ``MODERATION_RETRAIN_HOLDOUT_FRACTION`` of them are held out, as the job does. About as
+long as ``moderation train --recipe default`` (15-25 minutes on two cores).
+
+    python docs/classifier/gate_dry_run.py --data-dir ../shared/data --labels 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from classifier.data import SOURCES, dedup_key, load_source, split_of
+from classifier.labels import LABELS
+from classifier.model import default_model_path
+from classifier.retrain import SiteLabel, load_base
+from service.registry import pack_directory
+from service.retraining import judge, report_lines, split_holdout, train_and_evaluate
+from service.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--labels", type=int, default=200, help="moderator labels (ETHOS rows)")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    settings = Settings(retrain_base="recipe:default", retrain_data_dir=args.data_dir)
+    base_test = {dedup_key(t) for t in load_base(settings.retrain_base, args.data_dir, log=lambda _: None).test.texts}
+    (spec,) = [s for s in SOURCES if s.name == "ethos"]
+    ethos, _ = load_source(spec, args.data_dir)
+    rows = [
+        i
+        for i in range(len(ethos))
+        if split_of(ethos.group[i]) == "train" and dedup_key(ethos.texts[i]) not in base_test
+    ]
+    random.Random(args.seed).shuffle(rows)
+    labels = [
+        SiteLabel(
+            ethos.texts[i],
+            {name: None if np.isnan(v) else float(v) for name, v in zip(LABELS, ethos.y[i], strict=True)},
+            cursor,
+        )
+        for cursor, i in enumerate(rows[: args.labels], start=1)
+    ]
+    train, held = split_holdout(labels, settings.retrain_holdout_fraction)
+    hateful = sum(1 for lab in labels if lab.labels.get("toxicity") == 1.0)
+    print(f"{len(labels)} ETHOS rows as moderator labels ({hateful} hateful): {len(train)} train, {len(held)} held out")
+
+    active, sha = pack_directory(default_model_path())
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gate-dry-run-") as tmp:
+        done = train_and_evaluate(settings, train, held, active, sha, Path(tmp))
+    gate, judged = judge(done, settings)
+    print(f"candidate {done.candidate.version} trained and judged in {time.perf_counter() - started:.0f} s")
+    for line in report_lines(judged):
+        print(line)
+    for who in ("candidate", "active"):
+        for text in judged["canaries"][who] or []:
+            print(f"  {who} wrong: {text}")
+    for text in judged["canaries"]["active_narrow"] or []:
+        print(f"  active right by less than {settings.retrain_canary_margin}: {text}")
+    return 0 if gate.passed else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
