@@ -82,6 +82,7 @@ def train_streaming(
     prevalence: NDArray[np.float64] | None = None,
     data_sources: Sequence[DataSource] = (),
     epochs: int = 1,
+    threshold_weights: NDArray[np.float64] | None = None,
     log: Log = print,
 ) -> tuple[Model, StreamStats]:
     """Fit in ``epochs`` passes over ``chunks()`` (one for large data; small sets need several for
@@ -89,6 +90,8 @@ def train_streaming(
 
     ``prevalence`` (share of positives per label, e.g. from the vocabulary sample) sets balanced
     class weights, as the in-memory recipe's ``class_weight`` does; without it rows weigh alike.
+    ``threshold_weights`` weighs the calibration rows in the choice of thresholds (how much each
+    stands for on a site); without it they weigh alike.
     """
     stats = StreamStats()
     t0 = time.perf_counter()
@@ -142,7 +145,12 @@ def train_streaming(
     calibrate(arrays, logits, calib_y)
     p = calibrated(arrays, logits)
     chosen = choose_policy_thresholds(
-        p, calib_y, np.ones(len(calib_y)), recipe.approve_error, recipe.reject_error, recipe.threshold_confidence
+        p,
+        calib_y,
+        np.ones(len(calib_y)) if threshold_weights is None else threshold_weights,
+        recipe.approve_error,
+        recipe.reject_error,
+        recipe.threshold_confidence,
     )
     thresholds = {
         label: {"review": float(chosen.review[j]), "reject": float(chosen.reject[j])} for j, label in enumerate(LABELS)
