@@ -80,7 +80,7 @@ def split_holdout(labels: Sequence[Any], fraction: float) -> tuple[list[Any], li
 
 
 def _as_gate_input(metrics: dict[str, Any]) -> dict[str, SetEvaluation]:
-    return {name: SetEvaluation(m.roc_auc, m.auto_error_rate, m.auto_decided) for name, m in metrics.items()}
+    return {name: SetEvaluation(m.roc_auc, m.auto_error_rate, m.auto_decided, m.rows) for name, m in metrics.items()}
 
 
 @dataclass(frozen=True)
@@ -269,6 +269,7 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
         _as_gate_input(done.active_metrics) if done.active_metrics else None,
         auc_margin=settings.retrain_auc_margin,
         max_auto_error=settings.retrain_max_auto_error,
+        max_automation_drop=settings.retrain_max_automation_drop,
         candidate_canaries=done.candidate_canaries or (),
         active_canary_margins=done.active_canary_margins,
         canary_margin=settings.retrain_canary_margin,
@@ -282,6 +283,7 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
             "reasons": list(gate.reasons),
             "auc_margin": settings.retrain_auc_margin,
             "max_auto_error": settings.retrain_max_auto_error,
+            "max_automation_drop": settings.retrain_max_automation_drop,
             "canaries": settings.retrain_canaries,
             "canary_margin": settings.retrain_canary_margin,
         },
@@ -309,6 +311,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{who} on {set_name} ({m['rows']} rows): ROC AUC {aucs}; "
                 f"auto-decision error {m['auto_error_rate']:.2%} of {m['auto_decided']}"
+                f" ({m['auto_decided'] / m['rows'] if m['rows'] else 0:.1%} decided automatically)"
             )
     for who in ("candidate", "active"):
         wrong = (report.get("canaries") or {}).get(who)

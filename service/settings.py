@@ -218,6 +218,13 @@ class Settings(BaseSettings):
     retrain_max_auto_error: float = Field(
         default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
     )
+    retrain_max_automation_drop: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Gate: largest fall in the share of comments decided automatically, against the active "
+        "model, on an evaluation set of 1,000 rows or more (0.05: five points more to review).",
+    )
     retrain_canaries: bool = Field(
         default=True,
         description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "

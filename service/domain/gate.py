@@ -3,7 +3,10 @@
 A candidate is promoted only when, on every evaluation set (the fixed base test set and the most
 recent moderator labels held out from training), no label's ROC AUC is worse than the active
 model's by more than ``auc_margin``, and the error rate of its automatic decisions (approvals and
-rejections without a human) is within ``max_auto_error`` on every set. Labels an evaluation set
+rejections without a human) is within ``max_auto_error`` on every set, and on every set of at least
+``MIN_ROWS_FOR_AUTOMATION`` rows it decides automatically no smaller a share than the active model
+does, less ``max_automation_drop`` (fewer automatic decisions are also fewer wrong ones: without
+this rule a candidate that sends most comments to review looks better). Labels an evaluation set
 cannot measure (one class only) are not compared there. And it may not get a behavioural canary
 wrong (``classifier/canaries.py``: an attack approved, a benign comment rejected without a human)
 that the active model gets right with room to spare (a margin of at least ``canary_margin`` in
@@ -21,11 +24,22 @@ from dataclasses import dataclass, field
 MAX_CANARIES_SHOWN = 5
 
 
+# Sets smaller than this are not compared on their share of automatic decisions: on the few
+# dozen recent labels a share moves by chance.
+MIN_ROWS_FOR_AUTOMATION = 1000
+
+
 @dataclass(frozen=True)
 class SetEvaluation:
     roc_auc: Mapping[str, float]
     auto_error_rate: float
     auto_decided: int
+    rows: int = 0
+
+    @property
+    def automated(self) -> float:
+        """Share of the set decided without a human."""
+        return self.auto_decided / self.rows if self.rows else 0.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ def check_gate(
     *,
     auc_margin: float,
     max_auto_error: float,
+    max_automation_drop: float = 1.0,
     candidate_canaries: Collection[str] = (),
     active_canary_margins: Mapping[str, float] | None = None,
     canary_margin: float = 0.0,
@@ -68,6 +83,12 @@ def check_gate(
                 f"{set_name}: automatic decisions are wrong {cand.auto_error_rate:.2%} of the time "
                 f"(target {max_auto_error:.2%})"
             )
+        if current is not None and min(cand.rows, current.rows) >= MIN_ROWS_FOR_AUTOMATION:
+            if cand.automated < current.automated - max_automation_drop:
+                reasons.append(
+                    f"{set_name}: decides {cand.automated:.1%} of comments automatically, the active model "
+                    f"{current.automated:.1%} (more than {max_automation_drop:.0%} more would go to review)"
+                )
     if active_canary_margins is not None:
         kept = {c for c, margin in active_canary_margins.items() if margin >= max(canary_margin, 0.0)}
         broken = [c for c in candidate_canaries if c in kept]

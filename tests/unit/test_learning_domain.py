@@ -76,6 +76,20 @@ def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
     assert check_gate({"fixed": ev(toxicity=0.6)}, None, auc_margin=0.0, max_auto_error=0.1).passed
 
 
+def test_gate_refuses_a_candidate_that_sends_far_more_to_review() -> None:
+    def at(decided: int, rows: int = 13_000) -> dict[str, SetEvaluation]:
+        return {"fixed": SetEvaluation({"toxicity": 0.95}, 0.02, decided, rows)}
+
+    # A recipe:default retrain before 2026-12-07 decided 34.5% of the fixed set, the default 61.5%.
+    result = check_gate(at(4_485), at(7_995), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05)
+    assert result.reasons == (
+        "fixed: decides 34.5% of comments automatically, the active model 61.5% (more than 5% more would go to review)",
+    )
+    assert check_gate(at(7_400), at(7_995), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05).passed
+    # a small set (the recent labels) moves by chance: not compared
+    assert check_gate(at(5, 40), at(30, 40), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05).passed
+
+
 def test_gate_refuses_a_candidate_that_breaks_a_canary_the_active_model_keeps() -> None:
     sets = {"fixed": ev(toxicity=0.95)}
     known = "an attack approved (person threat): 'I hope the author gets cancer.'"
