@@ -32,7 +32,16 @@ from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, DataSource, Model, sha256_file
 from classifier.thresholds import cutoffs, decisions
-from classifier.train import RECIPES, Recipe, fit_and_save, prepare, sample_weights, site_weights
+from classifier.train import (
+    RECIPES,
+    Recipe,
+    Splits,
+    fit_and_save,
+    prepare,
+    sample_weights,
+    site_threshold_rows,
+    site_weights,
+)
 
 Log = Callable[[str], None]
 
@@ -130,13 +139,35 @@ def threshold_weights(base: BaseData) -> NDArray[np.float64] | None:
     :func:`classifier.train.site_weights`); every row alike (None) when the base has no such rows
     (a site's own table). Without this, a ``recipe:default`` retrain chose its thresholds on every
     source's validation rows at their own balance (Davidson is 83% toxic) and approved 4.9% of the
-    threshold rows automatically, against the default's 70%. No cross-fitted rows, unlike the
-    default (four more fits): the bounds are wider, so the candidate decides somewhat less alone.
+    threshold rows automatically, against the default's 70%. The batch trainer adds out-of-fold
+    rows as the default does (:func:`_threshold_rows`); the streaming trainer uses these alone.
     """
     both = Dataset.concat([base.train, base.val])
     val_rows = np.arange(len(base.train), len(both))
     weights = site_weights(both, val_rows, np.arange(len(both)), base.recipe.site_spam_share)
     return weights if weights.sum() > 0 else None
+
+
+def _threshold_rows(
+    base: BaseData, train: Dataset, prep: list[str], val: list[str], weights: NDArray[np.float64], log: Log
+) -> dict[str, Any]:
+    """``fit_and_save``'s threshold arguments for a batch candidate: with a recipe base, the
+    validation rows weighted like a site plus, as for the default, out-of-fold scores of the
+    training rows (``recipe.threshold_folds`` more fits, the site labels weighted as in the
+    candidate); with a table base, every validation row alike."""
+    if threshold_weights(base) is None:
+        return {}
+    both = Dataset.concat([train, base.val])
+    split = np.array(["train"] * len(train) + ["val"] * len(base.val))
+    val_weights, oof = site_threshold_rows(
+        Splits(both, [*prep, *val], split, []),
+        np.arange(len(train)),
+        np.arange(len(train), len(both)),
+        base.recipe,
+        log,
+        row_weights=np.concatenate((weights, np.zeros(len(base.val)))),
+    )
+    return {"threshold_weights": val_weights, "threshold_extra": oof}
 
 
 def train_candidate(
@@ -164,7 +195,7 @@ def train_candidate(
         out,
         sources,
         log=log,
-        threshold_weights=threshold_weights(base),
+        **_threshold_rows(base, train, prep, val, weights, log),
     )
     log(f"candidate {model.version} trained in {time.perf_counter() - started:.1f}s")
     return model

@@ -788,6 +788,34 @@ def site_weights(
     return w
 
 
+def site_threshold_rows(
+    splits: Splits,
+    train_rows: NDArray[np.int64],
+    val_rows: NDArray[np.int64],
+    recipe: Recipe,
+    log: Log = print,
+    row_weights: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], ThresholdRows | None]:
+    """The rows thresholds are chosen on, weighted like a site (:func:`site_weights`): the
+    validation rows' weights, and (with ``recipe.threshold_folds`` > 1) out-of-fold scores of the
+    training rows a site weighting keeps (:func:`cross_fitted_scores`; ``row_weights`` are the
+    training weights of every row of ``splits.data``, by default the recipe's)."""
+    data = splits.data
+    reference = np.concatenate((train_rows, val_rows))
+    scored = np.zeros(0, dtype=np.int64)
+    p_oof = None
+    if recipe.threshold_folds > 1:
+        log(f"cross-fitting {recipe.threshold_folds} models for out-of-fold threshold scores")
+        src = np.array(data.source)
+        scored = train_rows[np.isin(src[train_rows], ["jigsaw", "youtube"])]
+        scored = scored[site_weights(data, scored, reference, recipe.site_spam_share) > 0]
+        p_oof = cross_fitted_scores(splits, train_rows, val_rows, scored, recipe, log, row_weights)
+    # One weighting over validation and out-of-fold rows together, so each row counts alike.
+    weights = site_weights(data, np.concatenate((val_rows, scored)), reference, recipe.site_spam_share)
+    oof = None if p_oof is None else ThresholdRows(p_oof, data.y[scored], weights[len(val_rows) :])
+    return weights[: len(val_rows)], oof
+
+
 def cross_fitted_scores(
     splits: Splits,
     train_rows: NDArray[np.int64],
@@ -795,6 +823,7 @@ def cross_fitted_scores(
     scored: NDArray[np.int64],
     recipe: Recipe,
     log: Log = print,
+    row_weights: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Out-of-fold probabilities of the training rows ``scored``.
 
@@ -814,7 +843,7 @@ def cross_fitted_scores(
         pipe, arrays = fit_arrays(
             [splits.normalized[i] for i in fit_rows],
             data.y[fit_rows],
-            sample_weights(data, fit_rows, recipe),
+            sample_weights(data, fit_rows, recipe) if row_weights is None else row_weights[fit_rows],
             recipe,
             log=lambda _m: None,
         )
@@ -853,21 +882,7 @@ def train(
     val_rows = splits.rows("val", sources=sources)
     test_rows = splits.rows("test", sources=sources)
     log(f"training on {len(train_rows)} rows, calibrating on {len(val_rows)}")
-    reference = np.concatenate((train_rows, val_rows))
-    oof = None
-    if recipe.threshold_folds > 1:
-        log(f"cross-fitting {recipe.threshold_folds} models for out-of-fold threshold scores")
-        src = np.array(data.source)
-        scored = train_rows[np.isin(src[train_rows], ["jigsaw", "youtube"])]
-        scored = scored[site_weights(data, scored, reference, recipe.site_spam_share) > 0]
-        p_oof = cross_fitted_scores(splits, train_rows, val_rows, scored, recipe, log)
-        oof = ThresholdRows(p_oof, data.y[scored], np.zeros(len(scored)))
-    else:
-        scored = np.zeros(0, dtype=np.int64)
-    # One weighting over validation and out-of-fold rows together, so each row counts alike.
-    weights = site_weights(data, np.concatenate((val_rows, scored)), reference, recipe.site_spam_share)
-    if oof is not None:
-        oof = ThresholdRows(oof.p, oof.y, weights[len(val_rows) :])
+    val_weights, oof = site_threshold_rows(splits, train_rows, val_rows, recipe, log)
 
     def test_metrics(arrays: dict[str, NDArray[Any]], space: FeatureSpace) -> dict[str, Any]:
         from classifier.evaluate import heldout_metrics
@@ -894,7 +909,7 @@ def train(
         splits.infos,
         log,
         extra_metrics=test_metrics if evaluate else None,
-        threshold_weights=weights[: len(val_rows)],
+        threshold_weights=val_weights,
         threshold_extra=oof,
     )
     log(f"wrote {out} (version {model.version}) in {time.perf_counter() - started:.0f}s")
