@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from classifier.data import Dataset, load_table, split_of
+from classifier.evaluate import MIN_CLASS_ROWS
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.model import MAX_CHARS, DataSource, Model, sha256_file
@@ -296,6 +297,10 @@ def evaluate(
 ) -> SetMetrics:
     """Per-label ROC AUC and the error rate of the model's automatic decisions on one set.
 
+    A label's ROC AUC is measured only with at least ``MIN_CLASS_ROWS`` rows of each class, as in
+    the evaluation report: on fewer (the recent labels often hold a handful of threats) it moves
+    by more than the gate's margin from one run to the next, and refused candidates by chance.
+
     Automatic decisions follow the service's post-moderation policy on the thresholds the service
     would use (the model's own, overridden per label by ``threshold_overrides`` as the service's
     ``MODERATION_THRESHOLDS`` does): reject when any label reaches its reject cut-off, approve
@@ -310,7 +315,7 @@ def evaluate(
     for j, label in enumerate(LABELS):
         rows = ~np.isnan(Y[:, j])
         y = Y[rows, j]
-        if y.size and 0 < y.sum() < y.size:
+        if y.size and MIN_CLASS_ROWS <= y.sum() <= y.size - MIN_CLASS_ROWS:
             aucs[label] = float(roc_auc_score(y, p[rows, j]))
     approved, rejected = decisions(p, *cutoffs(model.thresholds, threshold_overrides))
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5

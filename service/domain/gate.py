@@ -7,7 +7,7 @@ rejections without a human) is within ``max_auto_error`` on every set, and on ev
 ``MIN_ROWS_FOR_AUTOMATION`` rows it decides automatically no smaller a share than the active model
 does, less ``max_automation_drop`` (fewer automatic decisions are also fewer wrong ones: without
 this rule a candidate that sends most comments to review looks better). Labels an evaluation set
-cannot measure (one class only) are not compared there. And it may not get a behavioural canary
+cannot measure (fewer than 10 rows of a class) are not compared there. And it may not get a behavioural canary
 wrong (``classifier/canaries.py``: an attack approved, a benign comment rejected without a human)
 that the active model gets right with room to spare (a margin of at least ``canary_margin`` in
 log-odds from the cut-off that would make it wrong; a canary decided right by less is right by

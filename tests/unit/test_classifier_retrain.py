@@ -48,3 +48,18 @@ def test_a_recipe_base_weighs_validation_rows_like_a_site() -> None:
 def test_a_sites_own_table_weighs_every_row_alike() -> None:
     table = rows("base", [1, 0, 0, 1])
     assert threshold_weights(BaseData(TABLE_RECIPE, table, table, table, [])) is None
+
+
+def test_a_label_with_few_rows_of_a_class_gets_no_roc_auc() -> None:
+    """On a handful of positives the AUC moves by more than the gate's margin by chance."""
+    from classifier import default_model_path, load_model
+    from classifier.evaluate import MIN_CLASS_ROWS
+    from classifier.retrain import evaluate
+
+    model = load_model(default_model_path())
+    fine = [f"Thanks for the report on the bridge, part {i}." for i in range(MIN_CLASS_ROWS)]
+    bad = [f"You are a stupid idiot number {i}." for i in range(MIN_CLASS_ROWS)]
+    y = np.full((2 * MIN_CLASS_ROWS, len(LABELS)), np.nan)
+    y[:, TOX] = [0] * MIN_CLASS_ROWS + [1] * MIN_CLASS_ROWS
+    assert set(evaluate(model, fine + bad, y).roc_auc) == {"toxicity"}
+    assert evaluate(model, fine[1:] + bad, y[1:]).roc_auc == {}  # nine fine rows
