@@ -76,6 +76,16 @@ def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
     assert check_gate({"fixed": ev(toxicity=0.6)}, None, auc_margin=0.0, max_auto_error=0.1).passed
 
 
+def test_gate_lets_a_candidate_miss_the_error_target_where_the_active_model_misses_it_more() -> None:
+    # The dry run's recent labels: 1 error in 18 automatic decisions, the active model's 1 in 17.
+    assert check_gate({"recent": ev(1 / 18)}, {"recent": ev(1 / 17)}, auc_margin=0.01, max_auto_error=0.05).passed
+    result = check_gate({"recent": ev(1 / 17)}, {"recent": ev(1 / 18)}, auc_margin=0.01, max_auto_error=0.05)
+    assert result.reasons == (
+        "recent: automatic decisions are wrong 5.88% of the time (target 5.00%); the active model's 5.56%",
+    )
+    assert not check_gate({"recent": ev(0.06)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+
+
 def test_gate_refuses_a_candidate_that_sends_far_more_to_review() -> None:
     def at(decided: int, rows: int = 13_000) -> dict[str, SetEvaluation]:
         return {"fixed": SetEvaluation({"toxicity": 0.95}, 0.02, decided, rows)}
