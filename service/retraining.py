@@ -80,7 +80,7 @@ def split_holdout(labels: Sequence[Any], fraction: float) -> tuple[list[Any], li
 
 
 def _as_gate_input(metrics: dict[str, Any]) -> dict[str, SetEvaluation]:
-    return {name: SetEvaluation(m.roc_auc, m.auto_error_rate, m.auto_decided, m.rows) for name, m in metrics.items()}
+    return {name: SetEvaluation(m.roc_auc, m.auto_errors, m.auto_decided, m.rows) for name, m in metrics.items()}
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,11 @@ class Settings(BaseSettings):
         default=0.01, ge=0, le=1, description="Gate: no label's ROC AUC may fall below the active's by more."
     )
     retrain_max_auto_error: float = Field(
-        default=0.05, ge=0, le=1, description="Gate: highest error rate of automatic (non-review) decisions."
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Gate: highest error rate of automatic (non-review) decisions; a candidate is refused "
+        "when its rate is above it with 95% confidence.",
     )
     retrain_max_automation_drop: float = Field(
         default=0.05,

@@ -44,8 +44,8 @@ def test_named_labels_and_overturned() -> None:
         labels_for("pending", None)
 
 
-def ev(error: float = 0.0, **auc: float) -> SetEvaluation:
-    return SetEvaluation(roc_auc=auc, auto_error_rate=error, auto_decided=100)
+def ev(errors: int = 0, decided: int = 100, **auc: float) -> SetEvaluation:
+    return SetEvaluation(roc_auc=auc, auto_errors=errors, auto_decided=decided)
 
 
 def test_gate_passes_a_candidate_no_worse_than_the_margin() -> None:
@@ -60,15 +60,18 @@ def test_gate_passes_a_candidate_no_worse_than_the_margin() -> None:
 
 def test_gate_names_every_failed_rule() -> None:
     result = check_gate(
-        {"fixed": ev(0.02, toxicity=0.85, spam=0.99), "recent": ev(0.2, toxicity=0.9)},
-        {"fixed": ev(0.0, toxicity=0.91, spam=0.98), "recent": ev(0.0, toxicity=0.5)},
+        {"fixed": ev(2, toxicity=0.85, spam=0.99), "recent": ev(20, toxicity=0.9)},
+        {"fixed": ev(0, toxicity=0.91, spam=0.98), "recent": ev(0, toxicity=0.5)},
         auc_margin=0.01,
         max_auto_error=0.05,
     )
     assert not result.passed
     assert len(result.reasons) == 2
     assert "fixed: toxicity ROC AUC 0.8500" in result.reasons[0]
-    assert "recent: automatic decisions are wrong 20.00%" in result.reasons[1]
+    assert result.reasons[1].startswith(
+        "recent: automatic decisions are wrong 20.00% of the time (20 of 100; at least 13.67% with 95% confidence; "
+        "target 5.00%); the active model's 0.00%"
+    )
 
 
 def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
@@ -77,18 +80,31 @@ def test_gate_skips_labels_the_active_model_could_not_be_measured_on() -> None:
 
 
 def test_gate_lets_a_candidate_miss_the_error_target_where_the_active_model_misses_it_more() -> None:
-    # The dry run's recent labels: 1 error in 18 automatic decisions, the active model's 1 in 17.
-    assert check_gate({"recent": ev(1 / 18)}, {"recent": ev(1 / 17)}, auc_margin=0.01, max_auto_error=0.05).passed
-    result = check_gate({"recent": ev(1 / 17)}, {"recent": ev(1 / 18)}, auc_margin=0.01, max_auto_error=0.05)
+    # Shown to be above the target (7 in 50: at least 6.8%), the active model 8 in 50.
+    assert check_gate({"recent": ev(7, 50)}, {"recent": ev(8, 50)}, auc_margin=0.01, max_auto_error=0.05).passed
+    result = check_gate({"recent": ev(8, 50)}, {"recent": ev(7, 50)}, auc_margin=0.01, max_auto_error=0.05)
+    assert len(result.reasons) == 1 and result.reasons[0].endswith("; the active model's 14.00%")
+    assert not check_gate({"recent": ev(8, 50)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+
+
+def test_gate_refuses_on_the_error_rate_only_with_evidence() -> None:
+    # The dry run's recent labels: 1 error in 18 automatic decisions where the active model made none
+    # is 5.6%, above a 5% target, but no evidence of it (the rate is at least 0.28%).
+    assert check_gate({"recent": ev(1, 18)}, {"recent": ev(0, 17)}, auc_margin=0.01, max_auto_error=0.05).passed
+    assert check_gate({"recent": ev(1, 18)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+    # 330 in 6,000 (5.5%) is: at least 5.1%.
+    result = check_gate({"fixed": ev(330, 6000)}, {"fixed": ev(240, 6000)}, auc_margin=0.01, max_auto_error=0.05)
     assert result.reasons == (
-        "recent: automatic decisions are wrong 5.88% of the time (target 5.00%); the active model's 5.56%",
+        "fixed: automatic decisions are wrong 5.50% of the time (330 of 6000; at least 5.02% with 95% confidence; "
+        "target 5.00%); the active model's 4.00%",
     )
-    assert not check_gate({"recent": ev(0.06)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+    # 5.3% of 6,000 is not shown to be above 5%
+    assert check_gate({"fixed": ev(318, 6000)}, {"fixed": ev(240, 6000)}, auc_margin=0.01, max_auto_error=0.05).passed
 
 
 def test_gate_refuses_a_candidate_that_sends_far_more_to_review() -> None:
     def at(decided: int, rows: int = 13_000) -> dict[str, SetEvaluation]:
-        return {"fixed": SetEvaluation({"toxicity": 0.95}, 0.02, decided, rows)}
+        return {"fixed": SetEvaluation({"toxicity": 0.95}, decided // 50, decided, rows)}
 
     # A recipe:default retrain before 2026-12-07 decided 34.5% of the fixed set, the default 61.5%.
     result = check_gate(at(4_485), at(7_995), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05)
