@@ -746,17 +746,23 @@ def save_model(
     """Write ``arrays.npz`` and ``manifest.json`` to ``path`` and return the reloaded model.
 
     ``manifest_fields`` holds every manifest field except ``files``, ``version`` (derived from
-    the date and the arrays' hash when absent) and ``smoke_scores`` (computed here).
+    the date and a hash of the arrays and the thresholds when absent) and ``smoke_scores``
+    (computed here).
     """
     path.mkdir(parents=True, exist_ok=True)
     arrays_path = path / ARRAYS_FILE
     np.savez_compressed(arrays_path, **arrays)  # type: ignore[arg-type]
     digest = sha256_file(arrays_path)
     fields = dict(manifest_fields)
-    created: datetime = fields["created_at"]
-    fields.setdefault("version", f"{created:%Y.%m.%d}-{digest[:8]}")
     fields["files"] = {ARRAYS_FILE: digest}
-    provisional = Manifest(**fields, smoke_scores=[])
+    provisional = Manifest(**{"version": "", **fields}, smoke_scores=[])
+    if "version" not in fields:
+        # The arrays and the cut-offs: two models that score alike but decide differently (a
+        # retrain's thresholds chosen another way) must not share a name.
+        policy = json.dumps(provisional.model_dump(mode="json")["thresholds"], sort_keys=True)
+        identity = hashlib.sha256(f"{digest}\n{policy}".encode()).hexdigest()
+        fields["version"] = f"{provisional.created_at:%Y.%m.%d}-{identity[:8]}"
+        provisional = provisional.model_copy(update={"version": fields["version"]})
     model = Model(provisional, {k: np.asarray(v) for k, v in arrays.items()})
     smoke = model.score(list(SMOKE_TEXTS))
     manifest = Manifest(**fields, smoke_scores=smoke)

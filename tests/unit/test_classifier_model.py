@@ -281,3 +281,19 @@ def test_artifacts_without_the_identity_block_still_load(copy: Path) -> None:
     manifest["smoke_scores"] = []
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
     assert len(load_model(copy).score(["you idiot", "I am a Muslim woman"])) == 2
+
+
+def test_the_version_names_the_thresholds_too(model: Model, artifact: Path, tmp_path: Path) -> None:
+    """Two models with the same arrays but other cut-offs decide differently: they get other versions."""
+    from classifier.model import save_model
+
+    with np.load(artifact / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    fields = model.manifest.model_dump(exclude={"version", "files", "smoke_scores"})
+    again = save_model(tmp_path / "again", arrays=arrays, manifest_fields=fields)
+    assert again.version == model.version  # the same arrays and cut-offs: the same name
+    fields["thresholds"]["toxicity"]["review"] = fields["thresholds"]["toxicity"]["review"] / 2
+    other = save_model(tmp_path / "other", arrays=arrays, manifest_fields=fields)
+    assert other.version != model.version
+    assert other.version.split("-")[0] == model.version.split("-")[0]  # same date
+    assert other.manifest.files == model.manifest.files
