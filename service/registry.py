@@ -126,28 +126,40 @@ async def get_model(pool: asyncpg.Pool, version: str) -> store.StoredModelVersio
     return found[0]
 
 
-async def upload_model(pool: asyncpg.Pool, principal: Principal, data: bytes) -> store.StoredModelVersion:
-    """Validate and smoke-test an uploaded archive, then register it as a candidate."""
+async def upload_model(
+    pool: asyncpg.Pool, principal: Principal, data: bytes, *, serving: ModelLike, settings: Settings
+) -> store.StoredModelVersion:
+    """Validate and smoke-test an uploaded archive, then register it as a candidate.
+
+    The gate's behavioural-canary rule applies (``MODERATION_RETRAIN_CANARIES``), against the
+    model this instance serves: an upload that gets a canary wrong that the served model decides
+    right with room to spare is registered as rejected, with the canaries named, and activating it
+    takes ``force``, as for a retrain the gate refused. There are no labels to measure it on.
+    """
+    from service.retraining import check_upload
+
     try:
         loaded = await asyncio.to_thread(load_artifact, data)
     except ArtifactError as exc:
         raise InvalidModel(f"artifact refused: {exc}") from None
+    gate, evaluation = await asyncio.to_thread(check_upload, loaded.model, serving, settings)
+    reason = f"uploaded by {principal.name}" + ("" if gate.passed else f"; {gate.summary()}")
     async with pool.acquire() as conn:
         created = await store.insert_model_version(
             conn,
             version=loaded.model.version,
-            state="candidate",
+            state="candidate" if gate.passed else "rejected",
             manifest=model_manifest(loaded.model),
             artifact=loaded.data,
             sha256=loaded.sha256,
-            state_reason=f"uploaded by {principal.name}",
+            state_reason=reason,
             origin="upload",
             created_by=principal.name,
-            evaluation={},
+            evaluation=evaluation,
         )
     if not created:
         raise Conflict(f"version {loaded.model.version} is registered already")
-    log.info("model %s uploaded by %s", loaded.model.version, principal.name)
+    log.info("model %s %s", loaded.model.version, reason)
     return await get_model(pool, loaded.model.version)
 
 

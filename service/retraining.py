@@ -105,7 +105,6 @@ def train_and_evaluate(
     workdir: Path,
 ) -> Evaluated:
     """Blocking part of a run: train the candidate, evaluate it and the active model."""
-    from classifier.canaries import CANARIES, failures, margins
     from classifier.retrain import (
         evaluate,
         load_base,
@@ -125,18 +124,52 @@ def train_and_evaluate(
     overrides = settings.thresholds
     cand_metrics = {name: evaluate(candidate, texts, y, overrides) for name, (texts, y) in sets.items()}
 
-    cand_canaries = [c.describe() for c in failures(candidate, overrides)] if settings.retrain_canaries else None
-    active_metrics = active_margins = None
-    if active_artifact is not None:
-        active = registry.load_artifact(active_artifact, active_sha).model
+    active = registry.load_artifact(active_artifact, active_sha).model if active_artifact is not None else None
+    active_metrics = None
+    if active is not None:
         active_metrics = {
             name: evaluate(active, texts, y, overrides)  # type: ignore[arg-type]
             for name, (texts, y) in sets.items()
         }
-        if settings.retrain_canaries:
-            found = margins(active, overrides)  # type: ignore[arg-type]
-            active_margins = {c.describe(): float(m) for c, m in zip(CANARIES, found, strict=True)}
-    return Evaluated(candidate, cand_metrics, active_metrics, cand_canaries, active_margins)
+    return Evaluated(candidate, cand_metrics, active_metrics, *canaries_of(candidate, active, settings))
+
+
+def canaries_of(
+    candidate: Any, active: Any | None, settings: Settings
+) -> tuple[list[str] | None, dict[str, float] | None]:
+    """The behavioural canaries the candidate gets wrong (described), and the active model's margin
+    on every one, both on the service's thresholds; None where not checked (canaries off, or no
+    active model to compare with)."""
+    from classifier.canaries import CANARIES, failures, margins
+
+    if not settings.retrain_canaries:
+        return None, None
+    overrides = settings.thresholds
+    wrong = [c.describe() for c in failures(candidate, overrides)]
+    if active is None:
+        return wrong, None
+    found = margins(active, overrides)
+    return wrong, {c.describe(): float(m) for c, m in zip(CANARIES, found, strict=True)}
+
+
+def check_upload(candidate: Any, active: Any, settings: Settings) -> tuple[GateResult, dict[str, Any]]:
+    """The gate's canary rule for an uploaded model against the one this instance serves (there
+    are no labels to evaluate it on): its verdict, and the canaries each model gets wrong."""
+    wrong, active_margins = canaries_of(candidate, active, settings)
+    gate = check_gate(
+        {},
+        None,
+        auc_margin=settings.retrain_auc_margin,
+        max_auto_error=settings.retrain_max_auto_error,
+        candidate_canaries=wrong or (),
+        active_canary_margins=active_margins,
+        canary_margin=settings.retrain_canary_margin,
+    )
+    done = Evaluated(candidate, {}, None, wrong, active_margins)
+    return gate, {
+        "canaries": _canary_report(done, settings.retrain_canary_margin),
+        "gate": _gate_settings(gate, settings),
+    }
 
 
 async def run_retrain(settings: Settings, dsn: str) -> RetrainOutcome:
@@ -278,15 +311,19 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
         "candidate": {k: v.as_dict() for k, v in done.candidate_metrics.items()},
         "active": {k: v.as_dict() for k, v in done.active_metrics.items()} if done.active_metrics else None,
         "canaries": _canary_report(done, settings.retrain_canary_margin),
-        "gate": {
-            "passed": gate.passed,
-            "reasons": list(gate.reasons),
-            "auc_margin": settings.retrain_auc_margin,
-            "max_auto_error": settings.retrain_max_auto_error,
-            "max_automation_drop": settings.retrain_max_automation_drop,
-            "canaries": settings.retrain_canaries,
-            "canary_margin": settings.retrain_canary_margin,
-        },
+        "gate": _gate_settings(gate, settings),
+    }
+
+
+def _gate_settings(gate: GateResult, settings: Settings) -> dict[str, Any]:
+    return {
+        "passed": gate.passed,
+        "reasons": list(gate.reasons),
+        "auc_margin": settings.retrain_auc_margin,
+        "max_auto_error": settings.retrain_max_auto_error,
+        "max_automation_drop": settings.retrain_max_automation_drop,
+        "canaries": settings.retrain_canaries,
+        "canary_margin": settings.retrain_canary_margin,
     }
 
 

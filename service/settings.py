@@ -232,7 +232,8 @@ class Settings(BaseSettings):
     retrain_canaries: bool = Field(
         default=True,
         description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "
-        "(classifier/canaries.py) the active model decides right with room to spare.",
+        "(classifier/canaries.py) the active model decides right with room to spare; an uploaded model that does "
+        "is registered as rejected (activating it takes force).",
     )
     retrain_canary_margin: float = Field(
         default=1.0,

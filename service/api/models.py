@@ -53,7 +53,13 @@ async def post_model(request: web.Request) -> web.Response:
         chunks.append(chunk)
     if not size:
         raise ApiError(400, "empty_body", "Bad Request", "send a tar or zip of the artifact directory")
-    created = await registry.upload_model(request.app[POOL], principal(request), b"".join(chunks))
+    created = await registry.upload_model(
+        request.app[POOL],
+        principal(request),
+        b"".join(chunks),
+        serving=request.app[SCORER].model,
+        settings=request.app[SETTINGS],
+    )
     return respond(_model_out(created), 201)
 
 

@@ -727,7 +727,9 @@ class ModelOut(BaseModel):
     library_versions: dict[str, str]
     thresholds: dict[str, dict[str, float]]
     metrics: dict[str, object]
-    evaluation: dict[str, object] = Field(description="The retraining gate's report (empty for uploads).")
+    evaluation: dict[str, object] = Field(
+        description="The retraining gate's report; for uploads, the behavioural-canary check against the served model."
+    )
     shadow: bool
     shadow_comparison: ShadowComparisonOut
 

@@ -8,8 +8,10 @@ import io
 import json
 import tarfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
+import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
@@ -35,10 +37,24 @@ def site_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
 async def client(db_dsn: str, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
     # The swap-under-load test posts as fast as it can through one key: lift that key's rate
     # limit (per-key limits are tested in test_rate_limits.py), or it measures 429s instead of swaps.
+    # These tests are about the registry's mechanics, with a toy second model that gets dozens of
+    # behavioural canaries wrong: the canary check on uploads is off here and tested on its own.
     unlimited = {Role.SUBMITTER: RateLimit(per_second=1e6, burst=1_000_000)}
     settings = Settings(
-        database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0, rate_limits=unlimited
+        database_url=SecretStr(db_dsn),
+        thresholds=TEST_THRESHOLDS,
+        model_poll_s=30.0,
+        rate_limits=unlimited,
+        retrain_canaries=False,
     )
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def checked_client(db_dsn: str, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
+    """Uploads checked against the behavioural canaries, as shipped, on a site's own cut-offs (both
+    models decide on them; on its own, the toy model sends nearly everything to review)."""
+    settings = Settings(database_url=SecretStr(db_dsn), thresholds=TEST_THRESHOLDS, model_poll_s=30.0)
     return await aiohttp_client(create_app(settings))
 
 
@@ -143,6 +159,54 @@ async def test_upload_activate_rollback_and_roles(
     await wait_serving(client, version)
     status, body = await activate(client, keys.admin, "no-such-version")
     assert_problem(status, "application/problem+json", body, 404, "not_found")
+
+
+async def test_an_upload_that_breaks_canaries_the_served_model_keeps_needs_force(
+    checked_client: TestClient, keys: Keys, site_model: tuple[str, bytes]
+) -> None:
+    """The toy model (trained on the 1,000-row generated table) approves attacks the bundled
+    default holds for a human: it is registered, as rejected, with the canaries named."""
+    client = checked_client
+    version, archive = site_model
+    status, body = await upload(client, keys.trainer, archive)
+    assert status == 201, body
+    assert body["state"] == "rejected"
+    assert body["state_reason"].startswith(
+        "uploaded by trainer; gate failed: behavioural canaries the active model gets right (by a margin of 1.0"
+    )
+    canaries = body["evaluation"]["canaries"]
+    assert len(canaries["candidate"]) > 10 and canaries["active"] is not None
+    assert "an attack approved (threat): 'I will beat you to death.'" in canaries["candidate"]
+    assert body["evaluation"]["gate"]["passed"] is False
+    status, body = await activate(client, keys.trainer, version)
+    assert_problem(status, "application/problem+json", body, 409, "conflict")
+    assert "force" in body["detail"]
+    assert await serving(client) != version
+    status, body = await activate(client, keys.trainer, version, force=True, reason="we know")
+    assert status == 200 and body["state"] == "active"
+    await wait_serving(client, version)
+
+
+async def test_an_upload_that_keeps_the_canaries_is_a_candidate(
+    checked_client: TestClient, keys: Keys, tmp_path: Path
+) -> None:
+    """The bundled default with one cut-off moved a hair (so another version) passes the check."""
+    from classifier import default_model_path, load_model
+    from classifier.model import ARRAYS_FILE, save_model
+    from classifier.registry_format import pack_artifact
+
+    bundled = load_model(default_model_path())
+    with np.load(default_model_path() / ARRAYS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    fields = bundled.manifest.model_dump(exclude={"version", "files", "smoke_scores"})
+    fields["thresholds"]["spam"]["review"] += 1e-6
+    copy = save_model(tmp_path / "copy", arrays=arrays, manifest_fields=fields)
+    assert copy.version != bundled.version
+    status, body = await upload(checked_client, keys.trainer, pack_artifact(tmp_path / "copy").data)
+    assert status == 201, body
+    assert (body["state"], body["state_reason"]) == ("candidate", "uploaded by trainer")
+    canaries = body["evaluation"]["canaries"]
+    assert canaries["candidate"] == canaries["active"] and body["evaluation"]["gate"]["passed"] is True
 
 
 async def test_no_request_fails_while_versions_are_swapped_back_and_forth(
