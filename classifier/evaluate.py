@@ -224,6 +224,36 @@ def slice_metrics(texts: Sequence[str], p: NDArray[np.float64], Y: NDArray[np.fl
     return out
 
 
+def identity_slices(
+    texts: Sequence[str],
+    p: NDArray[np.float64],
+    Y: NDArray[np.float64],
+    sources: Sequence[str],
+    thresholds: dict[str, Any],
+    terms: str,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Per source, comments that mention an identity term (the ones the model folds) against the
+    rest: toxicity ROC AUC and the policy view at the shipped thresholds. Unintended bias shows
+    here: a model that learned "a group is named" as a sign of hate ranks these comments worse, and
+    one set of cut-offs chosen on all comments then errs more on them."""
+    from classifier.identity import mentions_identity, prepare_text
+
+    mentions = mentions_identity([prepare_text(t, True, terms) for t in texts])
+    src = np.asarray(sources)
+    out: dict[str, Any] = {}
+    for source in dict.fromkeys(sources):
+        per: dict[str, Any] = {}
+        for name, m in (("identity", mentions), ("no identity", ~mentions)):
+            rows = (src == source) & m
+            per[name] = {
+                "toxicity": label_metrics(p[rows, 0], Y[rows, 0]),
+                "policy": policy_view(p[rows], Y[rows], thresholds, confidence=confidence),
+            }
+        out[source] = per
+    return out
+
+
 # -- the report -------------------------------------------------------------------------------
 
 
@@ -280,6 +310,15 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
         results["policy"][f"held-out {source}"] = policy_view(p[m], Y[m], model.thresholds, confidence=confidence)
     results["policy"][f"held-out {CIVIL_SENTENCES}"] = policy_view(
         p[sentences], Y[sentences], model.thresholds, confidence=confidence
+    )
+    results["identity"] = identity_slices(
+        test_texts,
+        p,
+        Y,
+        [data.source[i] for i in test],
+        model.thresholds,
+        model.manifest.feature_config.get("identity_terms", recipe.identity_terms),
+        confidence,
     )
 
     span_rows = [int(i) for i in test[data.whole_posts(test)]]
@@ -429,6 +468,32 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _identity_section(add: Callable[[str], None], identity: dict[str, Any]) -> None:
+    add("## Comments that mention an identity group")
+    add("")
+    add("Held-out rows per source, split by whether the comment names an identity group (a term the")
+    add("model folds: religions, races, genders, sexualities...). Toxicity ROC AUC, and at the shipped")
+    add("thresholds the share auto-approved with the bad share among them, the share auto-rejected with")
+    add("the fine share among them. The sources' balances are their own, not a site's.")
+    add("")
+    add(
+        "| source | mentions | n | bad share | toxicity ROC AUC | auto-approved (bad among) "
+        "| auto-rejected (fine among) |"
+    )
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    for source, per in identity.items():
+        for name, m in per.items():
+            pv = m["policy"]
+            if not pv["n"]:
+                continue
+            add(
+                f"| {source} | {'yes' if name == 'identity' else 'no'} | {pv['n']} | {pv['bad_share']:.0%} "
+                f"| {_auc(m['toxicity'])} | {pv['auto_approved']:.1%} ({pv['error_in_approved']:.1%}) "
+                f"| {pv['auto_rejected']:.1%} ({pv['error_in_rejected']:.1%}) |"
+            )
+    add("")
+
+
 def render_report(results: dict[str, Any], model: Any) -> str:
     """The Markdown report for ``results`` (as returned by :func:`write_report`)."""
     lines: list[str] = []
@@ -566,6 +631,8 @@ def render_report(results: dict[str, Any], model: Any) -> str:
     for name, per in results["slices"].items():
         add(f"| {name} | {per['toxicity']['n']} | " + " | ".join(_auc(per[label]) for label in LABELS) + " |")
     add("")
+    if "identity" in results:
+        _identity_section(add, results["identity"])
     add("## Calibration")
     add("")
     add("Platt scaling per label on the validation split. ECE (10 equal-width bins) is in the first")

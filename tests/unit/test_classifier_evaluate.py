@@ -12,7 +12,13 @@ import pytest
 from classifier import LabelThresholds
 from classifier.augment import _NEG_WORDS, EXTRA_SETS, augmentation_dataset
 from classifier.data import Dataset, dedup_key, load_civil_spans
-from classifier.evaluate import civil_sentences, expected_calibration_error, policy_view, span_f1
+from classifier.evaluate import (
+    civil_sentences,
+    expected_calibration_error,
+    identity_slices,
+    policy_view,
+    span_f1,
+)
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
 from classifier.train import RECIPES, sample_weights
@@ -70,6 +76,26 @@ def test_policy_view_counts_decisions_and_errors() -> None:
     assert view["auto_approved"] == 0.5 and view["auto_rejected"] == 0.25 and view["human_review"] == 0.25
     assert view["error_in_approved"] == 0.5  # one of the two approved comments was toxic
     assert view["error_in_rejected"] == 0.0
+
+
+def test_identity_slices_split_each_source_by_identity_mentions() -> None:
+    thresholds = {label: LabelThresholds(0.3, 0.9) for label in LABELS}
+    texts = ["Muslims are welcome here.", "Muslims are vermin.", "Nice weather.", "You are vermin.", "Gay pride!"]
+    sources = ["a", "a", "a", "a", "b"]
+    p = np.zeros((5, len(LABELS)))
+    p[:, 0] = [0.95, 0.2, 0.1, 0.95] + [0.1]
+    Y = np.zeros((5, len(LABELS)))
+    Y[:, 0] = [0, 1, 0, 1, 0]
+    out = identity_slices(texts, p, Y, sources, thresholds, "v1")
+    assert set(out) == {"a", "b"}
+    mentions, rest = out["a"]["identity"]["policy"], out["a"]["no identity"]["policy"]
+    assert (mentions["n"], rest["n"]) == (2, 2)
+    # the fine comment naming a group is rejected, the attack approved: wrong both ways
+    assert mentions["error_in_rejected"] == 1.0 and mentions["error_in_approved"] == 1.0
+    assert rest["error_in_rejected"] == 0.0 and rest["error_in_approved"] == 0.0
+    # too few rows of each class for a ROC AUC (as everywhere in the report)
+    assert out["a"]["identity"]["toxicity"] == {"n": 2, "positives": 1}
+    assert out["b"]["no identity"]["policy"]["n"] == 0
 
 
 def test_functional_suite_is_not_in_the_training_templates() -> None:
