@@ -256,7 +256,8 @@ def decide(
     if not texts:
         return []
     scores = model.score_array(list(texts))
-    approved, rejected = decisions(scores, *cutoffs(model.thresholds, overrides))
+    named = np.array(model.names_group(list(texts)), dtype=bool)
+    approved, rejected = decisions(scores, *cutoffs(model.thresholds, overrides), named)
     return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
 
 
@@ -271,19 +272,27 @@ def margins(
     that never reject do not count). Negative: decided wrong. Refitting the default's window block
     with another seed moved canaries' margins by 0.1 (median) and up to 0.85
     (``docs/classifier/window_variants.py``): a canary decided right by less is right by chance."""
-    p = model.score_array([c.text for c in canaries])
+    texts = [c.text for c in canaries]
+    p = model.score_array(texts)
     review, reject = cutoffs(model.thresholds, overrides)
-    return margins_of(p, review, reject, [c.kind for c in canaries])
+    return margins_of(p, review, reject, [c.kind for c in canaries], np.array(model.names_group(texts), dtype=bool))
 
 
 def margins_of(
-    p: NDArray[np.float64], review: NDArray[np.float64], reject: NDArray[np.float64], kinds: Sequence[Kind]
+    p: NDArray[np.float64],
+    review: NDArray[np.float64],
+    reject: NDArray[np.float64],
+    kinds: Sequence[Kind],
+    names_group: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
-    """:func:`margins` from scores ``p`` (rows × labels) and the cut-offs."""
+    """:func:`margins` from scores ``p`` (rows × labels) and the cut-offs; a benign comment that
+    names a group (``names_group``) cannot be rejected on scores, so its margin is infinite."""
     z = _logit(p)
     attack = (z - _logit(review)).max(axis=1)
     rejecting = reject < 1.0
     benign = (_logit(reject)[rejecting] - z[:, rejecting]).min(axis=1) if rejecting.any() else np.full(len(p), np.inf)
+    if names_group is not None:
+        benign = np.where(names_group, np.inf, benign)
     return np.where(np.array([k == "attack" for k in kinds]), attack, benign)
 
 

@@ -89,11 +89,13 @@ def policy_view(
     thresholds: dict[str, Any],
     weights: NDArray[np.float64] | None = None,
     confidence: float = 0.95,
+    names_group: NDArray[np.bool_] | None = None,
 ) -> dict[str, float]:
     """Shares decided automatically at the thresholds, and the error rate of those decisions.
 
     A comment is auto-approved when every label is below its review cut-off, auto-rejected when
-    any label reaches its reject cut-off (1.0: never), otherwise reviewed
+    any label reaches its reject cut-off (1.0: never) unless ``names_group`` marks it (it names an
+    identity group: the service's default policy holds it for review), otherwise reviewed
     (:func:`classifier.thresholds.decisions`). It is "bad" when any annotated label is positive;
     an auto-approved bad comment and an auto-rejected fine one are errors. ``weights`` reweight
     rows (0 leaves a row out); each error rate comes with its one-sided upper confidence bound.
@@ -103,7 +105,8 @@ def policy_view(
     w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
     keep = w > 0
     p, Y, w = p[keep], Y[keep], w[keep]
-    approved, rejected = decisions(p, *cutoffs(thresholds))
+    named = None if names_group is None else np.asarray(names_group, dtype=bool)[keep]
+    approved, rejected = decisions(p, *cutoffs(thresholds), named)
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) > 0
     n = len(p)
     total = float(w.sum())
@@ -225,26 +228,23 @@ def slice_metrics(texts: Sequence[str], p: NDArray[np.float64], Y: NDArray[np.fl
 
 
 def identity_slices(
-    texts: Sequence[str],
+    named: NDArray[np.bool_],
     p: NDArray[np.float64],
     Y: NDArray[np.float64],
     sources: Sequence[str],
     thresholds: dict[str, Any],
-    terms: str,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """Per source, comments that mention an identity term (the ones the model folds) against the
-    rest: toxicity ROC AUC and the policy view at the shipped thresholds. Unintended bias shows
-    here: a model that learned "a group is named" as a sign of hate ranks these comments worse, and
-    one set of cut-offs chosen on all comments then errs more on them."""
-    from classifier.identity import mentions_identity, prepare_text
-
-    mentions = mentions_identity([prepare_text(t, True, terms) for t in texts])
+    """Per source, comments that name an identity group (``named``, :meth:`Model.names_group`)
+    against the rest: toxicity ROC AUC and the policy view at the model's cut-offs alone (without
+    the service's rule that holds comments naming a group for review). Unintended bias shows here:
+    a model that learned "a group is named" as a sign of hate ranks these comments worse, and one
+    set of cut-offs chosen on all comments errs more on them; this is the rule's evidence."""
     src = np.asarray(sources)
     out: dict[str, Any] = {}
     for source in dict.fromkeys(sources):
         per: dict[str, Any] = {}
-        for name, m in (("identity", mentions), ("no identity", ~mentions)):
+        for name, m in (("identity", named), ("no identity", ~named)):
             rows = (src == source) & m
             per[name] = {
                 "toxicity": label_metrics(p[rows, 0], Y[rows, 0]),
@@ -297,29 +297,23 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
     fit_rows = np.flatnonzero(splits.split != "test")
     confidence = getattr(recipe, "threshold_confidence", 0.95)
     natural_test = data.natural[test] & (src_test == "jigsaw")
+    # Comments that name an identity group are held for review, not rejected, as the service does.
+    named = np.array(model.names_group(test_texts), dtype=bool)
+
+    def view(m: NDArray[np.bool_], weights: NDArray[np.float64] | None = None) -> dict[str, float]:
+        return policy_view(p[m], Y[m], model.thresholds, weights, confidence, named[m])
+
+    every = np.ones(len(test), dtype=bool)
     results["policy"] = {
-        SITE_VIEW: policy_view(p, Y, model.thresholds, site_weights(data, test, fit_rows, 0.0), confidence),
-        SITE_SPAM_VIEW: policy_view(
-            p, Y, model.thresholds, site_weights(data, test, fit_rows, recipe.site_spam_share), confidence
-        ),
-        NATURAL_VIEW: policy_view(p[natural_test], Y[natural_test], model.thresholds, confidence=confidence),
-        "all held-out rows": policy_view(p, Y, model.thresholds, confidence=confidence),
+        SITE_VIEW: view(every, site_weights(data, test, fit_rows, 0.0)),
+        SITE_SPAM_VIEW: view(every, site_weights(data, test, fit_rows, recipe.site_spam_share)),
+        NATURAL_VIEW: view(natural_test),
+        "all held-out rows": view(every),
     }
     for source in recipe.sources:
-        m = np.array([data.source[i] == source for i in test])
-        results["policy"][f"held-out {source}"] = policy_view(p[m], Y[m], model.thresholds, confidence=confidence)
-    results["policy"][f"held-out {CIVIL_SENTENCES}"] = policy_view(
-        p[sentences], Y[sentences], model.thresholds, confidence=confidence
-    )
-    results["identity"] = identity_slices(
-        test_texts,
-        p,
-        Y,
-        [data.source[i] for i in test],
-        model.thresholds,
-        model.manifest.feature_config.get("identity_terms", recipe.identity_terms),
-        confidence,
-    )
+        results["policy"][f"held-out {source}"] = view(src_test == source)
+    results["policy"][f"held-out {CIVIL_SENTENCES}"] = view(sentences)
+    results["identity"] = identity_slices(named, p, Y, list(src_test), model.thresholds, confidence)
 
     span_rows = [int(i) for i in test[data.whole_posts(test)]]
     log(f"span F1 on {len(span_rows)} held-out toxic-spans posts")

@@ -308,6 +308,14 @@ class Model:
         probs = self.score_array(texts)
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
 
+    def names_group(self, texts: Sequence[str]) -> list[bool]:
+        """Which texts name an identity group: hold a term of the model's identity set ("Muslims",
+        "gay", "black people"...), found as scoring finds it. The model ranks these comments less
+        reliably (``REPORT.md``, "Comments that mention an identity group"), so the service's
+        default policy does not reject them on scores alone."""
+        prepared = [prepare_text(t[:MAX_CHARS], True, self._identity_terms) for t in texts]
+        return [bool(m) for m in mentions_identity(prepared)]
+
     def score_and_explain(
         self, texts: Sequence[str], top_k: int = 8
     ) -> tuple[list[dict[str, float]], list[list[Span] | None]]:

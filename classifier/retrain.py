@@ -317,7 +317,8 @@ def evaluate(
         y = Y[rows, j]
         if y.size and MIN_CLASS_ROWS <= y.sum() <= y.size - MIN_CLASS_ROWS:
             aucs[label] = float(roc_auc_score(y, p[rows, j]))
-    approved, rejected = decisions(p, *cutoffs(model.thresholds, threshold_overrides))
+    named = np.array(model.names_group(list(texts)), dtype=bool)
+    approved, rejected = decisions(p, *cutoffs(model.thresholds, threshold_overrides), named)
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5
     annotated = ~np.isnan(Y).all(axis=1)
     errors = int((rejected & annotated & ~bad).sum() + (approved & bad).sum())

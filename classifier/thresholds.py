@@ -164,15 +164,22 @@ def cutoffs(
 
 
 def decisions(
-    p: NDArray[np.float64], review: NDArray[np.float64], reject: NDArray[np.float64]
+    p: NDArray[np.float64],
+    review: NDArray[np.float64],
+    reject: NDArray[np.float64],
+    names_group: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Which rows the policy approves and which it rejects automatically (the rest: human review).
 
     As ``service/domain/policy.py`` decides on scores: reject when any label reaches its reject
-    cut-off, where 1.0 means "never"; approve when every label is below its review cut-off.
+    cut-off, where 1.0 means "never"; approve when every label is below its review cut-off. Rows
+    that ``names_group`` marks (the comment names an identity group, :meth:`Model.names_group`)
+    are never rejected on scores, as in the service's default site policy: they go to review.
     """
     approved: NDArray[np.bool_] = np.asarray((p < review).all(axis=1))
     rejected: NDArray[np.bool_] = np.asarray(((p >= reject) & (reject < 1.0)).any(axis=1) & ~approved)
+    if names_group is not None:
+        rejected &= ~np.asarray(names_group, dtype=bool)
     return approved, rejected
 
 

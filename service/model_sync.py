@@ -160,12 +160,14 @@ class ModelSync:
             batch = await store.list_comments_after(conn, self._shadow_cursor, active, self._shadow_batch)
         if not batch:
             return
-        scores = await asyncio.to_thread(shadow.score, [c.text for c in batch])
+        texts = [c.text for c in batch]
+        scores = await asyncio.to_thread(shadow.score, texts)
+        named = await asyncio.to_thread(shadow.names_group, texts)
         thresholds = _thresholds(shadow, self._overrides)
         async with self._pool.acquire() as conn:
-            for comment, shadow_scores in zip(batch, scores, strict=True):
+            for comment, shadow_scores, group in zip(batch, scores, named, strict=True):
                 rounded = {label: round(float(p), 4) for label, p in shadow_scores.items()}
-                decision = decide(PolicyInput(scores=rounded, thresholds=thresholds))
+                decision = decide(PolicyInput(scores=rounded, thresholds=thresholds, names_group=group))
                 delta = max(
                     (abs(rounded.get(label, 0.0) - comment.scores.get(label, 0.0)) for label in rounded), default=0.0
                 )

@@ -208,7 +208,10 @@ async def assess_many(
     elif to_score:
         for i, result in zip(to_score, await scorer.score_many([cases[i].text for i in to_score]), strict=True):
             scored[i] = result
-    decisions = [decide(dataclasses.replace(inp, scores=s.scores)) for inp, s in zip(inputs, scored, strict=True)]
+    decisions = [
+        decide(dataclasses.replace(inp, scores=s.scores, names_group=s.names_group))
+        for inp, s in zip(inputs, scored, strict=True)
+    ]
     # Held and rejected comments carry the spans that drove their scores; those the model flagged
     # itself came explained with their scores.
     held = [i for i, d in enumerate(decisions) if d.status is not Status.APPROVED and scored[i].scores]
@@ -425,7 +428,7 @@ async def score_text(
     if found.scored.scores and found.decision.status is Status.APPROVED:
         # The nudge explains even a pass.
         spans = spans + (found.scored.spans if found.scored.explained else await scorer.explain(text, found.scored))
-    return ScoreResult(Scored(found.scored.scores, spans, found.scored.model_version), found.decision)
+    return ScoreResult(dataclasses.replace(found.scored, spans=spans), found.decision)
 
 
 async def set_article_mode(

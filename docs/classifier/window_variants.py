@@ -88,11 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     sets["canaries"] = (None, [prepare_text(c.text, recipe.identity_mask, recipe.identity_terms) for c in CANARIES])
     review, reject = cutoffs(model.thresholds)
     kinds = [c.kind for c in CANARIES]
+    named = np.array(model.names_group([c.text for c in CANARIES]), dtype=bool)
     baseline: dict[str, NDArray[Any]] = {}
     flips: dict[str, tuple[list[str], NDArray[Any]]] = {}
 
     def canary_margins(z: NDArray[Any]) -> NDArray[Any]:
-        return margins_of(1.0 / (1.0 + np.exp(-(z * model._slope + model._bias))), review, reject, kinds)
+        return margins_of(1.0 / (1.0 + np.exp(-(z * model._slope + model._bias))), review, reject, kinds, named)
 
     tox, attack = LABELS.index("toxicity"), LABELS.index("identity_attack")
 

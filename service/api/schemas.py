@@ -461,6 +461,11 @@ class SiteSettingsBase(Body):
     rejection_rate_min_decided: int = Field(default=5, ge=1, le=10000)
     rejection_rate_window_days: int = Field(default=30, ge=1, le=3650)
     language_check: bool = True
+    auto_reject_group_mentions: bool = Field(
+        default=False,
+        description="Reject comments that name an identity group on the classifier's scores alone; "
+        "false: they go to review (reason names_group_held).",
+    )
     retention_days: int | None = Field(default=None, ge=1, le=36500)
     webhook_url: AnyHttpUrl | None = None
 
@@ -483,6 +488,7 @@ class ArticleSettingsIn(Body):
     blocked_domains: list[str] | None = Field(default=None, max_length=10000)
     new_author_min_approved: int | None = Field(default=None, ge=0, le=1000)
     language_check: bool | None = None
+    auto_reject_group_mentions: bool | None = None
 
     @field_validator("allowed_domains", "blocked_domains")
     @classmethod

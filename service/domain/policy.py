@@ -57,6 +57,8 @@ class PolicyInput:
     language: str | None = None
     supported_languages: frozenset[str] = DEFAULT_LANGUAGES
     now: dt.datetime | None = None  # needed for timed suspensions
+    # The text names an identity group (the model's own finding, classifier Model.names_group).
+    names_group: bool = False
 
     @property
     def language_unsupported(self) -> bool:
@@ -207,6 +209,20 @@ def score_phase(inp: PolicyInput) -> Finding:
             reviews.append(
                 Reason("score_above_review", f"possibly {words}", label, round(score, 4), round(limits.review, 4))
             )
+    if rejects and inp.names_group and not inp.site.auto_reject_group_mentions:
+        # The model ranks comments that name a group less reliably ("Muslims in India deserve equal
+        # rights." reached the identity_attack reject cut-off): a moderator decides.
+        held = tuple(
+            Reason(
+                "names_group_held",
+                f"{r.message}, but it names an identity group: a moderator decides",
+                r.label,
+                r.score,
+                r.threshold,
+            )
+            for r in rejects
+        )
+        return Finding(Status.PENDING, held + tuple(reviews))
     if rejects:
         return Finding(Status.REJECTED, tuple(rejects + reviews))
     if reviews:

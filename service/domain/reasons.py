@@ -53,6 +53,13 @@ _CODES: tuple[ReasonCode, ...] = (
         "breaks the community guidelines",
     ),
     ReasonCode(
+        "names_group_held",
+        "a label's score reached its reject threshold, but the comment names an identity group, where the "
+        "classifier is less reliable, so a moderator decides (label, score and threshold given; the site "
+        "setting auto_reject_group_mentions turns this off)",
+        "held for review by a moderator",
+    ),
+    ReasonCode(
         "score_above_review",
         "a label's score reached its review threshold (label, score and threshold given)",
         "held for review by a moderator",

@@ -52,6 +52,9 @@ class SitePolicy:
     rejection_rate_min_decided: int = 5  # ... once at least this many were decided in the window
     rejection_rate_window_days: int = 30
     language_check: bool = True
+    # Reject comments that name an identity group on the classifier's scores alone. Off: they go to
+    # review (reason names_group_held); the model ranks them less reliably (REPORT.md).
+    auto_reject_group_mentions: bool = False
     retention_days: int | None = None  # purge rejected comments' text after this many days
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -83,6 +86,7 @@ ARTICLE_OVERRIDES = (
     "blocked_domains",
     "new_author_min_approved",
     "language_check",
+    "auto_reject_group_mentions",
 )
 
 

@@ -56,6 +56,8 @@ class ModelLike(Protocol):
         self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
     ) -> Sequence[Sequence[SpanLike]]: ...
 
+    def names_group(self, texts: Sequence[str]) -> list[bool]: ...
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -65,6 +67,8 @@ class Scored:
     # The model flagged the text itself and explained it while scoring: ``spans`` are what
     # ``Scorer.explain`` would give. False: no spans yet (they are computed when needed).
     explained: bool = False
+    # The text names an identity group (the model's finding; the policy holds such rejections).
+    names_group: bool = False
 
 
 def load_model_from(path: Path | None) -> ModelLike:
@@ -129,14 +133,19 @@ class Scorer:
         model = self._model
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        rows, explained = await loop.run_in_executor(self._executor, model.score_and_explain, list(texts))
+
+        def run() -> tuple[list[dict[str, float]], Sequence[Sequence[SpanLike] | None], list[bool]]:
+            rows, explained = model.score_and_explain(list(texts))
+            return rows, explained, model.names_group(list(texts))
+
+        rows, explained, named = await loop.run_in_executor(self._executor, run)
         if self._on_batch is not None:
             self._on_batch(len(texts), time.perf_counter() - started)
         return [
-            Scored(_rounded(scores), [], model.version)
+            Scored(_rounded(scores), [], model.version, names_group=group)
             if spans is None
-            else Scored(_rounded(scores), _span_dicts(spans), model.version, explained=True)
-            for scores, spans in zip(rows, explained, strict=True)
+            else Scored(_rounded(scores), _span_dicts(spans), model.version, explained=True, names_group=group)
+            for scores, spans, group in zip(rows, explained, named, strict=True)
         ]
 
     async def score(self, text: str) -> Scored:

@@ -224,3 +224,21 @@ async def test_the_classifiers_spam_label_has_its_own_reason(client: TestClient,
     _, body = await submit(client, keys, "Buy cheap watches, visit my shop")
     assert body["status"] == "rejected" and codes(body) == ["spam_detected"]
     assert body["reasons"][0]["label"] == "spam" and body["reasons"][0]["public_message"] == "looks like spam"
+
+
+async def test_a_comment_that_names_a_group_goes_to_a_moderator_unless_the_site_says_otherwise(
+    client: TestClient, keys: Keys
+) -> None:
+    # The bundled model scores this plain statement an identity attack (about 0.47); a cut-off of
+    # 0.3 makes the test independent of the model's own (0.37 for the default).
+    strict = {**LENIENT, "identity_attack": {"review": 0.2, "reject": 0.3}}
+    await configure(client, keys, thresholds=strict)
+    status, body = await submit(client, keys, "Muslims in India deserve equal rights.")
+    assert status == 201 and body["status"] == "pending"
+    (reason,) = [r for r in body["reasons"] if r["label"] == "identity_attack"]
+    assert reason["code"] == "names_group_held" and reason["public_message"] == "held for review by a moderator"
+    assert reason["score"] >= reason["threshold"] == 0.3
+    settings = await configure(client, keys, thresholds=strict, auto_reject_group_mentions=True)
+    assert settings["auto_reject_group_mentions"] is True
+    status, body = await submit(client, keys, "Hindus in India deserve equal rights.")
+    assert status == 201 and body["status"] == "rejected" and "score_above_reject" in codes(body)

@@ -169,6 +169,20 @@ def test_neutral_identity_statements_are_not_attacks(model: Model, text: str) ->
     assert scores["toxicity"] < 0.5
 
 
+# Found after the canaries were written: plain statements about a group that reach a reject
+# cut-off. The default site policy holds a comment that names a group for review instead of
+# rejecting it on scores; without that rule the default model rejects these.
+REJECTED_ON_SCORES = ("Muslims in India deserve equal rights.", "Muslims come from many countries.")
+
+
+@pytest.mark.parametrize("text", REJECTED_ON_SCORES)
+def test_a_group_statement_over_a_reject_cut_off_goes_to_a_human(model: Model, text: str) -> None:
+    assert model.names_group([text]) == [True]
+    assert decide(model, [text]) == ["review"]
+    scores = model.score([text])[0]
+    assert any(scores[label] >= t.reject for label, t in model.thresholds.items())  # the rule is what holds it
+
+
 def _canary_params() -> list[object]:
     """Every canary; the default model's known failures (the person threats it approves, above) as
     strict xfails."""
@@ -277,7 +291,11 @@ def test_canary_failures_follow_the_thresholds_the_service_applies(model: Model)
     approve_all = {label: {"review": 1.0, "reject": 1.0} for label in LABELS}
     reject_all = {label: {"review": 0.0, "reject": 0.0} for label in LABELS}
     assert [c.kind for c in failures(model, approve_all)] == [c.kind for c in CANARIES if c.kind == "attack"]
-    assert [c.kind for c in failures(model, reject_all)] == [c.kind for c in CANARIES if c.kind == "benign"]
+    # every benign canary is rejected, except those that name a group: the policy holds them for review
+    named = model.names_group([c.text for c in CANARIES])
+    expected = [c.text for c, group in zip(CANARIES, named, strict=True) if c.kind == "benign" and not group]
+    assert [c.text for c in failures(model, reject_all)] == expected
+    assert 0 < len(expected) < sum(c.kind == "benign" for c in CANARIES)
     assert [c.text for c in failures(model)] == [c.text for c in CANARIES if c.text in _APPROVED_BY_DEFAULT]
 
 

@@ -80,22 +80,34 @@ def test_policy_view_counts_decisions_and_errors() -> None:
 
 def test_identity_slices_split_each_source_by_identity_mentions() -> None:
     thresholds = {label: LabelThresholds(0.3, 0.9) for label in LABELS}
-    texts = ["Muslims are welcome here.", "Muslims are vermin.", "Nice weather.", "You are vermin.", "Gay pride!"]
+    named = np.array([True, True, False, False, True])
     sources = ["a", "a", "a", "a", "b"]
     p = np.zeros((5, len(LABELS)))
-    p[:, 0] = [0.95, 0.2, 0.1, 0.95] + [0.1]
+    p[:, 0] = [0.95, 0.2, 0.1, 0.95, 0.1]
     Y = np.zeros((5, len(LABELS)))
     Y[:, 0] = [0, 1, 0, 1, 0]
-    out = identity_slices(texts, p, Y, sources, thresholds, "v1")
+    out = identity_slices(named, p, Y, sources, thresholds)
     assert set(out) == {"a", "b"}
     mentions, rest = out["a"]["identity"]["policy"], out["a"]["no identity"]["policy"]
     assert (mentions["n"], rest["n"]) == (2, 2)
-    # the fine comment naming a group is rejected, the attack approved: wrong both ways
+    # at the cut-offs alone (the evidence for the group rule): the fine comment naming a group is
+    # rejected, the attack approved, wrong both ways
     assert mentions["error_in_rejected"] == 1.0 and mentions["error_in_approved"] == 1.0
     assert rest["error_in_rejected"] == 0.0 and rest["error_in_approved"] == 0.0
     # too few rows of each class for a ROC AUC (as everywhere in the report)
     assert out["a"]["identity"]["toxicity"] == {"n": 2, "positives": 1}
     assert out["b"]["no identity"]["policy"]["n"] == 0
+
+
+def test_policy_view_holds_comments_that_name_a_group_for_review() -> None:
+    thresholds = {label: LabelThresholds(0.3, 0.9) for label in LABELS}
+    p = np.zeros((3, len(LABELS)))
+    p[:, 0] = [0.95, 0.95, 0.1]
+    Y = np.zeros((3, len(LABELS)))
+    Y[:, 0] = [0, 1, 0]
+    view = policy_view(p, Y, thresholds, names_group=np.array([True, False, True]))
+    assert view["n_rejected"] == 1 and view["error_in_rejected"] == 0.0
+    assert view["human_review"] == round(1 / 3, 4)
 
 
 def test_functional_suite_is_not_in_the_training_templates() -> None:

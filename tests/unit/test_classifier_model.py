@@ -297,3 +297,14 @@ def test_the_version_names_the_thresholds_too(model: Model, artifact: Path, tmp_
     assert other.version != model.version
     assert other.version.split("-")[0] == model.version.split("-")[0]  # same date
     assert other.manifest.files == model.manifest.files
+
+
+def test_names_group_finds_identity_terms_as_scoring_folds_them(model: Model) -> None:
+    texts = [
+        "Muslims in India deserve equal rights.",
+        "The weather is nice.",
+        "As a GAY man I disagree",
+        "M u s l i m s",
+    ]
+    assert model.names_group(texts) == [True, False, True, True]
+    assert model.names_group([]) == []

@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.domain.policy import LABEL_WORDS, PolicyInput, decide, merge_thresholds
+from service.domain.rules import SitePolicy
 from service.domain.types import ArticleMode, LabelThresholds, Status
+from service.domain.wordlist import BANNED, WordHit
 
 T = {label: LabelThresholds(review=0.5, reject=0.9) for label in LABEL_WORDS}
 ZERO = dict.fromkeys(LABEL_WORDS, 0.01)
@@ -58,6 +60,27 @@ def test_premod_holds_what_would_be_approved() -> None:
     assert [r.code for r in d.reasons] == ["article_premoderated"]
 
 
+def test_a_comment_that_names_a_group_is_held_not_rejected_on_scores() -> None:
+    scores = {**ZERO, "identity_attack": 0.95, "toxicity": 0.7}
+    d = decide(PolicyInput(scores, T, names_group=True))
+    assert d.status is Status.PENDING
+    assert [(r.code, r.label, r.score, r.threshold) for r in d.reasons] == [
+        ("names_group_held", "identity_attack", 0.95, 0.9),
+        ("score_above_review", "toxicity", 0.7, 0.5),
+    ]
+    assert (
+        d.reasons[0].message
+        == "very likely an attack on an identity group, but it names an identity group: a moderator decides"
+    )
+    # the site may let the scores decide
+    site = SitePolicy(auto_reject_group_mentions=True)
+    assert decide(PolicyInput(scores, T, site=site, names_group=True)).status is Status.REJECTED
+    # a comment that names no group is rejected as before; other phases still reject group comments
+    assert decide(PolicyInput(scores, T)).status is Status.REJECTED
+    banned = (WordHit(BANNED, "vermin", 0, 6),)
+    assert decide(PolicyInput(scores, T, word_hits=banned, names_group=True)).status is Status.REJECTED
+
+
 def test_premod_does_not_soften_a_rejection() -> None:
     d = decide(PolicyInput({**ZERO, "toxicity": 0.99}, T, ArticleMode.PREMOD))
     assert d.status is Status.REJECTED
@@ -100,9 +123,7 @@ def test_decision_is_monotone_in_the_scores(s: dict[str, float], mode: ArticleMo
 
 
 @given(scores, modes)
-def test_every_decision_has_a_reason_and_matches_the_thresholds(
-    s: dict[str, float], mode: ArticleMode
-) -> None:
+def test_every_decision_has_a_reason_and_matches_the_thresholds(s: dict[str, float], mode: ArticleMode) -> None:
     d = decide(PolicyInput(s, T, mode))
     assert d.reasons
     worst = max(s.values())
