@@ -215,7 +215,7 @@ def score_phase(inp: PolicyInput) -> Finding:
         held = tuple(
             Reason(
                 "names_group_held",
-                f"{r.message}, but it names an identity group: a moderator decides",
+                f"{r.message}; held for a moderator because it names an identity group",
                 r.label,
                 r.score,
                 r.threshold,

@@ -70,7 +70,7 @@ def test_a_comment_that_names_a_group_is_held_not_rejected_on_scores() -> None:
     ]
     assert (
         d.reasons[0].message
-        == "very likely an attack on an identity group, but it names an identity group: a moderator decides"
+        == "very likely an attack on an identity group; held for a moderator because it names an identity group"
     )
     # the site may let the scores decide
     site = SitePolicy(auto_reject_group_mentions=True)
