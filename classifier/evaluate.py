@@ -68,6 +68,18 @@ def civil_sentences(data: Any, rows: Sequence[int] | NDArray[np.int64]) -> NDArr
     return np.array([data.source[i] == "civil" for i in rows], dtype=bool) & ~data.whole_posts(rows)
 
 
+def source_aucs(data: Any, index: NDArray[np.int64], z: NDArray[np.float64], sources: Sequence[str]) -> list[float]:
+    """Toxicity ROC AUC of scores ``z`` (one per row of ``index``) per source; the name
+    :data:`CIVIL_SENTENCES` is Civil's sentence rows alone; NaN where a source has no rows."""
+    y = data.y[index, LABELS.index("toxicity")]
+    src = np.asarray(data.source)[index]
+    out = []
+    for name in sources:
+        mask = (civil_sentences(data, index) if name == CIVIL_SENTENCES else src == name) & ~np.isnan(y)
+        out.append(float(roc_auc_score(y[mask], z[mask])) if mask.any() else float("nan"))
+    return out
+
+
 def expected_calibration_error(p: NDArray[np.float64], y: NDArray[np.float64], bins: int = 10) -> float:
     """Mean |observed rate − mean score| over equal-width score bins, weighted by bin size."""
     rows = ~np.isnan(y)
@@ -342,7 +354,7 @@ def rerender(model_path: Path, out: Path) -> None:
 
 def cross_dataset(splits: Any, recipe: Any, log: Log) -> dict[str, Any]:
     """Leave one source out: train on the others' training rows, test on every row of it."""
-    from classifier.train import calibrate, calibrated, fit_arrays, raw_logits, sample_weights
+    from classifier.train import calibrated, fit_calibrated, raw_logits, sample_weights
 
     data = splits.data
     src = np.array(data.source)
@@ -355,15 +367,7 @@ def cross_dataset(splits: Any, recipe: Any, log: Log) -> dict[str, Any]:
             (splits.split == "train") & (src != held) & np.isin(src, [*recipe.sources, "augment"])
         )
         val_rows = np.flatnonzero((splits.split == "val") & (src != held) & np.isin(src, recipe.sources))
-        pipe, arrays = fit_arrays(
-            [splits.normalized[i] for i in train_rows],
-            data.y[train_rows],
-            sample_weights(data, train_rows, recipe),
-            recipe,
-            log=lambda _m: None,
-        )
-        space = pipe.named_steps["features"].space_
-        calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val_rows]), data.y[val_rows])
+        space, arrays = fit_calibrated(splits, train_rows, sample_weights(data, train_rows, recipe), val_rows, recipe)
         held_rows = np.flatnonzero(src == held)
         z = raw_logits(arrays, space, [splits.normalized[i] for i in held_rows])
         ph = calibrated(arrays, z)

@@ -836,23 +836,35 @@ def cross_fitted_scores(
     folds = recipe.threshold_folds
     fold_of = np.array([_fold(data.group[i], recipe.seed, folds) for i in range(len(data))])
     out = np.zeros((len(scored), len(LABELS)))
-    val_texts = [splits.normalized[i] for i in val_rows]
     for k in range(folds):
         t0 = time.perf_counter()
         fit_rows = train_rows[fold_of[train_rows] != k]
-        pipe, arrays = fit_arrays(
-            [splits.normalized[i] for i in fit_rows],
-            data.y[fit_rows],
-            sample_weights(data, fit_rows, recipe) if row_weights is None else row_weights[fit_rows],
-            recipe,
-            log=lambda _m: None,
-        )
-        space = pipe.named_steps["features"].space_
-        calibrate(arrays, raw_logits(arrays, space, val_texts), data.y[val_rows])
+        weights = sample_weights(data, fit_rows, recipe) if row_weights is None else row_weights[fit_rows]
+        space, arrays = fit_calibrated(splits, fit_rows, weights, val_rows, recipe)
         mine = np.flatnonzero(fold_of[scored] == k)
         out[mine] = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in scored[mine]]))
         log(f"  threshold fold {k + 1}/{folds}: {len(mine)} rows scored ({time.perf_counter() - t0:.0f}s)")
     return out
+
+
+def fit_calibrated(
+    splits: Splits,
+    fit_rows: NDArray[np.int64],
+    weights: NDArray[np.float64],
+    val_rows: NDArray[np.int64],
+    recipe: Recipe,
+) -> tuple[Any, dict[str, NDArray[Any]]]:
+    """One fit of the recipe on ``fit_rows`` (``weights`` per row), Platt-calibrated on
+    ``val_rows``, quietly: the feature space and the arrays (score with :func:`raw_logits` and
+    :func:`calibrated`). The out-of-fold models, the cross-dataset runs and the experiment
+    scripts in ``docs/classifier`` are such fits."""
+    data = splits.data
+    pipe, arrays = fit_arrays(
+        [splits.normalized[i] for i in fit_rows], data.y[fit_rows], weights, recipe, log=lambda _m: None
+    )
+    space = pipe.named_steps["features"].space_
+    calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val_rows]), data.y[val_rows])
+    return space, arrays
 
 
 def _fold(group: str, seed: int, folds: int) -> int:

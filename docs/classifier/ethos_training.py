@@ -22,10 +22,10 @@ from sklearn.metrics import roc_auc_score
 import classifier.data as cdata
 import classifier.train as ctrain
 from classifier import LABELS
-from classifier.evaluate import civil_sentences
+from classifier.evaluate import source_aucs
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
-from classifier.train import RECIPES, calibrate, calibrated, fit_arrays, prepare, raw_logits, sample_weights
+from classifier.train import RECIPES, calibrated, fit_calibrated, prepare, raw_logits, sample_weights
 
 # Let ETHOS be a training source for this run only.
 specs = tuple(replace(s, train=True) if s.name == "ethos" else s for s in cdata.SOURCES)
@@ -58,12 +58,7 @@ for name, recipe in variants.items():
     weights = sample_weights(data, train, recipe)
     rows = train[weights > 0]
     print(name, "train rows", len(rows), "ethos train rows", int((source[rows] == "ethos").sum()), flush=True)
-    pipe, arrays = fit_arrays(
-        [splits.normalized[i] for i in rows], data.y[rows], weights[weights > 0], recipe, log=lambda *_: None
-    )
-    space = pipe.named_steps["features"].space_
-    val = sets["val"]
-    calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val]), data.y[val])
+    space, arrays = fit_calibrated(splits, rows, weights[weights > 0], sets["val"], recipe)
     zf = calibrated(arrays, raw_logits(arrays, space, functional))
     print(name, "functional", " / ".join(f"{roc_auc_score(hateful, zf[:, j]):.3f}" for j in (tox, attack)))
     for f in dict.fromkeys(funcs):
@@ -71,11 +66,6 @@ for name, recipe in variants.items():
         print(f"   {f:40s} tox {zf[m, tox].mean():.3f} ia {zf[m, attack].mean():.3f}")
     for sname, index in sets.items():
         z = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in index]))[:, tox]
-        y = data.y[index, tox]
-        cells = []
-        for s in SRC:
-            mask = civil_sentences(data, index) if s == "civil sentences" else source[index] == s
-            mask &= ~np.isnan(y)
-            cells.append(f"{s} {roc_auc_score(y[mask], z[mask]):.4f} (n={mask.sum()})" if mask.sum() else f"{s} -")
+        cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, source_aucs(data, index, z, SRC), strict=True)]
         print(name, sname, "; ".join(cells))
     print(name, f"{time.perf_counter() - t0:.0f}s", flush=True)

@@ -20,12 +20,12 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS
-from classifier.evaluate import civil_sentences
+from classifier.evaluate import CIVIL_SENTENCES, source_aucs
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
-from classifier.train import RECIPES, calibrate, calibrated, fit_arrays, prepare, raw_logits, sample_weights
+from classifier.train import RECIPES, calibrated, fit_calibrated, prepare, raw_logits, sample_weights
 
-SOURCES = ("jigsaw", "civil sentences", "civil", "olid", "davidson", "stormfront")
+SOURCES = ("jigsaw", CIVIL_SENTENCES, "civil", "olid", "davidson", "stormfront")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = RECIPES[args.recipe]
     splits = prepare(base, args.data_dir, log=lambda *_: None)
-    data, source = splits.data, np.array(splits.data.source)
+    data = splits.data
     train = splits.rows("train", sources=(*base.sources, "augment"))
     sets = {name: splits.rows(name, sources=base.sources) for name in ("val", "test")}
     cases = functional_cases()
@@ -52,23 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         recipe = replace(base, civil_posts_weight=factor)
         weights = sample_weights(data, train, recipe)
         rows = train[weights > 0]
-        pipe, arrays = fit_arrays(
-            [splits.normalized[i] for i in rows], data.y[rows], weights[weights > 0], recipe, log=lambda *_: None
-        )
-        space = pipe.named_steps["features"].space_
-        val = sets["val"]
-        calibrate(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in val]), data.y[val])
+        space, arrays = fit_calibrated(splits, rows, weights[weights > 0], sets["val"], recipe)
 
         z_functional = calibrated(arrays, raw_logits(arrays, space, functional))
         functional_auc = " / ".join(f"{roc_auc_score(hateful, z_functional[:, j]):.3f}" for j in (tox, attack))
         for name, index in sets.items():
             z = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in index]))[:, tox]
-            y = data.y[index, tox]
-            cells = []
-            for s in SOURCES:
-                mask = civil_sentences(data, index) if s == "civil sentences" else source[index] == s
-                mask &= ~np.isnan(y)
-                cells.append(f"{roc_auc_score(y[mask], z[mask]):.4f}")
+            cells = [f"{auc:.4f}" for auc in source_aucs(data, index, z, SOURCES)]
             print(f"| {factor:g} | {name} | " + " | ".join(cells) + f" | {functional_auc if name == 'test' else ''} |")
         print(f"<!-- {factor:g}: {time.perf_counter() - started:.0f}s -->", flush=True)
     return 0
