@@ -242,3 +242,10 @@ async def test_a_comment_that_names_a_group_goes_to_a_moderator_unless_the_site_
     assert settings["auto_reject_group_mentions"] is True
     status, body = await submit(client, keys, "Hindus in India deserve equal rights.")
     assert status == 201 and body["status"] == "rejected" and "score_above_reject" in codes(body)
+    # an article can hold them again on a site that rejects them
+    resp = await client.put(
+        "/v1/articles/a-held/settings", json={"auto_reject_group_mentions": False}, headers=auth(keys.admin)
+    )
+    assert resp.status == 200, await resp.text()
+    status, body = await submit(client, keys, "Sikhs in India deserve equal rights.", article_id="a-held")
+    assert status == 201 and body["status"] == "pending" and "names_group_held" in codes(body)
