@@ -153,23 +153,9 @@ def canaries_of(
 
 
 def check_upload(candidate: Any, active: Any, settings: Settings) -> tuple[GateResult, dict[str, Any]]:
-    """The gate's canary rule for an uploaded model against the one this instance serves (there
-    are no labels to evaluate it on): its verdict, and the canaries each model gets wrong."""
-    wrong, active_margins = canaries_of(candidate, active, settings)
-    gate = check_gate(
-        {},
-        None,
-        auc_margin=settings.retrain_auc_margin,
-        max_auto_error=settings.retrain_max_auto_error,
-        candidate_canaries=wrong or (),
-        active_canary_margins=active_margins,
-        canary_margin=settings.retrain_canary_margin,
-    )
-    done = Evaluated(candidate, {}, None, wrong, active_margins)
-    return gate, {
-        "canaries": _canary_report(done, settings.retrain_canary_margin),
-        "gate": _gate_settings(gate, settings),
-    }
+    """The gate for an uploaded model against the one this instance serves: there are no labels
+    to evaluate it on, so only the canary rule can refuse it; its verdict and report."""
+    return judge(Evaluated(candidate, {}, None, *canaries_of(candidate, active, settings)), settings)
 
 
 async def run_retrain(settings: Settings, dsn: str) -> RetrainOutcome:
@@ -311,19 +297,15 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
         "candidate": {k: v.as_dict() for k, v in done.candidate_metrics.items()},
         "active": {k: v.as_dict() for k, v in done.active_metrics.items()} if done.active_metrics else None,
         "canaries": _canary_report(done, settings.retrain_canary_margin),
-        "gate": _gate_settings(gate, settings),
-    }
-
-
-def _gate_settings(gate: GateResult, settings: Settings) -> dict[str, Any]:
-    return {
-        "passed": gate.passed,
-        "reasons": list(gate.reasons),
-        "auc_margin": settings.retrain_auc_margin,
-        "max_auto_error": settings.retrain_max_auto_error,
-        "max_automation_drop": settings.retrain_max_automation_drop,
-        "canaries": settings.retrain_canaries,
-        "canary_margin": settings.retrain_canary_margin,
+        "gate": {
+            "passed": gate.passed,
+            "reasons": list(gate.reasons),
+            "auc_margin": settings.retrain_auc_margin,
+            "max_auto_error": settings.retrain_max_auto_error,
+            "max_automation_drop": settings.retrain_max_automation_drop,
+            "canaries": settings.retrain_canaries,
+            "canary_margin": settings.retrain_canary_margin,
+        },
     }
 
 
