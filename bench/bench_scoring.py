@@ -7,8 +7,8 @@ HTTP, no database), at batch sizes 1, 32 and 1024: comments per second per core 
 process's CPU time, which is what one core delivers whatever else runs on the machine), the same
 by wall clock, CPU milliseconds per comment, and the median and p95 wall time of one call. Then
 the same for ``Model.score_and_explain``: scores plus the spans of the texts the model flags
-itself (with the share flagged in each text set); and the service's whole scoring call, which
-adds ``Model.names_group``.
+itself (with the share flagged in each text set); and the service's whole scoring call,
+``Model.score_explain_and_name``, which also tells which texts name an identity group.
 
 Part 2, featurization alone on already-normalized news comments: the served featurizer
 (``classifier.features``: word and character n-grams together) against the scikit-learn pipeline
@@ -159,13 +159,10 @@ def main() -> None:
     shares = ", ".join(f"{name} {100 * share:.0f} %" for name, share in flagged.items())
     print(f"\nFlagged by the model: {shares}.")
 
-    def service_call(batch: Sequence[str]) -> object:
-        # The scoring thread's whole call (service/ml/scorer.py): scores, spans, and whether each
-        # text names an identity group (the policy holds those it would reject).
-        return model.score_and_explain(batch), model.names_group(batch)
-
-    print("\n## The service's scoring call (Model.score_and_explain, then Model.names_group)\n")
-    serving = scoring_table(service_call, texts, args.seconds)
+    # The scoring thread's whole call (service/ml/scorer.py): scores, spans, and whether each text
+    # names an identity group (the policy holds those it would reject).
+    print("\n## The service's scoring call (Model.score_explain_and_name)\n")
+    serving = scoring_table(model.score_explain_and_name, texts, args.seconds)
 
     news_name = next((n for n in texts if n.startswith("news")), next(iter(texts)))
     normalized = reference.prepare(texts[news_name])

@@ -327,18 +327,33 @@ class Model:
         same as they would be here. Flags are read on scores rounded to 4 decimals, as the
         service stores them and as :meth:`explain_many` reads them.
         """
+        scores, spans, _named = self.score_explain_and_name(texts, top_k)
+        return scores, spans
+
+    def score_explain_and_name(
+        self, texts: Sequence[str], top_k: int = 8
+    ) -> tuple[list[dict[str, float]], list[list[Span] | None], list[bool]]:
+        """:meth:`score_and_explain` and :meth:`names_group` from one preparation of the batch:
+        the service's scoring call."""
         if len(texts) > EXPLAIN_CHUNK:
             # Explanations lay contributions over the whole batch string, per label: in pieces,
             # a large batch costs per comment what a service-sized one does.
             parts = [
-                self.score_and_explain(texts[lo : lo + EXPLAIN_CHUNK], top_k)
+                self.score_explain_and_name(texts[lo : lo + EXPLAIN_CHUNK], top_k)
                 for lo in range(0, len(texts), EXPLAIN_CHUNK)
             ]
-            return [row for part in parts for row in part[0]], [s for part in parts for s in part[1]]
+            return (
+                [row for part in parts for row in part[0]],
+                [s for part in parts for s in part[1]],
+                [g for part in parts for g in part[2]],
+            )
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
-            return [], []
+            return [], [], []
         normalized = [prepare_text(t, self._identity_mask, self._identity_terms) for t in texts]
+        # A model that folds identity terms has found them already: the texts it scored are the
+        # ones names_group would prepare.
+        named = [bool(m) for m in mentions_identity(normalized)] if self._identity_mask else self.names_group(texts)
         matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.
         tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)
@@ -358,7 +373,7 @@ class Model:
             per_char = self._per_char(hits, matrix, normalized, flagged, labels, tokens, windows)
             for d in flagged:
                 spans[d] = self._spans(texts[d], norms[d], rounded[d], per_char[d], top_k)
-        return scores, spans
+        return scores, spans, named
 
     # -- explanations --------------------------------------------------------------------------
 

@@ -161,8 +161,7 @@ class ModelSync:
         if not batch:
             return
         texts = [c.text for c in batch]
-        scores = await asyncio.to_thread(shadow.score, texts)
-        named = await asyncio.to_thread(shadow.names_group, texts)
+        scores, named = await asyncio.to_thread(lambda: (shadow.score(texts), shadow.names_group(texts)))
         thresholds = _thresholds(shadow, self._overrides)
         async with self._pool.acquire() as conn:
             for comment, shadow_scores, group in zip(batch, scores, named, strict=True):

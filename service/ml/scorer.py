@@ -52,6 +52,10 @@ class ModelLike(Protocol):
         self, texts: Sequence[str], top_k: int = 8
     ) -> tuple[list[dict[str, float]], Sequence[Sequence[SpanLike] | None]]: ...
 
+    def score_explain_and_name(
+        self, texts: Sequence[str], top_k: int = 8
+    ) -> tuple[list[dict[str, float]], Sequence[Sequence[SpanLike] | None], list[bool]]: ...
+
     def explain_many(
         self, texts: Sequence[str], scores: Sequence[dict[str, float]] | None = None, top_k: int = 8
     ) -> Sequence[Sequence[SpanLike]]: ...
@@ -133,12 +137,7 @@ class Scorer:
         model = self._model
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-
-        def run() -> tuple[list[dict[str, float]], Sequence[Sequence[SpanLike] | None], list[bool]]:
-            rows, explained = model.score_and_explain(list(texts))
-            return rows, explained, model.names_group(list(texts))
-
-        rows, explained, named = await loop.run_in_executor(self._executor, run)
+        rows, explained, named = await loop.run_in_executor(self._executor, model.score_explain_and_name, list(texts))
         if self._on_batch is not None:
             self._on_batch(len(texts), time.perf_counter() - started)
         return [

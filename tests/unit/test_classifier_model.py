@@ -308,3 +308,15 @@ def test_names_group_finds_identity_terms_as_scoring_folds_them(model: Model) ->
     ]
     assert model.names_group(texts) == [True, False, True, True]
     assert model.names_group([]) == []
+
+
+def test_the_service_call_names_groups_from_its_own_preparation(model: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier.model
+
+    texts = ["Muslims in India deserve equal rights.", "The weather is nice.", "you idiot moron", "gay pride", "ok"]
+    scores, spans, named = model.score_explain_and_name(texts)
+    assert (scores, spans) == model.score_and_explain(texts)
+    assert named == model.names_group(texts) == [True, False, False, True, False]
+    monkeypatch.setattr(classifier.model, "EXPLAIN_CHUNK", 2)  # in pieces, alike
+    assert model.score_explain_and_name(texts)[2] == named
+    assert model.score_explain_and_name([]) == ([], [], [])
