@@ -70,11 +70,31 @@ class Server:
         return self.process.returncode
 
 
+# free_port() closes its socket before the server binds: another process's outgoing connection
+# (a test's database client) may take the port in between. The server then exits at once.
+PORT_TAKEN = "address already in use"
+
+
 def start_server(
     data_dir: Path, log_path: Path, timeout: float = 90, env: dict[str, str] | None = None
 ) -> Server:
-    """``moderation serve`` on a free port; ``env`` adds MODERATION_* settings (e.g. a DATABASE_URL)."""
+    """``moderation serve`` on a free port; ``env`` adds MODERATION_* settings (e.g. a DATABASE_URL).
+    A port taken between choosing and binding it is chosen again (three tries)."""
+    for _retry in range(2):
+        try:
+            return _start_server_once(data_dir, log_path, timeout, env)
+        except PortTaken:
+            continue
+    return _start_server_once(data_dir, log_path, timeout, env)
+
+
+class PortTaken(AssertionError):
+    """The server could not bind the port chosen for it."""
+
+
+def _start_server_once(data_dir: Path, log_path: Path, timeout: float, env: dict[str, str] | None) -> Server:
     port = free_port()
+    start = log_path.stat().st_size if log_path.exists() else 0
     log = log_path.open("a")
     process = subprocess.Popen(
         [MODERATION, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -87,6 +107,8 @@ def start_server(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if PORT_TAKEN in server.log()[start:]:
+                raise PortTaken(f"port {port} was taken before the server bound it:\n{server.log()}")
             raise AssertionError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
             with urllib.request.urlopen(server.url + "/readyz", timeout=2) as resp:
