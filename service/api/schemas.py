@@ -452,6 +452,13 @@ class SiteSettingsBase(Body):
     max_links: int | None = Field(default=3, ge=0, le=100, description="More links hold for review; null: no limit.")
     allowed_domains: list[str] = Field(default_factory=list, max_length=1000)
     blocked_domains: list[str] = Field(default_factory=list, max_length=10000)
+    link_min_approved: int = Field(
+        default=1,
+        ge=0,
+        le=1000,
+        description="Hold a comment with a link (outside allowed_domains) for review until its author has "
+        "this many approved comments; 0: off.",
+    )
     repeat_window_s: int = Field(default=600, ge=0, le=7 * 86400)
     repeat_action: RepeatAction = RepeatAction.REVIEW
     flood_max_per_minute: int = Field(default=10, ge=0, le=10000, description="0: off.")
@@ -486,6 +493,7 @@ class ArticleSettingsIn(Body):
     max_links: int | None = Field(default=None, ge=0, le=100)
     allowed_domains: list[str] | None = Field(default=None, max_length=1000)
     blocked_domains: list[str] | None = Field(default=None, max_length=10000)
+    link_min_approved: int | None = Field(default=None, ge=0, le=1000)
     new_author_min_approved: int | None = Field(default=None, ge=0, le=1000)
     language_check: bool | None = None
     auto_reject_group_mentions: bool | None = None

@@ -122,7 +122,8 @@ def _unique_terms(hits: list[WordHit]) -> list[WordHit]:
 
 
 def link_phase(inp: PolicyInput) -> Finding:
-    """Blocked domains reject; links outside an allow-list or too many links hold for review."""
+    """Blocked domains reject; links outside an allow-list, too many links, or a link (outside the
+    allow-list) from an author with fewer approved comments than ``link_min_approved`` hold."""
     site = inp.site
     hosts = inp.link_hosts
     if not hosts:
@@ -133,11 +134,26 @@ def link_phase(inp: PolicyInput) -> Finding:
             Status.REJECTED, tuple(Reason("blocked_domain", "links to a blocked domain", detail=d) for d in blocked)
         )
     reasons: list[Reason] = []
+    others = sorted({h for h in hosts if domain_in(h, site.allowed_domains) is None})
     if site.allowed_domains:
-        others = sorted({h for h in hosts if domain_in(h, site.allowed_domains) is None})
         reasons += [Reason("link_not_allowed", "links outside the allowed domains", detail=h) for h in others]
     if site.max_links is not None and len(hosts) > site.max_links:
         reasons.append(Reason("too_many_links", f"{len(hosts)} links (limit {site.max_links})"))
+    author = inp.author
+    if (
+        others
+        and author is not None
+        and author.standing is not Standing.TRUSTED
+        and author.approved_count < site.link_min_approved
+    ):
+        reasons.append(
+            Reason(
+                "new_author_link",
+                f"a link from an author with {author.approved_count} approved comments "
+                f"(links need {site.link_min_approved})",
+                detail=others[0],
+            )
+        )
     return Finding(Status.PENDING, tuple(reasons)) if reasons else NOTHING
 
 

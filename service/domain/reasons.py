@@ -36,6 +36,11 @@ _CODES: tuple[ReasonCode, ...] = (
     ),
     ReasonCode("too_many_links", "the text has more links than the site allows", "held for review: too many links"),
     ReasonCode(
+        "new_author_link",
+        "the text has a link and its author has fewer approved comments than the site asks of links",
+        "held for review: contains a link",
+    ),
+    ReasonCode(
         "repeated_comment",
         "the same author posted the same text within the repeat window",
         "looks like a repeated comment",

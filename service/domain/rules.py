@@ -43,6 +43,10 @@ class SitePolicy:
     max_links: int | None = 3
     allowed_domains: tuple[str, ...] = ()  # when non-empty, links elsewhere are held for review
     blocked_domains: tuple[str, ...] = ()  # links here reject the comment (subdomains included)
+    # A comment with a link (outside allowed_domains) is held for review until its author has this
+    # many approved comments; 0: off. Comment spam sells through links from new accounts, and the
+    # classifier learned spam from YouTube comments only (docs/classifier/MODEL_CARD.md).
+    link_min_approved: int = 1
     repeat_window_s: int = 600  # the same text from the same author within this window; 0: off
     repeat_action: RepeatAction = RepeatAction.REVIEW
     flood_max_per_minute: int = 10  # comments per author per minute; 0: off
@@ -84,6 +88,7 @@ ARTICLE_OVERRIDES = (
     "max_links",
     "allowed_domains",
     "blocked_domains",
+    "link_min_approved",
     "new_author_min_approved",
     "language_check",
     "auto_reject_group_mentions",

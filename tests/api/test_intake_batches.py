@@ -179,7 +179,7 @@ async def test_settings_changed_by_another_instance_apply_to_the_next_batch(
     """An instance keeps each site's parsed settings between batches; a change made elsewhere
     (another worker process, written straight to the database here) bumps the site's version,
     and the next batch sees the moved version in its context read and uses the new settings."""
-    await configure(client, keys)
+    await configure(client, keys, link_min_approved=0)
     link = "Details at https://spam.example/offer for everyone."
     first, second = await run_batch(client, [req(link, author="s1"), req(author="s2")])
     assert isinstance(first, Submitted) and first.comment.status.value == "approved"
@@ -188,7 +188,7 @@ async def test_settings_changed_by_another_instance_apply_to_the_next_batch(
     cached = app[POLICY_TOOLS].sites.get("default")
     assert cached is not None and cached.policy.blocked_domains == ()
 
-    other = {"thresholds": LENIENT, "blocked_domains": ["spam.example"]}
+    other = {"thresholds": LENIENT, "blocked_domains": ["spam.example"], "link_min_approved": 0}
     stored = await store.put_site_settings(conn, "default", other)
     assert stored.version > cached.version
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.api.policy_helpers import LENIENT, codes, configure, submit, words
+from tests.api.policy_helpers import LENIENT, claim, codes, configure, decide, submit, words
 from tests.helpers import CIVIL, Keys, assert_problem, auth
 
 GERMAN = "Vielen Dank für diesen ausgezeichneten Artikel, er war sehr hilfreich und gut geschrieben."
@@ -88,7 +88,7 @@ async def test_word_lists_are_per_site(client: TestClient, keys: Keys, conn: asy
 
 
 async def test_links_blocked_domains_and_link_limits(client: TestClient, keys: Keys) -> None:
-    await configure(client, keys, blocked_domains=["pills.example"], max_links=2)
+    await configure(client, keys, blocked_domains=["pills.example"], max_links=2, link_min_approved=0)
     status, body = await submit(client, keys, "Cheap at https://shop.pills.example/buy now")
     assert body["status"] == "rejected" and codes(body) == ["blocked_domain"]
     assert body["reasons"][0]["detail"] == "pills.example"
@@ -99,9 +99,28 @@ async def test_links_blocked_domains_and_link_limits(client: TestClient, keys: K
 
 async def test_allowed_domains_hold_other_links(client: TestClient, keys: Keys) -> None:
     await configure(client, keys, allowed_domains=["newsroom.example"])
+    # an author's first comment: a link to an allowed domain is not held, one elsewhere is held twice
     assert (await submit(client, keys, "More at https://newsroom.example/story"))[1]["status"] == "approved"
     status, body = await submit(client, keys, "More at https://elsewhere.example/story", author_id="r2")
-    assert body["status"] == "pending" and codes(body) == ["link_not_allowed"]
+    assert body["status"] == "pending" and codes(body) == ["link_not_allowed", "new_author_link"]
+
+
+async def test_a_link_from_a_new_author_waits_for_a_moderator(client: TestClient, keys: Keys) -> None:
+    """By default (link_min_approved 1) a link from an author with no approved comment is held;
+    once a moderator approves one of the author's comments, their links are scored like any text."""
+    assert (await configure(client, keys))["link_min_approved"] == 1
+    linked = "The treaty text is at https://www.un.org/disarmament/ for anyone curious."
+    _, first = await submit(client, keys, linked)
+    assert first["status"] == "pending" and codes(first) == ["new_author_link"]
+    assert first["reasons"][0]["detail"] == "un.org"
+    assert first["reasons"][0]["public_message"] == "held for review: contains a link"
+    assert (await submit(client, keys, "No link this time, just a thought."))[1]["status"] == "approved"
+    await claim(client, keys.moderator)
+    await decide(client, keys.moderator, first["id"], "approve")
+    _, later = await submit(client, keys, linked.replace("curious", "interested"))
+    assert later["status"] == "approved", later
+    await configure(client, keys, link_min_approved=0)
+    assert (await submit(client, keys, linked, author_id="r9"))[1]["status"] == "approved"
 
 
 async def test_the_same_text_from_the_same_author_is_a_repeat(client: TestClient, keys: Keys) -> None:
@@ -174,7 +193,7 @@ async def test_score_with_a_site_is_a_pre_submit_nudge(
 
 
 async def test_an_article_can_override_its_sites_settings(client: TestClient, keys: Keys) -> None:
-    await configure(client, keys, max_links=5)
+    await configure(client, keys, max_links=5, link_min_approved=0)
     resp = await client.put("/v1/articles/a-strict/settings", json={"max_links": 0}, headers=auth(keys.admin))
     assert resp.status == 200 and (await resp.json())["overrides"] == {"max_links": 0}
     linked = "Read https://example.com/story first"

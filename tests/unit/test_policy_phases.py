@@ -27,6 +27,7 @@ T = {label: LabelThresholds(review=0.5, reject=0.9) for label in LABEL_WORDS}
 ZERO = dict.fromkeys(LABEL_WORDS, 0.01)
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 AUTHOR = AuthorFacts()
+KNOWN = AuthorFacts(approved_count=3)  # past link_min_approved
 
 
 def run(**kw: object) -> tuple[Status, list[str]]:
@@ -92,20 +93,37 @@ def test_suspect_word_holds_for_review() -> None:
 def test_blocked_domain_rejects_including_subdomains() -> None:
     site = SitePolicy(blocked_domains=("spam.example",))
     assert run(site=site, link_hosts=("shop.spam.example",)) == (Status.REJECTED, ["blocked_domain"])
-    assert run(site=site, link_hosts=("notspam.example",))[0] is Status.APPROVED
+    assert run(site=site, link_hosts=("notspam.example",), author=KNOWN)[0] is Status.APPROVED
 
 
 def test_links_outside_the_allow_list_are_held() -> None:
     site = SitePolicy(allowed_domains=("newsroom.example",))
     assert run(site=site, link_hosts=("newsroom.example", "www.newsroom.example"))[0] is Status.APPROVED
-    assert run(site=site, link_hosts=("elsewhere.example",)) == (Status.PENDING, ["link_not_allowed"])
+    assert run(site=site, link_hosts=("elsewhere.example",), author=KNOWN) == (Status.PENDING, ["link_not_allowed"])
 
 
 def test_too_many_links_are_held() -> None:
     site = SitePolicy(max_links=2)
-    assert run(site=site, link_hosts=("a.com", "b.com"))[0] is Status.APPROVED
-    assert run(site=site, link_hosts=("a.com", "b.com", "c.com")) == (Status.PENDING, ["too_many_links"])
-    assert run(site=SitePolicy(max_links=None), link_hosts=("a.com",) * 50)[0] is Status.APPROVED
+    assert run(site=site, link_hosts=("a.com", "b.com"), author=KNOWN)[0] is Status.APPROVED
+    assert run(site=site, link_hosts=("a.com", "b.com", "c.com"), author=KNOWN) == (Status.PENDING, ["too_many_links"])
+    assert run(site=SitePolicy(max_links=None), link_hosts=("a.com",) * 50, author=KNOWN)[0] is Status.APPROVED
+
+
+def test_a_link_from_an_author_without_approvals_is_held() -> None:
+    assert run(link_hosts=("cheap-pills.biz",)) == (Status.PENDING, ["new_author_link"])
+    assert run(link_hosts=("cheap-pills.biz",), author=AuthorFacts(approved_count=1))[0] is Status.APPROVED
+    assert run()[0] is Status.APPROVED  # no link, no hold
+    stricter = SitePolicy(link_min_approved=3)
+    assert run(site=stricter, link_hosts=("a.com",), author=AuthorFacts(approved_count=2))[0] is Status.PENDING
+    # off, trusted authors, a pre-submit score without an author
+    assert run(site=SitePolicy(link_min_approved=0), link_hosts=("a.com",))[0] is Status.APPROVED
+    assert run(link_hosts=("a.com",), author=AuthorFacts(Standing.TRUSTED))[0] is Status.APPROVED
+    assert run(link_hosts=("a.com",), author=None)[0] is Status.APPROVED
+    # links the site allows are not held; only one reason when some are outside
+    site = SitePolicy(allowed_domains=("newsroom.example",))
+    assert run(site=site, link_hosts=("newsroom.example",))[0] is Status.APPROVED
+    status, codes = run(site=site, link_hosts=("newsroom.example", "x.example"))
+    assert (status, codes) == (Status.PENDING, ["link_not_allowed", "new_author_link"])
 
 
 def test_link_hosts_are_extracted_from_text() -> None:
@@ -208,7 +226,14 @@ def test_every_hold_is_a_reason_in_phase_order() -> None:
         mode=ArticleMode.PREMOD,
     )
     assert status is Status.PENDING
-    assert codes == ["suspect_word", "too_many_links", "score_above_review", "new_author", "article_premoderated"]
+    assert codes == [
+        "suspect_word",
+        "too_many_links",
+        "new_author_link",
+        "score_above_review",
+        "new_author",
+        "article_premoderated",
+    ]
 
 
 @pytest.mark.parametrize("phase", PHASES, ids=lambda p: p.__name__)
