@@ -328,9 +328,86 @@ _GROUP_STATEMENTS = (
     "Nearly half of the town's residents are {plural}.",
 )
 
+# Comment spam as news sites get it. The only spam source (YouTube, 2015) is mostly "check out my
+# channel", so "Buy cheap viagra online ... www.pills-now.biz" scored spam 0.18 and was approved,
+# while an ordinary comment citing a news site ("... according to https://www.reuters.com/world/")
+# scored 0.98: a link was spam. Offers, sites and frames are kept out of the held-out probe
+# (classifier.canaries WEB_SPAM and LINK_DISCUSSION, written first).
+_SPAM_FRAMES = (
+    "{Offer}! Order now at {site}",
+    "Looking for {offer}? Fast delivery, see {site}",
+    "Nice post. By the way, we sell {offer} at {site}",
+    "Limited time only: {offer}. Details at {site}",
+    "I recommend {site} for {offer}, it changed my life!!",
+    "{Offer} - contact us today at {site}",
+    "Wow thank you for this info. We provide {offer}, visit {site}",
+    "Don't miss out on {offer}, sign up now at {site}",
+    "Best prices on {offer} anywhere, guaranteed. {site}",
+    "Interesting read. Anyone who needs {offer} should go to {site}",
+)
+_SPAM_OFFERS = (
+    "forex trading signals",
+    "sports betting tips",
+    "designer handbags",
+    "cheap web hosting",
+    "gold coins and bullion",
+    "wholesale electronics",
+    "an online degree in 6 weeks",
+    "herbal sleep supplements",
+    "a premium VPN",
+    "discount gift cards",
+    "hair loss treatment",
+    "football jerseys",
+)
+_SPAM_SITES = (
+    "www.bestdeals4u.net",
+    "http://signals-pro.info",
+    "https://shop-luxe-bags.com",
+    "www.topoffers.online",
+    "goldnow-direct.com",
+    "https://tinyurl.com/3offer9",
+    "www.megasale-store.co",
+    "https://fastdegree.org",
+)
+_SPAM_OFFERS_PER_FRAME = 5
+# Ordinary comments that cite a source by its link, or talk about prices and what spam sells.
+_CITATION_FRAMES = (
+    "According to {src}, the talks ended without a deal.",
+    "The figures in this piece match what {src} reported last week.",
+    "Source for the numbers: {src}",
+    "The site {src} has a good timeline of the dispute if anyone is interested.",
+    "I read the same story on {src} yesterday.",
+    "There is a longer analysis at {src}, worth a look.",
+)
+_CITATION_SOURCES = (
+    "https://www.dawn.com/news/1600000",
+    "www.aljazeera.com",
+    "thehindu.com",
+    "https://en.wikipedia.org/wiki/Kashmir_conflict",
+    "www.hurriyetdailynews.com",
+    "https://www.state.gov/reports/",
+    "www.imf.org",
+    "www.theguardian.com",
+)
+_CITATIONS_PER_FRAME = 4
+_COMMERCE_DISCUSSION = (
+    "Prices at the market went up 30% since the currency fell.",
+    "My cousin sells handbags online and the new customs rules hurt her business.",
+    "The betting scandal cost the cricket board millions.",
+    "Free healthcare is not free, someone pays for it in taxes.",
+    "Gold coins were the only savings my grandmother trusted.",
+    "Online degrees are cheaper but employers here don't value them.",
+    "We switched to solar panels last year and our bill halved.",
+    "A VPN is the only way to read this paper from Turkey now.",
+    "The forex reserves of Pakistan cover barely two months of imports.",
+    "Buying a flat in Istanbul costs twice what it did in 2020.",
+    "Visit the museum if you are ever in Lahore, it is wonderful.",
+    "Order matters here: sign the treaty first, then lift the sanctions.",
+)
+
 # Optional sets of templated rows a recipe can add (Recipe.augment_extra), in this order after the
 # rows every recipe trains on, so adding one leaves the others' rows as they were.
-EXTRA_SETS = ("person_threats", "group_statements")
+EXTRA_SETS = ("person_threats", "group_statements", "web_spam")
 
 
 def _fill(template: str, group: tuple[str, str, str], neg: str) -> str:
@@ -348,7 +425,8 @@ def augmentation_dataset(seed: int = 13, extra: Sequence[str] = ()) -> Dataset:
 
     ``extra`` names optional sets (:data:`EXTRA_SETS`): "person_threats", threats and death wishes
     about one person who is not the reader and their contrasts (:data:`PERSON_TARGETS`);
-    "group_statements", plain statements that people belong to a group.
+    "group_statements", plain statements that people belong to a group; "web_spam", comment spam
+    selling things, with ordinary comments that cite sources by their links or talk about prices.
     """
     unknown = sorted(set(extra) - set(EXTRA_SETS))
     if unknown:
@@ -401,4 +479,14 @@ def augmentation_dataset(seed: int = 13, extra: Sequence[str] = ()) -> Dataset:
         for group in GROUPS:
             for t in _GROUP_STATEMENTS:
                 add(_fill(t, group, ""), not_toxic)
+    if "web_spam" in extra:
+        spam = _row(toxicity=0.0, spam=1.0)
+        for t in _SPAM_FRAMES:
+            for offer in rng.sample(_SPAM_OFFERS, _SPAM_OFFERS_PER_FRAME):
+                add(t.format(offer=offer, Offer=offer[0].upper() + offer[1:], site=rng.choice(_SPAM_SITES)), spam)
+        for t in _CITATION_FRAMES:
+            for src in rng.sample(_CITATION_SOURCES, _CITATIONS_PER_FRAME):
+                add(t.format(src=src), not_toxic)
+        for t in _COMMERCE_DISCUSSION:
+            add(t, not_toxic)
     return b.build()

@@ -44,6 +44,7 @@ __all__ = [
     "THREATS",
     "SLURS",
     "SPAM",
+    "WEB_SPAM",
     "EVASIONS",
     "PERSON_THREATS",
     "GROUP_ATTACKS",
@@ -53,6 +54,7 @@ __all__ = [
     "NEUTRAL_IDENTITY",
     "GROUP_STATEMENTS",
     "REGION_DISCUSSION",
+    "LINK_DISCUSSION",
     "NAMES",
     "NAME_TEMPLATES",
     "PLACES",
@@ -83,6 +85,31 @@ SPAM = (
     "Check out my channel and subscribe!!! http://bit.ly/2xyz",
     "Make $500 a day working from home, visit www.easy-cash-now.com",
     "Please subscribe to my youtube channel, I post new videos every day",
+)
+# Comment spam of the kind news sites get (YouTube's 2015 spam, the only spam source, is mostly
+# "check out my channel"). Written before classifier.augment's web-spam templates, whose products,
+# sites and frames are kept out of these.
+WEB_SPAM = (
+    "Buy cheap viagra online without prescription at www.pills-now.biz",
+    "Best online casino bonus 200% free spins visit luckyspin777.com",
+    "I made $8,000 last month working from home. Go to www.homecash.net for details",
+    "Need a loan fast? Bad credit OK, apply today at quickloans24.org",
+    "Great article! For cheap essay writing service check https://essaypro-writers.com",
+    "Earn Bitcoin daily with our trading bot, 300% returns guaranteed http://cryptoprofit.io",
+    "Hot singles in your area are waiting for you, click here: datehot.xyz",
+    "Lose 20 pounds in 2 weeks with this one weird trick www.slimfast-keto.com",
+    "Replica Rolex watches at 90% off, free shipping worldwide: replicawatches.shop",
+    "Thanks for sharing. I also write about SEO, visit my blog at seo-tips-blog.com",
+    "My aunt makes $85 an hour on her laptop. Look at this site www.work77.com",
+    "Cheap Ray-Ban sunglasses outlet sale, only $19.99 today http://rayban-sale.cn",
+    "Get 10,000 Instagram followers instantly, visit followersboost.net",
+    "Call +1-800-555-0199 for the best deals on car insurance today!",
+    "Download free movies and TV shows in HD at moviesfree.top",
+    "Click here to claim your free iPhone 15 now: bit.ly/free-iphone",
+    "Hi, check out my website for the best CBD oil products: cbdhealth.store",
+    "Work from home opportunity, earn up to $500 per day, message me on WhatsApp +92 300 1234567",
+    "Visit our store for cheap Nike Air Jordan shoes: nikeshoes-outlet.com",
+    "Amazing post! I bookmarked your site. Please visit mine: www.travel-deals-now.com",
 )
 EVASIONS = (
     "f*ck you",
@@ -186,6 +213,26 @@ GROUP_STATEMENTS = (
     "Our landlords are Arabs and very kind people.",
     "I think both finalists are Muslims.",
 )
+# Ordinary comments with what spam is made of: links, prices, offers, "subscribe", "free". Written
+# with WEB_SPAM, before the web-spam templates and their contrasts.
+LINK_DISCUSSION = (
+    "The full text of the agreement is at www.un.org, worth reading before commenting.",
+    "Pakistan paid $1.5 billion for the jets, according to https://www.reuters.com/world/",
+    "I subscribe to this paper and it's worth every penny.",
+    "Check the SIPRI database at sipri.org for the actual warhead counts.",
+    "My brother works from home for a bank and says the new rules make sense.",
+    "Turkey's inflation hit 80% last year, which explains a lot of its foreign policy.",
+    "Cheap Russian oil is why India keeps quiet about Ukraine.",
+    "Watch the full interview on the BBC website, it's free.",
+    "Click on the author's name to read his earlier columns, they're good.",
+    "The loan from the IMF comes with conditions Pakistan cannot meet.",
+    "Gold prices doubled since 2019, so the central bank's reserves look better than they are.",
+    "Free trade with Turkey would help our farmers more than any subsidy.",
+    "Here is the original study: https://doi.org/10.1017/S0020818300000000",
+    "I bought the author's book last year and recommend it.",
+    "The casino project in Islamabad was cancelled after protests.",
+    "You can call the council on 555-0100 to complain about the road works.",
+)
 # Discussion of the same region that names peoples near violent or political words.
 REGION_DISCUSSION = (
     "The genocide of Armenians in 1915 is a historical fact Turkey denies.",
@@ -231,6 +278,7 @@ CANARIES: tuple[Canary, ...] = (
     *_family("attack", "threat", THREATS),
     *_family("attack", "slur", SLURS),
     *_family("attack", "spam", SPAM),
+    *_family("attack", "web spam", WEB_SPAM),
     *_family("attack", "evasion", EVASIONS),
     *_family("attack", "person threat", PERSON_THREATS),
     *_family("attack", "group attack", GROUP_ATTACKS),
@@ -240,6 +288,7 @@ CANARIES: tuple[Canary, ...] = (
     *_family("benign", "neutral identity", NEUTRAL_IDENTITY),
     *_family("benign", "group statement", GROUP_STATEMENTS),
     *_family("benign", "region discussion", REGION_DISCUSSION),
+    *_family("benign", "link discussion", LINK_DISCUSSION),
     *_family("benign", "name", [t.format(name) for t in NAME_TEMPLATES for name in NAMES]),
     *_family("benign", "place", [PLACE_TEMPLATE.format(place) for place in PLACES]),
     *_family("benign", "nationality", [t.format(n) for t in NATIONALITY_TEMPLATES for n in NATIONALITIES]),

@@ -94,7 +94,8 @@ class Recipe:
     augment: bool = True
     # Optional sets of templated rows (classifier.augment.EXTRA_SETS): "person_threats" (threats and
     # death wishes about one person who is not the reader, with contrasts), "group_statements"
-    # (plain statements that people belong to a group).
+    # (plain statements that people belong to a group), "web_spam" (comment spam selling things,
+    # with ordinary comments that cite links or talk about prices).
     augment_extra: tuple[str, ...] = ()
     max_word_features: int = 60_000
     max_char_features: int = 140_000
@@ -141,6 +142,8 @@ class Recipe:
     # them held-out threat ROC AUC fell from 0.973 to 0.964 and two behavioural threats dropped
     # below the review threshold. The labels the block is for have 1,159 (insult) to 32,240.
     embedding_min_positives: int = 1000
+    # Labels that use the embedding and window blocks whatever their number of positives.
+    embedding_labels: tuple[str, ...] = ()
     # A third family (needs embedding): a convolution over the comment's static token vectors, in
     # order (classifier/window.py), its logit added to the linear model's before calibration. None:
     # no such block.
@@ -178,15 +181,23 @@ class Recipe:
 # retrained model differs from the last one less by chance (docs/classifier/window_variants.py).
 # The templated group statements ("My roommates are Muslims.", classifier/augment.py): without
 # them "My neighbours are Muslims." scored identity_attack 0.449 and was rejected automatically;
-# trained in full as recipe group_statements (2026.12.07-20ef1ce1, the committed artifact): of 25
+# trained in full as recipe group_statements (2026.12.07-20ef1ce1, the previous default): of 25
 # such statements in tests/model none is rejected (8 before), Jigsaw test 0.9699 -> 0.9701, Civil
 # 0.9216 -> 0.9208, functional 0.789 / 0.823 -> 0.796 / 0.834, threshold rows approved 69.4% ->
 # 70.1%, and the behavioural suite passes.
+# Templated web spam ("Designer handbags! Order now at ...", with ordinary comments citing a source
+# by its link; classifier/augment.py) and spam through the embedding and window blocks
+# (embedding_labels): YouTube's 2015 spam is the only spam source. One fit each on the fixed split
+# (docs/classifier/spam_templates.py): of 20 held-out web spam comments (classifier.canaries
+# WEB_SPAM, written first) 11 -> 18 reach spam 0.283, spam ROC AUC against every other held-out
+# row 0.957 -> 0.990, YouTube test 0.9753 -> 0.9810; either change alone does less (templates 12,
+# blocks 13).
 DEFAULT_RECIPE = Recipe(
     name="default",
-    augment_extra=("group_statements",),
+    augment_extra=("group_statements", "web_spam"),
     embedding="minilm_l6_static",
     embedding_identity=True,
+    embedding_labels=("spam",),
     window=WindowConfig(epochs=6, ema_decay=0.9995),
     source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
 )
@@ -229,9 +240,11 @@ RECIPES: dict[str, Recipe] = {
     "person_threats": replace(
         DEFAULT_RECIPE, name="person_threats", augment_extra=(*DEFAULT_RECIPE.augment_extra, "person_threats")
     ),
-    # The default under the name it was measured by: the committed artifact was trained with it
-    # (`--recipe default` writes the same arrays, so the same version, with "default" as its name).
-    "group_statements": replace(DEFAULT_RECIPE, name="group_statements"),
+    # The previous default (2026.12.07-20ef1ce1 was trained with it): no web spam templates, spam
+    # on the n-grams alone.
+    "group_statements": replace(
+        DEFAULT_RECIPE, name="group_statements", augment_extra=("group_statements",), embedding_labels=()
+    ),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
 }
@@ -317,12 +330,12 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         sample_weight: NDArray[np.float64] | None = None,
         log: Log | None = None,
         nb_columns: int | None = None,
-        dense_min_positives: int = 0,
+        dense: Sequence[bool] | None = None,
     ) -> MaskedMultiLabel:
         """Fit every label; the NB-LR member sees only the first ``nb_columns`` columns (the
         non-negative n-gram counts a naive-Bayes ratio means something for), the plain member all,
-        except for labels with fewer than ``dense_min_positives`` positive rows, which keep to the
-        first ``nb_columns`` too (their weights on the other columns stay 0)."""
+        except for labels whose ``dense`` entry is false, which keep to the first ``nb_columns`` too
+        (their weights on the other columns stay 0)."""
         n_labels = Y.shape[1]
         self.coef_ = np.zeros((X.shape[1], n_labels), dtype=np.float64)
         self.intercept_ = np.zeros(n_labels)
@@ -349,7 +362,7 @@ class MaskedMultiLabel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
                 continue
             t0 = time.perf_counter()
             Xj, wj = X[rows], weights[rows]
-            if nb_columns is not None and int(y.sum()) < dense_min_positives:
+            if nb_columns is not None and dense is not None and not dense[j]:
                 Xj = Xj[:, :nb_columns]
             coef, intercept = self._fit_one(Xj, y, wj)
             plain = np.zeros(X.shape[1])
@@ -493,6 +506,15 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Pa
     return Splits(data, normalized, split, infos)
 
 
+def dense_labels(recipe: Recipe, Y: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which labels use the embedding and window blocks: those with at least
+    ``recipe.embedding_min_positives`` positive rows in ``Y``, and ``recipe.embedding_labels``."""
+    unknown = sorted(set(recipe.embedding_labels) - set(LABELS))
+    if unknown:
+        raise ValueError(f"unknown label(s) in embedding_labels: {unknown}")
+    return (np.nansum(Y, axis=0) >= recipe.embedding_min_positives) | np.isin(LABELS, recipe.embedding_labels)
+
+
 def fit_arrays(
     texts: Sequence[str], Y: NDArray[np.float64], weights: NDArray[np.float64], recipe: Recipe, log: Log = print
 ) -> tuple[Pipeline, dict[str, NDArray[Any]]]:
@@ -542,9 +564,8 @@ def fit_arrays(
             )
         X = sp.hstack(blocks).tocsr()
         log(f"embedding block: {block.dims} dims of {recipe.embedding} ({time.perf_counter() - t0:.1f}s)")
-    pipe.named_steps["clf"].fit(
-        X, Y, sample_weight=weights, log=log, nb_columns=n_sparse, dense_min_positives=recipe.embedding_min_positives
-    )
+    dense = dense_labels(recipe, Y)
+    pipe.named_steps["clf"].fit(X, Y, sample_weight=weights, log=log, nb_columns=n_sparse, dense=dense)
     clf: MaskedMultiLabel = pipe.named_steps["clf"]
     n_features = vec.vocabulary_.n_features
     arrays: dict[str, NDArray[Any]] = {
@@ -564,10 +585,9 @@ def fit_arrays(
         net = WindowNet(block.static.vectors, Y.shape[1], recipe.window).fit(seqs, Y, weights, log=log)
         # Like the embedding block, labels with few positives keep to the n-grams (the filters are
         # still trained on them too): held-out threat ROC AUC fell with the block's share in it.
-        positives = np.nansum(Y, axis=0)
         assert recipe.embedding is not None
         table_sha256 = sha256_file(static_vectors_path(recipe.embedding))
-        arrays.update(net.arrays(table_sha256, keep=positives >= recipe.embedding_min_positives))
+        arrays.update(net.arrays(table_sha256, keep=dense))
     if block is not None:
         # Folded into one weight per token and label: scoring needs no vectors, only a lookup.
         dims = block.dims

@@ -32,7 +32,7 @@ from classifier.functional import functional_cases
 from classifier.identity import prepare_text
 from classifier.model import Model, default_model_path, linear_logits
 from classifier.thresholds import cutoffs
-from classifier.train import RECIPES, prepare, sample_weights
+from classifier.train import RECIPES, dense_labels, prepare, sample_weights
 from classifier.window import WindowNet, WindowScorer, encode_with_identity
 
 CHUNK = 2048
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     tokens = encode_with_identity(tokenizer, [splits.normalized[i] for i in train])
     seqs = [tokens.ids[tokens.indptr[i] : tokens.indptr[i + 1]] for i in range(len(train))]
     static = load_static_vectors(static_vectors_path(recipe.embedding))
-    keep = np.nansum(data.y[train], axis=0) >= recipe.embedding_min_positives
+    keep = dense_labels(recipe, data.y[train])
 
     sets: dict[str, tuple[NDArray[np.int64] | None, list[str]]] = {}
     for name in ("val", "test"):

@@ -1,11 +1,15 @@
-"""The templated training rows: what the optional sets (threats about a third person, group statements) add."""
+"""The templated training rows: what the optional sets (threats about a third person, group statements,
+web spam) add."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
-from classifier.augment import GROUPS, PERSON_TARGETS, augmentation_dataset
+from classifier.augment import _SPAM_OFFERS, _SPAM_SITES, GROUPS, PERSON_TARGETS, augmentation_dataset
+from classifier.canaries import LINK_DISCUSSION, WEB_SPAM
 from classifier.labels import LABELS
 
 L = {name: i for i, name in enumerate(LABELS)}
@@ -53,5 +57,34 @@ def test_the_extra_sets_add_independently_and_unknown_ones_are_refused() -> None
     both = augmentation_dataset(seed=13, extra=("person_threats", "group_statements"))
     threats = augmentation_dataset(seed=13, extra=("person_threats",))
     assert both.texts[: len(threats)] == threats.texts
+    every = augmentation_dataset(seed=13, extra=("person_threats", "group_statements", "web_spam"))
+    assert every.texts[: len(both)] == both.texts
     with pytest.raises(ValueError, match="unknown augmentation set"):
         augmentation_dataset(extra=("typo",))
+
+
+def test_web_spam_sells_and_its_contrasts_cite_or_talk_prices_all_not_toxic() -> None:
+    base = augmentation_dataset(seed=13, extra=("group_statements",))
+    more = augmentation_dataset(seed=13, extra=("group_statements", "web_spam"))
+    n = len(base)
+    assert more.texts[:n] == base.texts  # the default's rows stay as they were
+    added, y = more.texts[n:], more.y[n:]
+    spam = y[:, L["spam"]] == 1
+    assert 40 <= spam.sum() <= 60 and (~spam).sum() >= 30
+    assert (y[:, L["toxicity"]] == 0).all()  # selling things is not toxic
+    for text, is_spam in zip(added, spam, strict=True):
+        if is_spam:
+            assert any(site in text for site in _SPAM_SITES), text
+    # contrasts carry links too: a link alone must not make a comment spam
+    assert sum(bool(re.search(r"www\.|https?://|\.com\b", t)) for t, s in zip(added, spam, strict=True) if not s) >= 20
+
+
+def test_web_spam_templates_keep_out_of_the_held_out_probe() -> None:
+    """The probe (classifier.canaries WEB_SPAM, LINK_DISCUSSION) was written first; the templates
+    share neither a sentence, a site nor an offer with it."""
+    probe = " ".join((*WEB_SPAM, *LINK_DISCUSSION)).lower()
+    for site in _SPAM_SITES:
+        host = re.sub(r"^(https?://)?(www\.)?", "", site).split("/")[0]
+        assert host not in probe, site
+    for offer in _SPAM_OFFERS:
+        assert offer.lower() not in probe, offer

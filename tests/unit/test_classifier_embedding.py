@@ -41,8 +41,14 @@ def static():  # type: ignore[no-untyped-def]
     return load_static_vectors(static_vectors_path("minilm_l6_static"))
 
 
-def _train(out: Path, min_positives: int) -> Model:
-    recipe = replace(RECIPE, embedding="minilm_l6_static", embedding_scale=1.0, embedding_min_positives=min_positives)
+def _train(out: Path, min_positives: int, labels: tuple[str, ...] = ()) -> Model:
+    recipe = replace(
+        RECIPE,
+        embedding="minilm_l6_static",
+        embedding_scale=1.0,
+        embedding_min_positives=min_positives,
+        embedding_labels=labels,
+    )
     return train_tiny_model(out, recipe)
 
 
@@ -220,6 +226,21 @@ def test_labels_with_few_positives_keep_to_the_ngrams(tmp_path: Path) -> None:
     per_label = np.abs(model._tokens.coef).max(axis=0)
     assert per_label[LABELS.index("toxicity")] > 0
     assert per_label[LABELS.index("threat")] == 0
+
+
+def test_a_label_named_in_embedding_labels_uses_the_block_whatever_its_positives(tmp_path: Path) -> None:
+    model = _train(tmp_path / "model", min_positives=100, labels=("threat",))
+    assert model._tokens is not None
+    per_label = np.abs(model._tokens.coef).max(axis=0)
+    assert per_label[LABELS.index("threat")] > 0 and per_label[LABELS.index("toxicity")] > 0
+    assert per_label[LABELS.index("spam")] == 0  # neither named nor with 100 positives (about 60)
+
+
+def test_an_unknown_label_in_embedding_labels_is_refused() -> None:
+    from classifier.train import dense_labels
+
+    with pytest.raises(ValueError, match="embedding_labels"):
+        dense_labels(replace(RECIPE, embedding_labels=("toxic",)), np.zeros((2, len(LABELS))))
 
 
 def test_explanations_add_up_to_the_score(model: Model) -> None:
