@@ -15,6 +15,7 @@ from classifier.canaries import (
     CLEAN,
     EVASIONS,
     INSULTS,
+    LINK_DISCUSSION,
     NAME_TEMPLATES,
     NAMES,
     NATIONALITIES,
@@ -71,14 +72,28 @@ def test_no_canary_is_a_training_template() -> None:
 
 
 # The committed model learned threats from Jigsaw's 84, nearly all said to the reader, and auto-
-# approves three of these (its predecessor five); the "person_threats" recipe (classifier/train.py)
-# approved two and failed other behavioural tests. strict: a default that passes them turns these
-# marks into failures.
+# approves six of these (2026.12.07-20ef1ce1 three, at a toxicity review cut-off of 0.155 where
+# this one's is 0.171; the three it added were decided right by margins of 0.11 to 0.28, under
+# what another window seed moves); the "person_threats" recipe (classifier/train.py) approved two
+# and failed other behavioural tests. strict: a default that passes them turns these marks into
+# failures.
 _APPROVED_BY_DEFAULT = {
+    "I hope the author dies in a drone strike.",
     "I hope the author gets cancer.",
+    "The world would be better if the author were dead.",
     "Can't wait to dance on the editor's grave.",
     "Whoever wrote this needs to be taken out back and shot.",
+    "Pray the minister's plane goes down.",
 }
+# Web spam the default approves (of 20; 2026.12.07-20ef1ce1, before the web-spam templates: 7).
+_SPAM_APPROVED_BY_DEFAULT = {"Need a loan fast? Bad credit OK, apply today at quickloans24.org"}
+# Ordinary comments the default holds for spam: a news link and "subscribe" were spam on YouTube.
+_LINKS_HELD_BY_DEFAULT = {
+    "Pakistan paid $1.5 billion for the jets, according to https://www.reuters.com/world/",
+    "I subscribe to this paper and it's worth every penny.",
+    "Here is the original study: https://doi.org/10.1017/S0020818300000000",
+}
+_KNOWN_WRONG = _APPROVED_BY_DEFAULT | _SPAM_APPROVED_BY_DEFAULT
 # toxicity 0.288, review cut-off 0.155
 _REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}
 
@@ -105,6 +120,13 @@ def test_the_same_targets_without_a_threat_are_approvable(model: Model, text: st
     scores = model.score([text])[0]
     assert scores["toxicity"] < model.thresholds["toxicity"].review
     assert scores["threat"] < model.thresholds["threat"].review
+
+
+@pytest.mark.parametrize(
+    "text", _marked(list(LINK_DISCUSSION), _LINKS_HELD_BY_DEFAULT, "a link or 'subscribe' was spam on YouTube")
+)
+def test_ordinary_comments_with_links_or_prices_are_approvable(model: Model, text: str) -> None:
+    assert decide(model, [text]) == ["approve"]
 
 
 @pytest.mark.parametrize("text", SLURS)
@@ -179,16 +201,26 @@ REJECTED_ON_SCORES = ("Muslims in India deserve equal rights.", "Muslims come fr
 def test_a_group_statement_over_a_reject_cut_off_goes_to_a_human(model: Model, text: str) -> None:
     assert model.names_group([text]) == [True]
     assert decide(model, [text]) == ["review"]
-    scores = model.score([text])[0]
-    assert any(scores[label] >= t.reject for label, t in model.thresholds.items())  # the rule is what holds it
+    # At a toxicity reject cut-off under its score (2026.12.07-20ef1ce1 reached its own identity_attack
+    # cut-off with these) the rule holds it; an insult over the same cut-off is rejected.
+    strict = {"toxicity": {"review": 0.05, "reject": 0.1}}
+    assert model.score([text])[0]["toxicity"] >= 0.1
+    assert decide(model, [text, "You are a complete idiot."], strict) == ["review", "reject"]
 
 
 def _canary_params() -> list[object]:
     """Every canary; the default model's known failures (the person threats it approves, above) as
     strict xfails."""
-    mark = pytest.mark.xfail(strict=True, reason="the default model has no templated third-person threats")
+    marks = {
+        **dict.fromkeys(_APPROVED_BY_DEFAULT, "the default model has no templated third-person threats"),
+        **dict.fromkeys(_SPAM_APPROVED_BY_DEFAULT, "spam learned from YouTube and templates misses this offer"),
+    }
     return [
-        pytest.param(c, id=f"{c.family}: {c.text}", marks=[mark] if c.text in _APPROVED_BY_DEFAULT else [])
+        pytest.param(
+            c,
+            id=f"{c.family}: {c.text}",
+            marks=[pytest.mark.xfail(strict=True, reason=marks[c.text])] if c.text in marks else [],
+        )
         for c in CANARIES
     ]
 
@@ -296,7 +328,7 @@ def test_canary_failures_follow_the_thresholds_the_service_applies(model: Model)
     expected = [c.text for c, group in zip(CANARIES, named, strict=True) if c.kind == "benign" and not group]
     assert [c.text for c in failures(model, reject_all)] == expected
     assert 0 < len(expected) < sum(c.kind == "benign" for c in CANARIES)
-    assert [c.text for c in failures(model)] == [c.text for c in CANARIES if c.text in _APPROVED_BY_DEFAULT]
+    assert [c.text for c in failures(model)] == [c.text for c in CANARIES if c.text in _KNOWN_WRONG]
 
 
 def test_the_report_counts_every_canary_by_family(model: Model) -> None:
@@ -307,7 +339,7 @@ def test_the_report_counts_every_canary_by_family(model: Model) -> None:
     families = result["per_family"].values()
     assert sum(f["n"] for f in families) == result["n"] == len(CANARIES)
     assert [t for f in families for t in f["wrong"]] == [c.text for c in failures(model)]
-    assert result["wrong"] == len(_APPROVED_BY_DEFAULT)
+    assert result["wrong"] == len(_KNOWN_WRONG)
 
 
 def test_a_canary_margin_is_negative_exactly_when_it_is_decided_wrong(model: Model) -> None:
