@@ -304,8 +304,7 @@ def decide(
     per-label ``overrides`` the service applies from ``MODERATION_THRESHOLDS``)."""
     if not texts:
         return []
-    scores = model.score_array(list(texts))
-    named = np.array(model.names_group(list(texts)), dtype=bool)
+    scores, named = model.score_array_and_name(list(texts))
     approved, rejected = decisions(scores, *cutoffs(model.thresholds, overrides), named)
     return ["approve" if a else "reject" if r else "review" for a, r in zip(approved, rejected, strict=True)]
 
@@ -321,10 +320,9 @@ def margins(
     that never reject do not count). Negative: decided wrong. Refitting the default's window block
     with another seed moved canaries' margins by 0.1 (median) and up to 0.85
     (``docs/classifier/window_variants.py``): a canary decided right by less is right by chance."""
-    texts = [c.text for c in canaries]
-    p = model.score_array(texts)
+    p, named = model.score_array_and_name([c.text for c in canaries])
     review, reject = cutoffs(model.thresholds, overrides)
-    return margins_of(p, review, reject, [c.kind for c in canaries], np.array(model.names_group(texts), dtype=bool))
+    return margins_of(p, review, reject, [c.kind for c in canaries], named)
 
 
 def margins_of(

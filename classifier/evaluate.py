@@ -284,7 +284,7 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
     test = splits.rows("test", sources=recipe.sources)
     test_texts = [data.texts[i] for i in test]
     log(f"scoring {len(test)} held-out rows")
-    p = model.score_array(test_texts)
+    p, named = model.score_array_and_name(test_texts)
     Y = data.y[test]
     results: dict[str, Any] = {"model_version": model.version, "recipe": recipe.name}
     results["heldout"] = heldout_metrics(p, Y, [data.source[i] for i in test])
@@ -309,8 +309,8 @@ def write_report(model_path: Path, data_dir: Path, out: Path, cross: bool = True
     fit_rows = np.flatnonzero(splits.split != "test")
     confidence = getattr(recipe, "threshold_confidence", 0.95)
     natural_test = data.natural[test] & (src_test == "jigsaw")
-    # Comments that name an identity group are held for review, not rejected, as the service does.
-    named = np.array(model.names_group(test_texts), dtype=bool)
+    # Comments that name an identity group (named) are held for review, not rejected, as the
+    # service does.
 
     def view(m: NDArray[np.bool_], weights: NDArray[np.float64] | None = None) -> dict[str, float]:
         return policy_view(p[m], Y[m], model.thresholds, weights, confidence, named[m])

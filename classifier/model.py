@@ -303,6 +303,15 @@ class Model:
             return np.zeros((0, len(self.labels)))
         return _sigmoid(self.logits(texts))
 
+    def score_array_and_name(self, texts: Sequence[str]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """:meth:`score_array` and :meth:`names_group` (as an array) from one preparation of the
+        batch: what the offline mirrors of the service's decision need."""
+        if not texts:
+            return np.zeros((0, len(self.labels))), np.zeros(0, dtype=bool)
+        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask, self._identity_terms) for t in texts]
+        probs = _sigmoid(self._logits(normalized, self._features.transform(normalized)))
+        return probs, self._named(texts, normalized)
+
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """One dict per text with a calibrated probability for every label."""
         probs = self.score_array(texts)
@@ -313,8 +322,14 @@ class Model:
         "gay", "black people"...), found as scoring finds it. The model ranks these comments less
         reliably (``REPORT.md``, "Comments that mention an identity group"), so the service's
         default policy does not reject them on scores alone."""
-        prepared = [prepare_text(t[:MAX_CHARS], True, self._identity_terms) for t in texts]
-        return [bool(m) for m in mentions_identity(prepared)]
+        return self._named(texts).tolist()
+
+    def _named(self, texts: Sequence[str], normalized: Sequence[str] | None = None) -> NDArray[np.bool_]:
+        """:meth:`names_group` of ``texts``; ``normalized``, their preparation for scoring, is
+        reused when this model folds identity terms (then it is the same preparation)."""
+        if normalized is None or not self._identity_mask:
+            normalized = [prepare_text(t[:MAX_CHARS], True, self._identity_terms) for t in texts]
+        return mentions_identity(normalized)
 
     def score_and_explain(
         self, texts: Sequence[str], top_k: int = 8
@@ -351,9 +366,7 @@ class Model:
         if not texts:
             return [], [], []
         normalized = [prepare_text(t, self._identity_mask, self._identity_terms) for t in texts]
-        # A model that folds identity terms has found them already: the texts it scored are the
-        # ones names_group would prepare.
-        named = [bool(m) for m in mentions_identity(normalized)] if self._identity_mask else self.names_group(texts)
+        named = self._named(texts, normalized).tolist()
         matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.
         tokens = None if self._tokens is None else self._tokens.tokenizer.encode(normalized, offsets=True)

@@ -310,14 +310,15 @@ def evaluate(
     """
     if not len(texts):
         return SetMetrics(0, {}, 0, 0)
-    p = np.vstack([model.score_array(list(texts[lo : lo + 2000])) for lo in range(0, len(texts), 2000)])
+    chunks = [model.score_array_and_name(list(texts[lo : lo + 2000])) for lo in range(0, len(texts), 2000)]
+    p = np.vstack([scores for scores, _ in chunks])
+    named = np.concatenate([names for _, names in chunks])
     aucs: dict[str, float] = {}
     for j, label in enumerate(LABELS):
         rows = ~np.isnan(Y[:, j])
         y = Y[rows, j]
         if y.size and MIN_CLASS_ROWS <= y.sum() <= y.size - MIN_CLASS_ROWS:
             aucs[label] = float(roc_auc_score(y, p[rows, j]))
-    named = np.array(model.names_group(list(texts)), dtype=bool)
     approved, rejected = decisions(p, *cutoffs(model.thresholds, threshold_overrides), named)
     bad = np.nan_to_num(Y, nan=0.0).max(axis=1) >= 0.5
     annotated = ~np.isnan(Y).all(axis=1)

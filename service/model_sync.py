@@ -161,12 +161,12 @@ class ModelSync:
         if not batch:
             return
         texts = [c.text for c in batch]
-        scores, named = await asyncio.to_thread(lambda: (shadow.score(texts), shadow.names_group(texts)))
+        probs, named = await asyncio.to_thread(shadow.score_array_and_name, texts)
         thresholds = _thresholds(shadow, self._overrides)
         async with self._pool.acquire() as conn:
-            for comment, shadow_scores, group in zip(batch, scores, named, strict=True):
-                rounded = {label: round(float(p), 4) for label, p in shadow_scores.items()}
-                decision = decide(PolicyInput(scores=rounded, thresholds=thresholds, names_group=group))
+            for comment, row, group in zip(batch, probs, named, strict=True):
+                rounded = {label: round(float(p), 4) for label, p in zip(shadow.labels, row, strict=True)}
+                decision = decide(PolicyInput(scores=rounded, thresholds=thresholds, names_group=bool(group)))
                 delta = max(
                     (abs(rounded.get(label, 0.0) - comment.scores.get(label, 0.0)) for label in rounded), default=0.0
                 )

@@ -320,3 +320,12 @@ def test_the_service_call_names_groups_from_its_own_preparation(model: Model, mo
     monkeypatch.setattr(classifier.model, "EXPLAIN_CHUNK", 2)  # in pieces, alike
     assert model.score_explain_and_name(texts)[2] == named
     assert model.score_explain_and_name([]) == ([], [], [])
+
+
+def test_scores_and_group_names_from_one_preparation_match_the_separate_calls(model: Model) -> None:
+    texts = ["Muslims in India deserve equal rights.", "The weather is nice.", "you idiot moron", "gay pride"]
+    probs, named = model.score_array_and_name(texts)
+    np.testing.assert_array_equal(probs, model.score_array(texts))
+    assert named.tolist() == model.names_group(texts) == [True, False, False, True]
+    empty, none = model.score_array_and_name([])
+    assert empty.shape == (0, len(model.labels)) and none.shape == (0,)
