@@ -17,15 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 import classifier.data as cdata
 import classifier.train as ctrain
-from classifier import LABELS
-from classifier.evaluate import source_aucs
-from classifier.functional import functional_cases
-from classifier.identity import prepare_text
-from classifier.train import RECIPES, calibrated, fit_calibrated, prepare, raw_logits, sample_weights
+from classifier.experiment import fit_once
+from classifier.train import RECIPES, prepare
 
 # Let ETHOS be a training source for this run only.
 specs = tuple(replace(s, train=True) if s.name == "ethos" else s for s in cdata.SOURCES)
@@ -43,29 +39,16 @@ parser.add_argument("--data-dir", type=Path, required=True)
 args = parser.parse_args()
 data_dir = args.data_dir
 variants = {k: v for k, v in variants.items() if k in args.variants}
-cases = functional_cases()
-hateful = np.array([c.hateful for c in cases])
-funcs = [c.functionality for c in cases]
-tox, attack = LABELS.index("toxicity"), LABELS.index("identity_attack")
 for name, recipe in variants.items():
     t0 = time.perf_counter()
-    splits = prepare(recipe, data_dir, log=lambda *_: None)
-    data, source = splits.data, np.array(splits.data.source)
-    train = splits.rows("train", sources=(*recipe.sources, "augment"))
-    evsrc = (*base.sources, "ethos")
-    sets = {n: splits.rows(n, sources=evsrc) for n in ("val", "test")}
-    functional = [prepare_text(c.text, recipe.identity_mask, recipe.identity_terms) for c in cases]
-    weights = sample_weights(data, train, recipe)
-    rows = train[weights > 0]
-    print(name, "train rows", len(rows), "ethos train rows", int((source[rows] == "ethos").sum()), flush=True)
-    space, arrays = fit_calibrated(splits, rows, weights[weights > 0], sets["val"], recipe)
-    zf = calibrated(arrays, raw_logits(arrays, space, functional))
-    print(name, "functional", " / ".join(f"{roc_auc_score(hateful, zf[:, j]):.3f}" for j in (tox, attack)))
-    for f in dict.fromkeys(funcs):
-        m = np.array([x == f for x in funcs])
-        print(f"   {f:40s} tox {zf[m, tox].mean():.3f} ia {zf[m, attack].mean():.3f}")
-    for sname, index in sets.items():
-        z = calibrated(arrays, raw_logits(arrays, space, [splits.normalized[i] for i in index]))[:, tox]
-        cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, source_aucs(data, index, z, SRC), strict=True)]
+    fit = fit_once(recipe, prepare(recipe, data_dir, log=lambda *_: None), eval_sources=(*base.sources, "ethos"))
+    source = np.array(fit.splits.data.source)
+    print(name, "train rows", len(fit.train_rows), "ethos train rows", int((source[fit.train_rows] == "ethos").sum()))
+    toxicity, attack, means = fit.functional()
+    print(name, f"functional {toxicity:.3f} / {attack:.3f}")
+    for functionality, (tox, ia) in means.items():
+        print(f"   {functionality:40s} tox {tox:.3f} ia {ia:.3f}")
+    for sname in fit.sets:
+        cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, fit.source_aucs(sname, SRC), strict=True)]
         print(name, sname, "; ".join(cells))
     print(name, f"{time.perf_counter() - t0:.0f}s", flush=True)

@@ -24,10 +24,8 @@ from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS
 from classifier.canaries import LINK_DISCUSSION, WEB_SPAM
-from classifier.evaluate import source_aucs
-from classifier.functional import functional_cases
-from classifier.identity import prepare_text
-from classifier.train import RECIPES, Recipe, calibrated, fit_calibrated, prepare, raw_logits, sample_weights
+from classifier.experiment import fit_once
+from classifier.train import RECIPES, Recipe, prepare
 
 PREVIOUS = RECIPES["group_statements"]  # the default before the web spam (2026.12.07-20ef1ce1)
 VARIANTS = {
@@ -43,7 +41,7 @@ SRC = ("jigsaw", "civil sentences", "olid", "davidson", "stormfront")
 # The committed default's spam review cut-off, for counts on the same scale (one fit's calibration
 # is not the full recipe's, so read the counts beside the AUCs).
 SPAM_REVIEW = 0.283
-TOX, ATTACK, SPAM = (LABELS.index(n) for n in ("toxicity", "identity_attack", "spam"))
+SPAM = LABELS.index("spam")
 
 
 def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -53,22 +51,11 @@ def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
 def run(name: str, recipe: Recipe, data_dir: Path) -> None:
     """Fit ``recipe`` once and print its figures."""
     t0 = time.perf_counter()
-    splits = prepare(recipe, data_dir, log=lambda *_: None)
-    data, source = splits.data, np.array(splits.data.source)
-    train = splits.rows("train", sources=(*recipe.sources, "augment"))
-    sets = {n: splits.rows(n, sources=recipe.sources) for n in ("val", "test")}
-    weights = sample_weights(data, train, recipe)
-    space, arrays = fit_calibrated(splits, train[weights > 0], weights[weights > 0], sets["val"], recipe)
-
-    def score(prepared: list[str]) -> np.ndarray:
-        return calibrated(arrays, raw_logits(arrays, space, prepared))
-
-    def score_texts(texts: list[str]) -> np.ndarray:
-        return score([prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in texts])
-
-    web, links = score_texts(list(WEB_SPAM))[:, SPAM], score_texts(list(LINK_DISCUSSION))[:, SPAM]
-    test = sets["test"]
-    z_test = score([splits.normalized[i] for i in test])
+    fit = fit_once(recipe, prepare(recipe, data_dir, log=lambda *_: None))
+    data, source = fit.splits.data, np.array(fit.splits.data.source)
+    web, links = fit.score_texts(list(WEB_SPAM))[:, SPAM], fit.score_texts(list(LINK_DISCUSSION))[:, SPAM]
+    test = fit.sets["test"]
+    z_test = fit.score_rows(test)
     youtube = source[test] == "youtube"
     others = z_test[~youtube, SPAM]
     print(f"## {name} ({time.perf_counter() - t0:.0f}s)")
@@ -82,16 +69,10 @@ def run(name: str, recipe: Recipe, data_dir: Path) -> None:
     )
     print("  web spam:", " ".join(f"{p:.2f}" for p in web))
     print("  links:   ", " ".join(f"{p:.2f}" for p in links))
-    cases = functional_cases()
-    zf = score_texts([c.text for c in cases])
-    hateful = np.array([c.hateful for c in cases])
-    print(
-        "functional toxicity / identity_attack:",
-        " / ".join(f"{roc_auc_score(hateful, zf[:, j]):.3f}" for j in (TOX, ATTACK)),
-    )
-    for sname, index in sets.items():
-        z = score([splits.normalized[i] for i in index])[:, TOX]
-        cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, source_aucs(data, index, z, SRC), strict=True)]
+    toxicity, attack, _ = fit.functional()
+    print(f"functional toxicity / identity_attack: {toxicity:.3f} / {attack:.3f}")
+    for sname in fit.sets:
+        cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, fit.source_aucs(sname, SRC), strict=True)]
         print(f"toxicity {sname}: " + "; ".join(cells), flush=True)
 
 

@@ -1,0 +1,87 @@
+"""One fit of a recipe on the fixed split, and the figures the measurement scripts print.
+
+The scripts in ``docs/classifier`` each vary one thing (a weight, a template set, a source) and
+compare variants without the full recipe's cost: one fit on the training rows, Platt-calibrated
+on the validation rows, no cross-fitting and no thresholds. They share this module so that they
+fit, score and measure the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import roc_auc_score
+
+from classifier.evaluate import source_aucs
+from classifier.functional import functional_cases
+from classifier.identity import prepare_text
+from classifier.labels import LABELS
+from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_logits, sample_weights
+
+__all__ = ["OneFit", "fit_once"]
+
+TOXICITY, IDENTITY_ATTACK = LABELS.index("toxicity"), LABELS.index("identity_attack")
+
+
+@dataclass
+class OneFit:
+    """A fitted and calibrated variant and the evaluation rows it is measured on."""
+
+    recipe: Recipe
+    splits: Splits
+    space: Any
+    arrays: dict[str, NDArray[Any]]
+    sets: dict[str, NDArray[np.int64]]  # "val" and "test" rows of the evaluated sources
+    train_rows: NDArray[np.int64]  # the rows it was fitted on (positive weight)
+    seconds: float
+
+    def score_prepared(self, prepared: Sequence[str]) -> NDArray[np.float64]:
+        """Probabilities (one column per label) of texts already normalized and prepared."""
+        return calibrated(self.arrays, raw_logits(self.arrays, self.space, prepared))
+
+    def score_texts(self, texts: Sequence[str]) -> NDArray[np.float64]:
+        """Probabilities of raw texts, prepared as the recipe prepares them."""
+        recipe = self.recipe
+        return self.score_prepared([prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in texts])
+
+    def score_rows(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Probabilities of rows of the split."""
+        return self.score_prepared([self.splits.normalized[i] for i in rows])
+
+    def source_aucs(self, set_name: str, sources: Sequence[str]) -> list[float]:
+        """Toxicity ROC AUC per source on the ``set_name`` rows (see :func:`classifier.evaluate.source_aucs`)."""
+        index = self.sets[set_name]
+        return source_aucs(self.splits.data, index, self.score_rows(index)[:, TOXICITY], sources)
+
+    def functional(self) -> tuple[float, float, dict[str, tuple[float, float]]]:
+        """The functional suite: toxicity and identity_attack ROC AUC, and per functionality
+        the two labels' mean scores."""
+        cases = functional_cases()
+        z = self.score_texts([c.text for c in cases])
+        hateful = np.array([c.hateful for c in cases])
+        kinds = np.array([c.functionality for c in cases])
+        means = {
+            kind: (float(z[kinds == kind, TOXICITY].mean()), float(z[kinds == kind, IDENTITY_ATTACK].mean()))
+            for kind in dict.fromkeys(kinds.tolist())
+        }
+        toxicity, attack = (float(roc_auc_score(hateful, z[:, j])) for j in (TOXICITY, IDENTITY_ATTACK))
+        return toxicity, attack, means
+
+
+def fit_once(recipe: Recipe, splits: Splits, eval_sources: Sequence[str] | None = None) -> OneFit:
+    """Fit ``recipe`` once on the training rows of its sources (and its templates) in ``splits``
+    (from :func:`classifier.train.prepare`), weighted by :func:`classifier.train.sample_weights`,
+    calibrated on the validation rows of ``eval_sources`` (default: the recipe's sources)."""
+    started = time.perf_counter()
+    train = splits.rows("train", sources=(*recipe.sources, "augment"))
+    evaluated = recipe.sources if eval_sources is None else eval_sources
+    sets = {name: splits.rows(name, sources=evaluated) for name in ("val", "test")}
+    weights = sample_weights(splits.data, train, recipe)
+    keep = weights > 0
+    space, arrays = fit_calibrated(splits, train[keep], weights[keep], sets["val"], recipe)
+    return OneFit(recipe, splits, space, arrays, sets, train[keep], time.perf_counter() - started)

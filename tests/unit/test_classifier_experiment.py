@@ -1,0 +1,47 @@
+"""classifier.experiment: one fit of a recipe on the fixed split, as the measurement scripts use it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from classifier.experiment import fit_once
+from classifier.identity import prepare_text
+from classifier.labels import LABELS
+from classifier.testing import RECIPE, generated
+from classifier.train import prepare
+
+
+def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> None:
+    texts, y = generated(900, seed=3)
+    path = tmp_path / "gen.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"text": t, **dict(zip(LABELS, map(float, row), strict=True))})
+            for t, row in zip(texts, y, strict=True)
+        )
+    )
+    recipe = replace(RECIPE, sources=("extra:gen",), eval_only_sources=())
+    splits = prepare(recipe, tmp_path, lambda _m: None, [path])
+    fit = fit_once(recipe, splits)
+
+    assert set(splits.split[fit.train_rows]) == {"train"}
+    assert set(splits.split[fit.sets["test"]]) == {"test"} and len(fit.sets["val"]) > 0
+    sample = ["you stupid idiot, the council vote", "the council budget vote at the library"]
+    z = fit.score_texts(sample)
+    assert z.shape == (2, len(LABELS))
+    prepared = [prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in sample]
+    np.testing.assert_array_equal(z, fit.score_prepared(prepared))
+    tox = LABELS.index("toxicity")
+    assert z[0, tox] > z[1, tox]
+    rows = fit.sets["test"][:5]
+    np.testing.assert_allclose(fit.score_rows(rows), fit.score_prepared([splits.normalized[i] for i in rows]))
+    (auc,) = fit.source_aucs("test", ["extra:gen"])
+    assert auc > 0.95  # the generated toxic rows carry a toxic word
+    toxicity, attack, means = fit.functional()
+    assert 0.0 <= toxicity <= 1.0 and 0.0 <= attack <= 1.0
+    assert {"derogation", "counter_speech"} <= set(means)
+    assert all(0.0 <= m <= 1.0 for pair in means.values() for m in pair)
