@@ -218,8 +218,11 @@ _DISAGREE = (
 
 # One person who is not the reader: the people a news comment section wishes harm on. Real threat
 # positives (84 Jigsaw rows) are nearly all in the second person ("I will kill you"), so death
-# wishes about the author scored threat 0.01 and some were approved automatically. Each frame has
-# a contrast with the same target and opening words that is no threat. Kept disjoint from the
+# wishes about the author scored threat 0.01 and some were approved automatically. Most frames
+# have a contrast with the same target and opening words that is no threat; "I'm going to hunt
+# down ..." has none: its contrast "I'm going to email ... about this." taught that "I'm going
+# to" before "you" is no threat, and the behavioural threat "I'm going to find where you live and
+# hurt you." fell under the threat cut-off (model card). Kept disjoint from the
 # frames of the held-out probe in tests/model (hope ... dies / gets cancer, better if ... dead,
 # rot in hell, a bullet, a grave, strung up, smash ... face, dragged out, taken out back, a plane
 # going down, burn alive) and from the functional suite's threats.
@@ -264,7 +267,6 @@ _PERSON_CONTRASTS = (
     "{T} needs a better fact-checker.",
     "I would love to have a coffee with {t}.",
     "{T} will pay for this at the next election.",
-    "I'm going to email {t} about this.",
     "Let's hope {t} reads these comments.",
     "{T} deserves a long and happy retirement.",
     "Wishing {t} a speedy recovery.",
@@ -300,7 +302,6 @@ _YOU_CONTRASTS = (
     "You need a better fact-checker.",
     "I would love to have a coffee with you.",
     "You will pay for this at the next election.",
-    "I'm going to email you about this.",
     "Let's hope you read these comments.",
     "You deserve a long and happy retirement.",
     "Wishing you a speedy recovery.",

@@ -195,9 +195,18 @@ class Recipe:
 # held-out Wikipedia (reweighted) auto-approved 74.9% -> 76.6% at the same error; the cut-offs,
 # chosen jointly, moved (toxicity review 0.155 -> 0.171) and three edge death wishes about a third
 # person are approved (6 of 12, was 3; see the model card).
+# Templated threats and death wishes about one person who is not the reader ("person_threats",
+# classifier/augment.py), tried before and not adopted (see the recipe's earlier figures in the
+# model card); with the web spam in the recipe and without the contrast "I'm going to email ...
+# about this." (it taught that "I'm going to" before "you" is no threat, and the behavioural
+# threat "I'm going to find where you live and hurt you." fell under the threat cut-off). Trained
+# in full (2026.12.07-de788a0d as recipe person_threats, then as default): of twelve held-out
+# death wishes about the author or an official 6 -> 1 approved, one more of their twelve
+# contrasts to review (2 of 12), Jigsaw test 0.9702 -> 0.9698, Civil 0.9211 -> 0.9204, functional
+# 0.792 / 0.830 -> 0.795 / 0.831.
 DEFAULT_RECIPE = Recipe(
     name="default",
-    augment_extra=("group_statements", "web_spam"),
+    augment_extra=("group_statements", "web_spam", "person_threats"),
     embedding="minilm_l6_static",
     embedding_identity=True,
     embedding_labels=("spam",),
@@ -229,22 +238,11 @@ RECIPES: dict[str, Recipe] = {
     # are 0.486 and 0.481 against 0.478, so that test is on the edge either way), and it sends
     # more plain discussion that names a people near a violent word to review (model card).
     "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
-    # The default plus templated threats and death wishes about one person who is not the reader
-    # (classifier/augment.py). Trained in full (2026.12.07-16ba101e, 2-core Intel Xeon, 1,231 s):
-    # of twelve such threats held out in tests/model, two are auto-approved (the default: five),
-    # functional toxicity 0.789 -> 0.796 and identity_attack 0.823 -> 0.827, Jigsaw threat test
-    # 0.940 -> 0.953 (13 positives); Jigsaw test toxicity 0.9699 -> 0.9691, Civil 0.9216 -> 0.9204,
-    # threshold rows approved 69.4% -> 69.5%. Not the default: the behavioural suite fails on it
-    # ("I'm going to find where you live and hurt you." threat 0.357, under its cut-off of 0.436;
-    # toxicity still sends it to review), and three of twelve ordinary sentences naming the same
-    # people go to review (the default: one), e.g. "The minister's plane landed safely in Ankara."
-    # Measured, like tokenlearn and nationalities, before the default added the group statements;
-    # all three follow the default.
-    "person_threats": replace(
-        DEFAULT_RECIPE, name="person_threats", augment_extra=(*DEFAULT_RECIPE.augment_extra, "person_threats")
-    ),
-    # The previous default (2026.12.07-20ef1ce1 was trained with it): no web spam templates, spam
-    # on the n-grams alone.
+    # The previous default (2026.12.07-10c43964 was trained with it): no templated threats about a
+    # third person.
+    "web_spam": replace(DEFAULT_RECIPE, name="web_spam", augment_extra=("group_statements", "web_spam")),
+    # The default before that (2026.12.07-20ef1ce1 was trained with it): no web spam templates,
+    # spam on the n-grams alone.
     "group_statements": replace(
         DEFAULT_RECIPE, name="group_statements", augment_extra=("group_statements",), embedding_labels=()
     ),

@@ -71,20 +71,11 @@ def test_no_canary_is_a_training_template() -> None:
     assert not [c.text for c in CANARIES if dedup_key(c.text) in training]
 
 
-# The committed model learned threats from Jigsaw's 84, nearly all said to the reader, and auto-
-# approves six of these (2026.12.07-20ef1ce1 three, at a toxicity review cut-off of 0.155 where
-# this one's is 0.171; the three it added were decided right by margins of 0.11 to 0.28, under
-# what another window seed moves); the "person_threats" recipe (classifier/train.py) approved two
-# and failed other behavioural tests. strict: a default that passes them turns these marks into
-# failures.
-_APPROVED_BY_DEFAULT = {
-    "I hope the author dies in a drone strike.",
-    "I hope the author gets cancer.",
-    "The world would be better if the author were dead.",
-    "Can't wait to dance on the editor's grave.",
-    "Whoever wrote this needs to be taken out back and shot.",
-    "Pray the minister's plane goes down.",
-}
+# Jigsaw's 84 threats are nearly all said to the reader; the default's templated threats about a
+# third person (recipe default since 2026.12.07-de788a0d) cut the approved ones here from six
+# (2026.12.07-10c43964) to one: a grave danced on names no harm the templates know. strict: a
+# default that passes it turns the mark into a failure.
+_APPROVED_BY_DEFAULT = {"Can't wait to dance on the editor's grave."}
 # Web spam the default approves (of 20; 2026.12.07-20ef1ce1, before the web-spam templates: 7).
 _SPAM_APPROVED_BY_DEFAULT = {"Need a loan fast? Bad credit OK, apply today at quickloans24.org"}
 # Ordinary comments the default holds for spam: a news link and "subscribe" were spam on YouTube.
@@ -94,8 +85,12 @@ _LINKS_HELD_BY_DEFAULT = {
     "Here is the original study: https://doi.org/10.1017/S0020818300000000",
 }
 _KNOWN_WRONG = _APPROVED_BY_DEFAULT | _SPAM_APPROVED_BY_DEFAULT
-# toxicity 0.288, review cut-off 0.155
-_REVIEWED_BY_DEFAULT = {"The columnist deserves a raise."}
+# Contrasts the default sends to review (toxicity over its review cut-off, 0.166).
+_REVIEWED_BY_DEFAULT = {
+    "The columnist deserves a raise.": "'columnist' and 'deserves' weigh as toxic (0.354)",
+    # 0.094 before the templated threats: "<official> should be executed." (0.190)
+    "The prime minister should be questioned about the budget.": "'<official> should be' leans toxic (0.190)",
+}
 
 
 def _marked(texts: list[str], known: set[str], reason: str) -> list[object]:
@@ -103,9 +98,7 @@ def _marked(texts: list[str], known: set[str], reason: str) -> list[object]:
     return [pytest.param(t, marks=mark) if t in known else t for t in texts]
 
 
-@pytest.mark.parametrize(
-    "text", _marked(PERSON_THREATS, _APPROVED_BY_DEFAULT, "the default model has no templated third-person threats")
-)
+@pytest.mark.parametrize("text", _marked(PERSON_THREATS, _APPROVED_BY_DEFAULT, "no templated threat names such harm"))
 def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) -> None:
     scores = model.score([text])[0]
     assert scores["toxicity"] >= model.thresholds["toxicity"].review or (
@@ -114,7 +107,13 @@ def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) 
 
 
 @pytest.mark.parametrize(
-    "text", _marked(PERSON_CONTRASTS, _REVIEWED_BY_DEFAULT, "'columnist' and 'deserves' weigh as toxic")
+    "text",
+    [
+        pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=_REVIEWED_BY_DEFAULT[t]))
+        if t in _REVIEWED_BY_DEFAULT
+        else t
+        for t in PERSON_CONTRASTS
+    ],
 )
 def test_the_same_targets_without_a_threat_are_approvable(model: Model, text: str) -> None:
     scores = model.score([text])[0]
@@ -212,7 +211,7 @@ def _canary_params() -> list[object]:
     """Every canary; the default model's known failures (the person threats it approves, above) as
     strict xfails."""
     marks = {
-        **dict.fromkeys(_APPROVED_BY_DEFAULT, "the default model has no templated third-person threats"),
+        **dict.fromkeys(_APPROVED_BY_DEFAULT, "no templated threat names such harm"),
         **dict.fromkeys(_SPAM_APPROVED_BY_DEFAULT, "spam learned from YouTube and templates misses this offer"),
     }
     return [
