@@ -1,4 +1,4 @@
-"""The previous default against it with templated web spam and spam through the dense blocks; one fit each.
+"""The recipe of 2026.12.07-20ef1ce1 against it with templated web spam and spam through the dense blocks; one fit each.
 
 YouTube's comment spam (2015) is the only spam source, mostly "check out my channel". This
 measures whether the "web_spam" templates (classifier/augment.py: comment spam selling things,
@@ -34,11 +34,12 @@ VARIANTS = {
     # spam through the embedding and window blocks too (its 600 positives are under the default's
     # embedding_min_positives)
     "dense": replace(PREVIOUS, embedding_labels=("spam",)),
-    "default": RECIPES["default"],  # both
+    # both: the recipe of 2026.12.07-10c43964 (the default since adds templated threats)
+    "both": RECIPES["web_spam"],
 }
 
 SRC = ("jigsaw", "civil sentences", "olid", "davidson", "stormfront")
-# The committed default's spam review cut-off, for counts on the same scale (one fit's calibration
+# 2026.12.07-20ef1ce1's spam review cut-off, for counts on the same scale (one fit's calibration
 # is not the full recipe's, so read the counts beside the AUCs).
 SPAM_REVIEW = 0.283
 SPAM = LABELS.index("spam")
