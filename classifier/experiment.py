@@ -19,8 +19,8 @@ from sklearn.metrics import roc_auc_score
 
 from classifier.evaluate import source_aucs
 from classifier.functional import functional_cases
-from classifier.identity import prepare_text
 from classifier.labels import LABELS
+from classifier.model import prepare_batch
 from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_logits, sample_weights
 
 __all__ = ["OneFit", "fit_once"]
@@ -46,8 +46,7 @@ class OneFit:
 
     def score_texts(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Probabilities of raw texts, prepared as the recipe prepares them."""
-        recipe = self.recipe
-        return self.score_prepared([prepare_text(t, recipe.identity_mask, recipe.identity_terms) for t in texts])
+        return self.score_prepared(prepare_batch(texts, self.recipe.identity_mask, self.recipe.identity_terms))
 
     def score_rows(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         """Probabilities of rows of the split."""

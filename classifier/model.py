@@ -67,6 +67,14 @@ FORMAT_VERSION = 1
 # Comments longer than this are scored on their first MAX_CHARS characters: it bounds the latency
 # of a single request (cost is linear in length) and toxic comments are rarely that long.
 MAX_CHARS = 10_000
+
+
+def prepare_batch(texts: Sequence[str], identity_mask: bool, identity_terms: str) -> list[str]:
+    """What the features see of ``texts``: each cut at :data:`MAX_CHARS`, normalized and, with
+    ``identity_mask``, its identity terms folded (:func:`~classifier.identity.prepare_text`). Training
+    and scoring prepare alike through this."""
+    return [prepare_text(t[:MAX_CHARS], identity_mask, identity_terms) for t in texts]
+
 # score_and_explain works through larger batches in pieces of this many comments.
 EXPLAIN_CHUNK = 64
 # Fixed texts scored at load time; the manifest stores what training saw, so a library upgrade
@@ -267,7 +275,9 @@ class Model:
 
     def logits(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated log-odds, shape ``(len(texts), len(labels))``."""
-        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask, self._identity_terms) for t in texts]
+        return self._prepared_logits(prepare_batch(texts, self._identity_mask, self._identity_terms))
+
+    def _prepared_logits(self, normalized: Sequence[str]) -> NDArray[np.float64]:
         return self._logits(normalized, self._features.transform(normalized))
 
     def _logits(
@@ -308,9 +318,8 @@ class Model:
         batch: what the offline mirrors of the service's decision need."""
         if not texts:
             return np.zeros((0, len(self.labels))), np.zeros(0, dtype=bool)
-        normalized = [prepare_text(t[:MAX_CHARS], self._identity_mask, self._identity_terms) for t in texts]
-        probs = _sigmoid(self._logits(normalized, self._features.transform(normalized)))
-        return probs, self._named(texts, normalized)
+        normalized = prepare_batch(texts, self._identity_mask, self._identity_terms)
+        return _sigmoid(self._prepared_logits(normalized)), self._named(texts, normalized)
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """One dict per text with a calibrated probability for every label."""
@@ -328,7 +337,7 @@ class Model:
         """:meth:`names_group` of ``texts``; ``normalized``, their preparation for scoring, is
         reused when this model folds identity terms (then it is the same preparation)."""
         if normalized is None or not self._identity_mask:
-            normalized = [prepare_text(t[:MAX_CHARS], True, self._identity_terms) for t in texts]
+            normalized = prepare_batch(texts, True, self._identity_terms)
         return mentions_identity(normalized)
 
     def score_and_explain(
@@ -365,7 +374,7 @@ class Model:
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
             return [], [], []
-        normalized = [prepare_text(t, self._identity_mask, self._identity_terms) for t in texts]
+        normalized = prepare_batch(texts, self._identity_mask, self._identity_terms)
         named = self._named(texts, normalized).tolist()
         matrix, hits = self._features.featurize(normalized)
         # One tokenization, with offsets, serves the scores and the explanations.

@@ -29,9 +29,8 @@ from sklearn.metrics import roc_auc_score
 
 from classifier.data import Dataset, load_table, split_of
 from classifier.evaluate import MIN_CLASS_ROWS
-from classifier.identity import prepare_text
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, DataSource, Model, sha256_file
+from classifier.model import DataSource, Model, prepare_batch, sha256_file
 from classifier.thresholds import cutoffs, decisions
 from classifier.train import (
     RECIPES,
@@ -182,8 +181,8 @@ def train_candidate(
     rows = np.arange(len(train))
     weights = sample_weights(train, rows, recipe)
     weights[len(base.train) :] *= site_weight
-    prep = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in train.texts]
-    val = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in base.val.texts]
+    prep = prepare_batch(train.texts, recipe.identity_mask, recipe.identity_terms)
+    val = prepare_batch(base.val.texts, recipe.identity_mask, recipe.identity_terms)
     sources = [*base.sources, _site_source(len(site_ds), site_weight)]
     log(f"training on {len(base.train)} base rows + {len(site_ds)} site labels (weight ×{site_weight})")
     model = fit_and_save(

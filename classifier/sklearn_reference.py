@@ -49,8 +49,8 @@ from classifier.features import (
     SCOPE_WORDS,
     Vocabulary,
 )
-from classifier.identity import PLACEHOLDER, UNVERSIONED_TERMS, prepare_text
-from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, MAX_CHARS
+from classifier.identity import PLACEHOLDER, UNVERSIONED_TERMS
+from classifier.model import ARRAYS_FILE, IDENTITY_COEF, MANIFEST_FILE, prepare_batch
 from classifier.window import (
     WINDOW_FILTER_BIAS,
     WINDOW_FILTERS,
@@ -145,7 +145,7 @@ class ReferencePipeline:
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         """What both featurizers see: the model's normalization and identity folding."""
-        return [prepare_text(t[:MAX_CHARS], self.identity_mask, self.identity_terms) for t in texts]
+        return prepare_batch(texts, self.identity_mask, self.identity_terms)
 
     def score_array(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probabilities, shape ``(len(texts), len(labels))``, as ``Model.score_array``."""

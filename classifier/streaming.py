@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 from sklearn.linear_model import SGDClassifier
 
 from classifier.features import CHAR_NGRAMS
-from classifier.identity import DEFAULT_TERMS, prepare_text
+from classifier.identity import DEFAULT_TERMS
 from classifier.labels import LABELS
-from classifier.model import MAX_CHARS, PREPROCESSING_VERSION, DataSource, Model, save_model
+from classifier.model import PREPROCESSING_VERSION, DataSource, Model, prepare_batch, save_model
 from classifier.thresholds import choose_policy_thresholds
 from classifier.train import NgramTfidf, calibrate, calibrated, library_versions, raw_logits
 
@@ -68,7 +68,7 @@ class StreamStats:
 
 
 def _prepare(texts: Sequence[str], recipe: StreamingRecipe) -> list[str]:
-    return [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in texts]
+    return prepare_batch(texts, recipe.identity_mask, recipe.identity_terms)
 
 
 def train_streaming(

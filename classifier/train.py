@@ -50,17 +50,17 @@ from classifier.features import (
     ngram_texts,
     strip_marks,
 )
-from classifier.identity import DEFAULT_TERMS, is_placeholder_only, mentions_identity, prepare_text
+from classifier.identity import DEFAULT_TERMS, is_placeholder_only, mentions_identity
 from classifier.labels import LABELS
 from classifier.model import (
     IDENTITY_COEF,
-    MAX_CHARS,
     PREPROCESSING_VERSION,
     DataSource,
     FileHash,
     Model,
     identity_coefficients,
     linear_logits,
+    prepare_batch,
     save_model,
     sha256_file,
 )
@@ -503,7 +503,7 @@ def prepare(recipe: Recipe, data_dir: Path, log: Log = print, extra: Sequence[Pa
     # Templates are training material only; their held-out counterpart is the functional suite.
     split[np.array(data.source) == "augment"] = "train"
     log(f"{len(data)} rows after deduplication; normalizing")
-    normalized = [prepare_text(t[:MAX_CHARS], recipe.identity_mask, recipe.identity_terms) for t in data.texts]
+    normalized = prepare_batch(data.texts, recipe.identity_mask, recipe.identity_terms)
     return Splits(data, normalized, split, infos)
 
 
@@ -676,7 +676,7 @@ def fit_and_save(
 
     This is the whole recipe minus data loading, so a model can also be trained from any
     :class:`~classifier.data.Dataset` (e.g. labels exported from the service, or test fixtures).
-    Texts must already be prepared with ``prepare_text(text, recipe.identity_mask, recipe.identity_terms)``.
+    Texts must already be prepared with ``prepare_batch(texts, recipe.identity_mask, recipe.identity_terms)``.
     ``threshold_weights`` gives every validation row a weight in the threshold choice (how much it
     stands for on a site; 0 leaves it out), by default 1 each; ``threshold_extra`` adds scored
     rows to that choice (out-of-fold scores of training rows, see :func:`cross_fitted_scores`).
