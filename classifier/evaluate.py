@@ -176,11 +176,17 @@ def toxic_span_scores(
 
 
 def functional_results(model: Any) -> dict[str, Any]:
-    """ROC AUC of hateful vs non-hateful cases and mean scores per functionality."""
+    """ROC AUC of hateful vs non-hateful cases and mean scores per functionality, and how many
+    the model's toxicity review cut-off decides right."""
     from classifier.functional import functional_cases
 
     cases = functional_cases()
-    probs = model.score_array([c.text for c in cases])
+    return functional_figures(cases, model.score_array([c.text for c in cases]), model.thresholds["toxicity"].review)
+
+
+def functional_figures(cases: Sequence[Any], probs: NDArray[np.float64], review: float | None) -> dict[str, Any]:
+    """:func:`functional_results` from the cases' scores ``probs``; without a ``review`` cut-off
+    (a fit with no thresholds) no case is counted right or wrong."""
     y = np.array([c.hateful for c in cases], dtype=float)
     grouped = np.array([bool(c.group) for c in cases])
     out: dict[str, Any] = {"n": len(cases), "hateful": int(y.sum())}
@@ -190,20 +196,20 @@ def functional_results(model: Any) -> dict[str, Any]:
         out[f"roc_auc_{label}_group_cases"] = round(float(roc_auc_score(y[grouped], probs[grouped, j])), 4)
     combined = np.maximum(probs[:, LABELS.index("toxicity")], probs[:, LABELS.index("identity_attack")])
     out["roc_auc_max_tox_identity"] = round(float(roc_auc_score(y, combined)), 4)
-    review = model.thresholds["toxicity"].review
     per: dict[str, dict[str, float]] = {}
     for f in dict.fromkeys(c.functionality for c in cases):
         m = np.array([c.functionality == f for c in cases])
         tox = probs[m, LABELS.index("toxicity")]
         hateful = bool(y[m][0])
-        flagged = tox >= review
         per[f] = {
             "hateful": hateful,
             "n": int(m.sum()),
             "mean_toxicity": round(float(tox.mean()), 3),
             "mean_identity_attack": round(float(probs[m, LABELS.index("identity_attack")].mean()), 3),
-            "correct_at_review_threshold": round(float(flagged.mean() if hateful else (~flagged).mean()), 3),
         }
+        if review is not None:
+            flagged = tox >= review
+            per[f]["correct_at_review_threshold"] = round(float(flagged.mean() if hateful else (~flagged).mean()), 3)
     out["per_functionality"] = per
     return out
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import roc_auc_score
 
-from classifier.evaluate import source_aucs
+from classifier.evaluate import functional_figures, source_aucs
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
 from classifier.model import prepare_batch
@@ -25,7 +24,7 @@ from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_log
 
 __all__ = ["OneFit", "fit_once"]
 
-TOXICITY, IDENTITY_ATTACK = LABELS.index("toxicity"), LABELS.index("identity_attack")
+TOXICITY = LABELS.index("toxicity")
 
 
 @dataclass
@@ -57,19 +56,11 @@ class OneFit:
         index = self.sets[set_name]
         return source_aucs(self.splits.data, index, self.score_rows(index)[:, TOXICITY], sources)
 
-    def functional(self) -> tuple[float, float, dict[str, tuple[float, float]]]:
-        """The functional suite: toxicity and identity_attack ROC AUC, and per functionality
-        the two labels' mean scores."""
+    def functional(self) -> dict[str, Any]:
+        """The functional suite's figures (:func:`classifier.evaluate.functional_figures`, as the
+        report has them, without the counts at a review cut-off: a single fit has none)."""
         cases = functional_cases()
-        z = self.score_texts([c.text for c in cases])
-        hateful = np.array([c.hateful for c in cases])
-        kinds = np.array([c.functionality for c in cases])
-        means = {
-            kind: (float(z[kinds == kind, TOXICITY].mean()), float(z[kinds == kind, IDENTITY_ATTACK].mean()))
-            for kind in dict.fromkeys(kinds.tolist())
-        }
-        toxicity, attack = (float(roc_auc_score(hateful, z[:, j])) for j in (TOXICITY, IDENTITY_ATTACK))
-        return toxicity, attack, means
+        return functional_figures(cases, self.score_texts([c.text for c in cases]), None)
 
 
 def fit_once(recipe: Recipe, splits: Splits, eval_sources: Sequence[str] | None = None) -> OneFit:

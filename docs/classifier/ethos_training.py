@@ -44,10 +44,10 @@ for name, recipe in variants.items():
     fit = fit_once(recipe, prepare(recipe, data_dir, log=lambda *_: None), eval_sources=(*base.sources, "ethos"))
     source = np.array(fit.splits.data.source)
     print(name, "train rows", len(fit.train_rows), "ethos train rows", int((source[fit.train_rows] == "ethos").sum()))
-    toxicity, attack, means = fit.functional()
-    print(name, f"functional {toxicity:.3f} / {attack:.3f}")
-    for functionality, (tox, ia) in means.items():
-        print(f"   {functionality:40s} tox {tox:.3f} ia {ia:.3f}")
+    functional = fit.functional()
+    print(name, f"functional {functional['roc_auc_toxicity']:.3f} / {functional['roc_auc_identity_attack']:.3f}")
+    for functionality, f in functional["per_functionality"].items():
+        print(f"   {functionality:40s} tox {f['mean_toxicity']:.3f} ia {f['mean_identity_attack']:.3f}")
     for sname in fit.sets:
         cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, fit.source_aucs(sname, SRC), strict=True)]
         print(name, sname, "; ".join(cells))

@@ -35,10 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- |" + " --- |" * (len(SOURCES) + 1))
     for factor in args.weights:
         fit = fit_once(replace(base, civil_posts_weight=factor), splits)
-        toxicity, attack, _ = fit.functional()
+        functional_aucs = fit.functional()
         for name in fit.sets:
             cells = [f"{auc:.4f}" for auc in fit.source_aucs(name, SOURCES)]
-            functional = f"{toxicity:.3f} / {attack:.3f}" if name == "test" else ""
+            functional = (
+                f"{functional_aucs['roc_auc_toxicity']:.3f} / {functional_aucs['roc_auc_identity_attack']:.3f}"
+                if name == "test"
+                else ""
+            )
             print(f"| {factor:g} | {name} | " + " | ".join(cells) + f" | {functional} |")
         print(f"<!-- {factor:g}: {fit.seconds:.0f}s -->", flush=True)
     return 0

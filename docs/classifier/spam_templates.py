@@ -70,8 +70,11 @@ def run(name: str, recipe: Recipe, data_dir: Path) -> None:
     )
     print("  web spam:", " ".join(f"{p:.2f}" for p in web))
     print("  links:   ", " ".join(f"{p:.2f}" for p in links))
-    toxicity, attack, _ = fit.functional()
-    print(f"functional toxicity / identity_attack: {toxicity:.3f} / {attack:.3f}")
+    functional = fit.functional()
+    print(
+        "functional toxicity / identity_attack: "
+        f"{functional['roc_auc_toxicity']:.3f} / {functional['roc_auc_identity_attack']:.3f}"
+    )
     for sname in fit.sets:
         cells = [f"{s} {auc:.4f}" for s, auc in zip(SRC, fit.source_aucs(sname, SRC), strict=True)]
         print(f"toxicity {sname}: " + "; ".join(cells), flush=True)

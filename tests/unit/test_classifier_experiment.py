@@ -41,7 +41,9 @@ def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> N
     np.testing.assert_allclose(fit.score_rows(rows), fit.score_prepared([splits.normalized[i] for i in rows]))
     (auc,) = fit.source_aucs("test", ["extra:gen"])
     assert auc > 0.95  # the generated toxic rows carry a toxic word
-    toxicity, attack, means = fit.functional()
-    assert 0.0 <= toxicity <= 1.0 and 0.0 <= attack <= 1.0
-    assert {"derogation", "counter_speech"} <= set(means)
-    assert all(0.0 <= m <= 1.0 for pair in means.values() for m in pair)
+    functional = fit.functional()
+    assert 0.0 <= functional["roc_auc_toxicity"] <= 1.0 and 0.0 <= functional["roc_auc_identity_attack"] <= 1.0
+    per = functional["per_functionality"]
+    assert {"derogation", "counter_speech"} <= set(per)
+    assert all(0.0 <= f[key] <= 1.0 for f in per.values() for key in ("mean_toxicity", "mean_identity_attack"))
+    assert not any("correct_at_review_threshold" in f for f in per.values())  # a single fit has no cut-off
