@@ -7,6 +7,8 @@ passes when it behaves, and fails when it regresses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import pytest
 
 from classifier import Model, default_model_path, load_model
@@ -75,15 +77,23 @@ def test_no_canary_is_a_training_template() -> None:
 # third person (recipe default since 2026.12.07-de788a0d) cut the approved ones here from six
 # (2026.12.07-10c43964) to one: a grave danced on names no harm the templates know. strict: a
 # default that passes it turns the mark into a failure.
-_APPROVED_BY_DEFAULT = {"Can't wait to dance on the editor's grave."}
+# Each known failure maps to the reason its strict xfail gives.
+_APPROVED_BY_DEFAULT = {"Can't wait to dance on the editor's grave.": "no templated threat names such harm"}
 # Web spam the default approves (of 20; 2026.12.07-20ef1ce1, before the web-spam templates: 7).
-_SPAM_APPROVED_BY_DEFAULT = {"Need a loan fast? Bad credit OK, apply today at quickloans24.org"}
-# Ordinary comments the default holds for spam: a news link and "subscribe" were spam on YouTube.
-_LINKS_HELD_BY_DEFAULT = {
-    "Pakistan paid $1.5 billion for the jets, according to https://www.reuters.com/world/",
-    "I subscribe to this paper and it's worth every penny.",
-    "Here is the original study: https://doi.org/10.1017/S0020818300000000",
+_SPAM_APPROVED_BY_DEFAULT = {
+    "Need a loan fast? Bad credit OK, apply today at quickloans24.org": (
+        "spam learned from YouTube and templates misses this offer"
+    )
 }
+# Ordinary comments the default holds for spam: a news link and "subscribe" were spam on YouTube.
+_LINKS_HELD_BY_DEFAULT = dict.fromkeys(
+    (
+        "Pakistan paid $1.5 billion for the jets, according to https://www.reuters.com/world/",
+        "I subscribe to this paper and it's worth every penny.",
+        "Here is the original study: https://doi.org/10.1017/S0020818300000000",
+    ),
+    "a link or 'subscribe' was spam on YouTube",
+)
 _KNOWN_WRONG = _APPROVED_BY_DEFAULT | _SPAM_APPROVED_BY_DEFAULT
 # Contrasts the default sends to review (toxicity over its review cut-off, 0.166).
 _REVIEWED_BY_DEFAULT = {
@@ -93,12 +103,16 @@ _REVIEWED_BY_DEFAULT = {
 }
 
 
-def _marked(texts: list[str], known: set[str], reason: str) -> list[object]:
-    mark = pytest.mark.xfail(strict=True, reason=reason)
-    return [pytest.param(t, marks=mark) if t in known else t for t in texts]
+def _known_failure(text: str, known: Mapping[str, str]) -> list[pytest.MarkDecorator]:
+    """A strict xfail with the reason ``known`` gives for ``text``, if it names it."""
+    return [pytest.mark.xfail(strict=True, reason=known[text])] if text in known else []
 
 
-@pytest.mark.parametrize("text", _marked(PERSON_THREATS, _APPROVED_BY_DEFAULT, "no templated threat names such harm"))
+def _marked(texts: Iterable[str], known: Mapping[str, str]) -> list[object]:
+    return [pytest.param(t, marks=_known_failure(t, known)) for t in texts]
+
+
+@pytest.mark.parametrize("text", _marked(PERSON_THREATS, _APPROVED_BY_DEFAULT))
 def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) -> None:
     scores = model.score([text])[0]
     assert scores["toxicity"] >= model.thresholds["toxicity"].review or (
@@ -106,24 +120,14 @@ def test_threats_about_a_third_person_are_not_approved(model: Model, text: str) 
     )
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=_REVIEWED_BY_DEFAULT[t]))
-        if t in _REVIEWED_BY_DEFAULT
-        else t
-        for t in PERSON_CONTRASTS
-    ],
-)
+@pytest.mark.parametrize("text", _marked(PERSON_CONTRASTS, _REVIEWED_BY_DEFAULT))
 def test_the_same_targets_without_a_threat_are_approvable(model: Model, text: str) -> None:
     scores = model.score([text])[0]
     assert scores["toxicity"] < model.thresholds["toxicity"].review
     assert scores["threat"] < model.thresholds["threat"].review
 
 
-@pytest.mark.parametrize(
-    "text", _marked(list(LINK_DISCUSSION), _LINKS_HELD_BY_DEFAULT, "a link or 'subscribe' was spam on YouTube")
-)
+@pytest.mark.parametrize("text", _marked(LINK_DISCUSSION, _LINKS_HELD_BY_DEFAULT))
 def test_ordinary_comments_with_links_or_prices_are_approvable(model: Model, text: str) -> None:
     assert decide(model, [text]) == ["approve"]
 
@@ -210,18 +214,7 @@ def test_a_group_statement_over_a_reject_cut_off_goes_to_a_human(model: Model, t
 def _canary_params() -> list[object]:
     """Every canary; the default model's known failures (the person threats it approves, above) as
     strict xfails."""
-    marks = {
-        **dict.fromkeys(_APPROVED_BY_DEFAULT, "no templated threat names such harm"),
-        **dict.fromkeys(_SPAM_APPROVED_BY_DEFAULT, "spam learned from YouTube and templates misses this offer"),
-    }
-    return [
-        pytest.param(
-            c,
-            id=f"{c.family}: {c.text}",
-            marks=[pytest.mark.xfail(strict=True, reason=marks[c.text])] if c.text in marks else [],
-        )
-        for c in CANARIES
-    ]
+    return [pytest.param(c, id=f"{c.family}: {c.text}", marks=_known_failure(c.text, _KNOWN_WRONG)) for c in CANARIES]
 
 
 # Before the templated group statements (recipe default since 2026.12.07-20ef1ce1) 8 of the group
