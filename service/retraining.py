@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import tempfile
 import time
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ import asyncpg
 from service import registry
 from service.db import store
 from service.db.pool import init_connection
-from service.domain.gate import GateResult, SetEvaluation, check_gate
+from service.domain.gate import GateResult, SetEvaluation, broken_canaries, check_gate
 from service.domain.labels import labels_for
 from service.settings import Settings
 
@@ -86,13 +87,13 @@ def _as_gate_input(metrics: dict[str, Any]) -> dict[str, SetEvaluation]:
 @dataclass(frozen=True)
 class Evaluated:
     """The blocking part's result: the candidate, its and the active model's metrics per set, and
-    the behavioural canaries: the ones the candidate gets wrong (described) and the active model's
-    margin on every one (None: not checked, or no active model)."""
+    each model's margin on every behavioural canary, by its description (negative: wrong; None:
+    not checked, or no active model)."""
 
     candidate: Any
     candidate_metrics: dict[str, Any]
     active_metrics: dict[str, Any] | None
-    candidate_canaries: list[str] | None
+    candidate_canary_margins: dict[str, float] | None
     active_canary_margins: dict[str, float] | None
 
 
@@ -136,20 +137,19 @@ def train_and_evaluate(
 
 def canaries_of(
     candidate: Any, active: Any | None, settings: Settings
-) -> tuple[list[str] | None, dict[str, float] | None]:
-    """The behavioural canaries the candidate gets wrong (described), and the active model's margin
-    on every one, both on the service's thresholds; None where not checked (canaries off, or no
-    active model to compare with)."""
-    from classifier.canaries import CANARIES, failures, margins
+) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """The candidate's and the active model's margin on every behavioural canary (described), on
+    the service's thresholds; None where not checked (canaries off, or no active model to compare
+    with)."""
+    from classifier.canaries import CANARIES, margins
 
     if not settings.retrain_canaries:
         return None, None
-    overrides = settings.thresholds
-    wrong = [c.describe() for c in failures(candidate, overrides)]
-    if active is None:
-        return wrong, None
-    found = margins(active, overrides)
-    return wrong, {c.describe(): float(m) for c, m in zip(CANARIES, found, strict=True)}
+
+    def described(model: Any) -> dict[str, float]:
+        return {c.describe(): float(m) for c, m in zip(CANARIES, margins(model, settings.thresholds), strict=True)}
+
+    return described(candidate), None if active is None else described(active)
 
 
 def check_upload(candidate: Any, active: Any, settings: Settings) -> tuple[GateResult, dict[str, Any]]:
@@ -289,7 +289,7 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
         auc_margin=settings.retrain_auc_margin,
         max_auto_error=settings.retrain_max_auto_error,
         max_automation_drop=settings.retrain_max_automation_drop,
-        candidate_canaries=done.candidate_canaries or (),
+        candidate_canary_margins=done.candidate_canary_margins,
         active_canary_margins=done.active_canary_margins,
         canary_margin=settings.retrain_canary_margin,
     )
@@ -310,14 +310,29 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
 
 
 def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
-    """The canaries each model gets wrong, and those the active model decides right by less than
-    the gate's margin (a candidate may get these wrong); None where not checked."""
-    active = done.active_canary_margins
-    return {
-        "candidate": done.candidate_canaries,
-        "active": None if active is None else [c for c, m in active.items() if m < 0],
-        "active_narrow": None if active is None else [c for c, m in active.items() if 0 <= m < margin],
-    }
+    """The canaries each model gets wrong; those the active model decides right by less than the
+    gate's margin (a candidate may get these wrong by a hair); of the candidate's wrong ones, those
+    the active model gets right whose margin fell by less than the gate's (not counted against it);
+    and both models' margins on the candidate's wrong ones. None where not checked."""
+    cand, active = done.candidate_canary_margins, done.active_canary_margins
+    report: dict[str, Any] = dict.fromkeys(("candidate", "active", "active_narrow", "within_margin", "margins"))
+    if cand is None:
+        return report
+    wrong = report["candidate"] = [c for c, m in cand.items() if m < 0]
+    if active is None:
+        return report
+    broken = set(broken_canaries(cand, active, margin))
+    report["active"] = [c for c, m in active.items() if m < 0]
+    report["active_narrow"] = [c for c, m in active.items() if 0 <= m < margin]
+    report["within_margin"] = [c for c in wrong if active.get(c, -1.0) >= 0 and c not in broken]
+    report["margins"] = {c: {"active": _finite(active.get(c)), "candidate": _finite(cand[c])} for c in wrong}
+    return report
+
+
+def _finite(margin: float | None) -> float | None:
+    """A margin for the JSON report: rounded; None where there is none or it is infinite (a benign
+    comment that names a group cannot be rejected on scores)."""
+    return round(margin, 3) if margin is not None and math.isfinite(margin) else None
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:

@@ -232,14 +232,15 @@ class Settings(BaseSettings):
     retrain_canaries: bool = Field(
         default=True,
         description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "
-        "(classifier/canaries.py) the active model decides right with room to spare; an uploaded model that does "
-        "is registered as rejected (activating it takes force).",
+        "(classifier/canaries.py) the active model decides right, its margin down by at least the canary margin; "
+        "an uploaded model that does is registered as rejected (activating it takes force).",
     )
     retrain_canary_margin: float = Field(
         default=1.0,
         ge=0,
-        description="Gate: the room to spare, in log-odds from the cut-off that would flip the active model's "
-        "decision; canaries decided right by less are right by chance (another seed flips them).",
+        description="Gate: how far, in log-odds, a canary's margin from the cut-off that flips its decision must "
+        "fall (from right under the active model to wrong under the candidate) to count; less is chance "
+        "(another seed moves margins by 0.1, up to 0.85).",
     )
 
     # Operations (issue 9): logs, metrics, worker processes.

@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {who} wrong: {text}")
     for text in judged["canaries"]["active_narrow"] or []:
         print(f"  active right by less than {settings.retrain_canary_margin}: {text}")
+    for text, moved in (judged["canaries"]["margins"] or {}).items():
+        print(f"  candidate wrong, margin {moved['active']} -> {moved['candidate']}: {text}")
     return 0 if gate.passed else 3
 
 

@@ -12,15 +12,17 @@ does, less ``max_automation_drop`` (fewer automatic decisions are also fewer wro
 this rule a candidate that sends most comments to review looks better). Labels an evaluation set
 cannot measure (fewer than 10 rows of a class) are not compared there. And it may not get a behavioural canary
 wrong (``classifier/canaries.py``: an attack approved, a benign comment rejected without a human)
-that the active model gets right with room to spare (a margin of at least ``canary_margin`` in
-log-odds from the cut-off that would make it wrong; a canary decided right by less is right by
-chance, and another seed flips it): metrics average over thousands of comments, and consistent
-label poisoning moves no held-out metric. Every failed rule becomes a reason.
+that the active model gets right when its margin (log-odds from the cut-off that would make it
+wrong) fell by at least ``canary_margin``: another seed moves a margin by a little, so a canary
+decided right by a hair and wrong by a hair flipped by chance, but one the active model holds by
+a hair and the candidate gets wrong by a wide margin was moved, as one held with room to spare
+and now wrong was. Metrics average over thousands of comments, and consistent label poisoning
+moves no held-out metric. Every failed rule becomes a reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from scipy.stats import beta
@@ -77,15 +79,14 @@ def check_gate(
     auc_margin: float,
     max_auto_error: float,
     max_automation_drop: float = 1.0,
-    candidate_canaries: Collection[str] = (),
+    candidate_canary_margins: Mapping[str, float] | None = None,
     active_canary_margins: Mapping[str, float] | None = None,
     canary_margin: float = 0.0,
 ) -> GateResult:
     """Compare per evaluation set; ``active`` None means there is nothing to be worse than.
 
-    ``candidate_canaries`` names the canaries the candidate gets wrong; ``active_canary_margins``
-    maps every canary (the same names) to the active model's margin (negative: wrong); None: the
-    canaries were not checked."""
+    The canary margins map every canary (by name) to each model's margin (negative: wrong); None:
+    the canaries were not checked (or, for the active model, there is none to compare with)."""
     reasons: list[str] = []
     for set_name, cand in candidate.items():
         current = active.get(set_name) if active is not None else None
@@ -115,14 +116,24 @@ def check_gate(
                     f"{set_name}: decides {cand.automated:.1%} of comments automatically, the active model "
                     f"{current.automated:.1%} (more than {max_automation_drop:.0%} more would go to review)"
                 )
-    if active_canary_margins is not None:
-        kept = {c for c, margin in active_canary_margins.items() if margin >= max(canary_margin, 0.0)}
-        broken = [c for c in candidate_canaries if c in kept]
+    if candidate_canary_margins is not None and active_canary_margins is not None:
+        broken = broken_canaries(candidate_canary_margins, active_canary_margins, canary_margin)
         if broken:
             shown = "; ".join(broken[:MAX_CANARIES_SHOWN])
             more = f"; and {len(broken) - MAX_CANARIES_SHOWN} more" if len(broken) > MAX_CANARIES_SHOWN else ""
             reasons.append(
-                f"behavioural canaries the active model gets right (by a margin of {canary_margin} or more), "
-                f"the candidate gets wrong: {shown}{more}"
+                f"behavioural canaries the active model gets right, the candidate gets wrong (their margin "
+                f"down by {canary_margin} or more in log-odds): {shown}{more}"
             )
     return GateResult(not reasons, tuple(reasons))
+
+
+def broken_canaries(candidate: Mapping[str, float], active: Mapping[str, float], canary_margin: float) -> list[str]:
+    """The canaries (in the candidate's order) the active model gets right and the candidate gets
+    wrong, their margin down by at least ``canary_margin``; canaries the active model was not
+    checked on do not count."""
+    return [
+        c
+        for c, margin in candidate.items()
+        if margin < 0 and c in active and active[c] >= 0 and active[c] - margin >= canary_margin
+    ]

@@ -172,7 +172,8 @@ async def test_an_upload_that_breaks_canaries_the_served_model_keeps_needs_force
     assert status == 201, body
     assert body["state"] == "rejected"
     assert body["state_reason"].startswith(
-        "uploaded by trainer; gate failed: behavioural canaries the active model gets right (by a margin of 1.0"
+        "uploaded by trainer; gate failed: behavioural canaries the active model gets right, the candidate gets "
+        "wrong (their margin down by 1.0 or more in log-odds): "
     )
     canaries = body["evaluation"]["canaries"]
     assert len(canaries["candidate"]) > 10 and canaries["active"] is not None

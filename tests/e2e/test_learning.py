@@ -232,12 +232,16 @@ async def test_a_candidate_that_breaks_canaries_the_active_model_keeps_is_refuse
     assert toy["state"] == "rejected"
     (reason,) = [r for r in toy["evaluation"]["gate"]["reasons"] if r.startswith("behavioural canaries")]
     assert "an attack approved" in reason or "a benign comment rejected" in reason
-    # The report lists what each model gets wrong and what the active model gets right only
-    # narrowly; the candidate's other wrong canaries are what the rule refuses.
+    # The report lists what each model gets wrong, and which of the candidate's wrong ones moved by
+    # less than the margin (flipped by chance); its other wrong canaries are what the rule refuses.
     canaries = toy["evaluation"]["canaries"]
-    spared = set(canaries["active"]) | set(canaries["active_narrow"])
+    spared = set(canaries["active"]) | set(canaries["within_margin"])
     broken = [c for c in canaries["candidate"] if c not in spared]
-    assert broken and f"the candidate gets wrong: {broken[0]}" in reason
+    assert broken and f"in log-odds): {broken[0]}" in reason
+    assert set(canaries["margins"]) == set(canaries["candidate"])
+    for c in broken:
+        moved = canaries["margins"][c]
+        assert moved["candidate"] < 0 <= moved["active"] and moved["active"] - moved["candidate"] >= 1.0
     # It was the only failed rule: without it the toy model would have replaced the default.
     assert toy["evaluation"]["gate"]["reasons"] == [reason]
     assert models[bundled]["state"] == "active"

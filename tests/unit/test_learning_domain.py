@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classifier.labels import LABELS
-from service.domain.gate import SetEvaluation, check_gate
+from service.domain.gate import GateResult, SetEvaluation, broken_canaries, check_gate
 from service.domain.labels import MODEL_LABELS, labels_for, named_labels, overturned
 from service.retraining import split_holdout
 
@@ -116,51 +116,58 @@ def test_gate_refuses_a_candidate_that_sends_far_more_to_review() -> None:
     assert check_gate(at(5, 40), at(30, 40), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05).passed
 
 
-def test_gate_refuses_a_candidate_that_breaks_a_canary_the_active_model_keeps() -> None:
+def _canary_gate(candidate: dict[str, float], active: dict[str, float] | None, margin: float = 1.0) -> GateResult:
     sets = {"fixed": ev(toxicity=0.95)}
-    known = "an attack approved (person threat): 'I hope the author gets cancer.'"
-    new = [f"an attack approved (threat): 'threat {i}'" for i in range(7)]
-    margins = {known: -0.65, **{c: 2.5 for c in new}}
-    result = check_gate(
+    return check_gate(
         sets,
         sets,
         auc_margin=0.01,
         max_auto_error=0.05,
-        candidate_canaries=[known, *new],
-        active_canary_margins=margins,
-        canary_margin=1.0,
+        candidate_canary_margins=candidate,
+        active_canary_margins=active,
+        canary_margin=margin,
+    )
+
+
+def test_gate_refuses_a_candidate_that_breaks_a_canary_the_active_model_keeps() -> None:
+    known = "an attack approved (person threat): 'I hope the author gets cancer.'"
+    new = [f"an attack approved (threat): 'threat {i}'" for i in range(7)]
+    kept = "an attack approved (insult): 'You are a total idiot.'"
+    result = _canary_gate(
+        {known: -0.9, **dict.fromkeys(new, -0.1), kept: 3.0}, {known: -0.65, **dict.fromkeys(new, 2.5), kept: 4.0}
     )
     assert not result.passed and len(result.reasons) == 1
     reason = result.reasons[0]
-    assert reason.startswith("behavioural canaries the active model gets right (by a margin of 1.0 or more), ")
-    assert known not in reason  # the active model got it wrong too: no regression
+    assert reason.startswith(
+        "behavioural canaries the active model gets right, the candidate gets wrong (their margin down by 1.0 or "
+        "more in log-odds): "
+    )
+    assert known not in reason and kept not in reason  # wrong before too; right still
     assert "'threat 4'" in reason and "'threat 5'" not in reason and reason.endswith("; and 2 more")
 
 
-def test_gate_lets_through_canaries_the_active_model_got_wrong_or_right_by_chance() -> None:
-    sets = {"fixed": ev(toxicity=0.95)}
+def test_gate_lets_through_canaries_flipped_by_chance_and_refuses_those_moved() -> None:
     wrong = "a benign comment rejected (name): 'Olga wrote a great letter to the editor.'"
     narrow = "an attack approved (person threat): 'I hope the author dies in a drone strike.'"
-    margins = {wrong: -0.2, narrow: 0.11}
+    active = {wrong: -0.2, narrow: 0.11}
 
-    def gate(candidate: list[str], active: dict[str, float] | None, margin: float = 1.0) -> bool:
-        return check_gate(
-            sets,
-            sets,
-            auc_margin=0.01,
-            max_auto_error=0.05,
-            candidate_canaries=candidate,
-            active_canary_margins=active,
-            canary_margin=margin,
-        ).passed
-
-    assert gate([wrong, narrow], margins)  # wrong before; right by 0.11 < 1.0 before
-    assert not gate([wrong, narrow], margins, margin=0.1)  # a smaller margin protects it
-    assert not gate([narrow], margins, margin=0.0)  # margin 0: every canary right before counts
-    assert gate([], margins)  # fewer wrong than before is fine
+    assert _canary_gate({wrong: -3.0, narrow: -0.3}, active).passed  # wrong before; 0.11 -> -0.3 is chance
+    assert not _canary_gate({wrong: -3.0, narrow: -0.3}, active, margin=0.1).passed  # a smaller margin counts it
+    assert not _canary_gate({wrong: -0.2, narrow: -0.01}, active, margin=0.0).passed  # margin 0: any flip counts
+    # right by a hair before, wrong by a wide margin now: moved, not chance (label poisoning does this)
+    (reason,) = _canary_gate({wrong: -0.2, narrow: -0.9}, active).reasons
+    assert reason.endswith(narrow) and wrong not in reason
+    assert _canary_gate({wrong: 0.5, narrow: 2.0}, active).passed  # fewer wrong than before is fine
     # no active model, or the canaries switched off: nothing to compare with
-    assert gate([wrong], None)
-    assert check_gate(sets, None, auc_margin=0.01, max_auto_error=0.05, candidate_canaries=[wrong]).passed
+    assert _canary_gate({wrong: -3.0}, None).passed
+    assert _canary_gate({}, {}).passed
+    assert check_gate({"fixed": ev(toxicity=0.95)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+
+
+def test_broken_canaries_compares_only_what_both_models_were_checked_on() -> None:
+    assert broken_canaries({"a": -2.0, "b": -2.0, "c": -0.5}, {"a": 0.0, "c": 0.4}, 1.0) == ["a"]
+    assert broken_canaries({"a": -2.0}, {"a": float("inf")}, 1.0) == ["a"]
+    assert broken_canaries({"a": float("inf")}, {"a": 1.0}, 1.0) == []
 
 
 def test_holdout_takes_the_newest_labels() -> None:
