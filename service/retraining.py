@@ -292,6 +292,7 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
         candidate_canary_margins=done.candidate_canary_margins,
         active_canary_margins=done.active_canary_margins,
         canary_margin=settings.retrain_canary_margin,
+        max_flipped_canaries=settings.retrain_max_flipped_canaries,
     )
     return gate, {
         "candidate": {k: v.as_dict() for k, v in done.candidate_metrics.items()},
@@ -305,6 +306,7 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
             "max_automation_drop": settings.retrain_max_automation_drop,
             "canaries": settings.retrain_canaries,
             "canary_margin": settings.retrain_canary_margin,
+            "max_flipped_canaries": settings.retrain_max_flipped_canaries,
         },
     }
 
@@ -312,8 +314,9 @@ def judge(done: Evaluated, settings: Settings) -> tuple[GateResult, dict[str, An
 def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
     """The canaries each model gets wrong; those the active model decides right by less than the
     gate's margin (a candidate may get these wrong by a hair); of the candidate's wrong ones, those
-    the active model gets right whose margin fell by less than the gate's (not counted against it);
-    and both models' margins on the candidate's wrong ones. None where not checked."""
+    the active model gets right whose margin fell by less than the gate's (they count only towards
+    the flips allowed); and both models' margins on the candidate's wrong ones. None where not
+    checked."""
     cand, active = done.candidate_canary_margins, done.active_canary_margins
     report: dict[str, Any] = dict.fromkeys(("candidate", "active", "active_narrow", "within_margin", "margins"))
     if cand is None:

@@ -242,6 +242,13 @@ class Settings(BaseSettings):
         "fall (from right under the active model to wrong under the candidate) to count; less is chance "
         "(another seed moves margins by 0.1, up to 0.85).",
     )
+    retrain_max_flipped_canaries: int = Field(
+        default=2,
+        ge=0,
+        description="Gate: refuse a candidate that gets more than this many canaries wrong that the active model "
+        "gets right, however narrowly: another seed or a routine retrain flips one or two; labels that teach a "
+        "family to pass (moderators approving death wishes) flip several by a little each.",
+    )
 
     # Operations (issue 9): logs, metrics, worker processes.
     log_format: Literal["text", "json"] = Field(

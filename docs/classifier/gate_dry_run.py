@@ -12,6 +12,12 @@ newest ``MODERATION_RETRAIN_HOLDOUT_FRACTION`` of them are held out, as the job 
 long as ``moderation train --recipe default`` (15-25 minutes on two cores).
 
     python docs/classifier/gate_dry_run.py --data-dir ../shared/data --labels 200
+
+``--poison`` adds, spread among those labels, a moderator who approves threats: the training
+templates' threats and death wishes about a third person or the reader ("I wish the mayor would
+drop dead.", "You should be executed."; none of them a canary) labelled as an approval labels
+them (every label 0). That is label poisoning the held-out labels share, so only the canaries
+can see it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.augment import augmentation_dataset
 from classifier.data import SOURCES, dedup_key, load_source, split_of
 from classifier.labels import LABELS
 from classifier.model import default_model_path
@@ -39,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--labels", type=int, default=200, help="moderator labels (ETHOS rows)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--poison", action="store_true", help="add death wishes labelled fine (see above)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -52,17 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         if split_of(ethos.group[i]) == "train" and dedup_key(ethos.texts[i]) not in base_test
     ]
     random.Random(args.seed).shuffle(rows)
-    labels = [
-        SiteLabel(
-            ethos.texts[i],
-            {name: None if np.isnan(v) else float(v) for name, v in zip(LABELS, ethos.y[i], strict=True)},
-            cursor,
-        )
-        for cursor, i in enumerate(rows[: args.labels], start=1)
+    decided = [
+        (ethos.texts[i], {name: None if np.isnan(v) else float(v) for name, v in zip(LABELS, ethos.y[i], strict=True)})
+        for i in rows[: args.labels]
     ]
+    poisoned = _approved_death_wishes() if args.poison else []
+    if poisoned:
+        decided += [(text, dict.fromkeys(LABELS, 0.0)) for text in poisoned]
+        random.Random(args.seed).shuffle(decided)
+    labels = [SiteLabel(text, targets, cursor) for cursor, (text, targets) in enumerate(decided, start=1)]
     train, held = split_holdout(labels, settings.retrain_holdout_fraction)
     hateful = sum(1 for lab in labels if lab.labels.get("toxicity") == 1.0)
-    print(f"{len(labels)} ETHOS rows as moderator labels ({hateful} hateful): {len(train)} train, {len(held)} held out")
+    print(
+        f"{len(labels)} moderator labels: {len(labels) - len(poisoned)} ETHOS rows ({hateful} hateful), "
+        f"{len(poisoned)} death wishes approved; {len(train)} train, {len(held)} held out"
+    )
 
     active, sha = pack_directory(default_model_path())
     started = time.perf_counter()
@@ -80,6 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     for text, moved in (judged["canaries"]["margins"] or {}).items():
         print(f"  candidate wrong, margin {moved['active']} -> {moved['candidate']}: {text}")
     return 0 if gate.passed else 3
+
+
+def _approved_death_wishes() -> list[str]:
+    """The templated threats about a third person (the "person_threats" set's attacks)."""
+    with_threats = augmentation_dataset(extra=("person_threats",))
+    without = {dedup_key(t) for t in augmentation_dataset().texts}
+    threat = LABELS.index("threat")
+    return [
+        text
+        for text, y in zip(with_threats.texts, with_threats.y, strict=True)
+        if y[threat] == 1.0 and dedup_key(text) not in without
+    ]
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ that the active model gets right when its margin (log-odds from the cut-off that
 wrong) fell by at least ``canary_margin``: another seed moves a margin by a little, so a canary
 decided right by a hair and wrong by a hair flipped by chance, but one the active model holds by
 a hair and the candidate gets wrong by a wide margin was moved, as one held with room to spare
-and now wrong was. Metrics average over thousands of comments, and consistent label poisoning
-moves no held-out metric. Every failed rule becomes a reason.
+and now wrong was. Nor may it get more than ``max_flipped_canaries`` wrong that the active model
+gets right, by however little: chance flips one or two, but labels that teach a family to pass
+(moderators approving death wishes) move each of its canaries a little and several at once.
+Metrics average over thousands of comments, and consistent label poisoning moves no held-out
+metric. Every failed rule becomes a reason.
 """
 
 from __future__ import annotations
@@ -82,11 +85,13 @@ def check_gate(
     candidate_canary_margins: Mapping[str, float] | None = None,
     active_canary_margins: Mapping[str, float] | None = None,
     canary_margin: float = 0.0,
+    max_flipped_canaries: int | None = None,
 ) -> GateResult:
     """Compare per evaluation set; ``active`` None means there is nothing to be worse than.
 
     The canary margins map every canary (by name) to each model's margin (negative: wrong); None:
-    the canaries were not checked (or, for the active model, there is none to compare with)."""
+    the canaries were not checked (or, for the active model, there is none to compare with).
+    ``max_flipped_canaries`` None: no limit on how many may flip by less than ``canary_margin``."""
     reasons: list[str] = []
     for set_name, cand in candidate.items():
         current = active.get(set_name) if active is not None else None
@@ -119,13 +124,22 @@ def check_gate(
     if candidate_canary_margins is not None and active_canary_margins is not None:
         broken = broken_canaries(candidate_canary_margins, active_canary_margins, canary_margin)
         if broken:
-            shown = "; ".join(broken[:MAX_CANARIES_SHOWN])
-            more = f"; and {len(broken) - MAX_CANARIES_SHOWN} more" if len(broken) > MAX_CANARIES_SHOWN else ""
             reasons.append(
                 f"behavioural canaries the active model gets right, the candidate gets wrong (their margin "
-                f"down by {canary_margin} or more in log-odds): {shown}{more}"
+                f"down by {canary_margin} or more in log-odds): {_listed(broken)}"
+            )
+        flipped = broken_canaries(candidate_canary_margins, active_canary_margins, 0.0)
+        if max_flipped_canaries is not None and len(flipped) > max_flipped_canaries:
+            reasons.append(
+                f"{len(flipped)} behavioural canaries the active model gets right, the candidate gets wrong, "
+                f"more than the {max_flipped_canaries} chance flips: {_listed(flipped)}"
             )
     return GateResult(not reasons, tuple(reasons))
+
+
+def _listed(canaries: list[str]) -> str:
+    shown = "; ".join(canaries[:MAX_CANARIES_SHOWN])
+    return shown + (f"; and {len(canaries) - MAX_CANARIES_SHOWN} more" if len(canaries) > MAX_CANARIES_SHOWN else "")
 
 
 def broken_canaries(candidate: Mapping[str, float], active: Mapping[str, float], canary_margin: float) -> list[str]:

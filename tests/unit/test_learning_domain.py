@@ -116,7 +116,9 @@ def test_gate_refuses_a_candidate_that_sends_far_more_to_review() -> None:
     assert check_gate(at(5, 40), at(30, 40), auc_margin=0.01, max_auto_error=0.05, max_automation_drop=0.05).passed
 
 
-def _canary_gate(candidate: dict[str, float], active: dict[str, float] | None, margin: float = 1.0) -> GateResult:
+def _canary_gate(
+    candidate: dict[str, float], active: dict[str, float] | None, margin: float = 1.0, flips: int | None = None
+) -> GateResult:
     sets = {"fixed": ev(toxicity=0.95)}
     return check_gate(
         sets,
@@ -126,6 +128,7 @@ def _canary_gate(candidate: dict[str, float], active: dict[str, float] | None, m
         candidate_canary_margins=candidate,
         active_canary_margins=active,
         canary_margin=margin,
+        max_flipped_canaries=flips,
     )
 
 
@@ -162,6 +165,33 @@ def test_gate_lets_through_canaries_flipped_by_chance_and_refuses_those_moved() 
     assert _canary_gate({wrong: -3.0}, None).passed
     assert _canary_gate({}, {}).passed
     assert check_gate({"fixed": ev(toxicity=0.95)}, None, auc_margin=0.01, max_auto_error=0.05).passed
+
+
+# Margins (active -> candidate) of the canaries the candidates of two dry runs of the retraining
+# job got wrong (docs/classifier/gate_dry_run.py against 2026.12.07-de788a0d): 200 ETHOS labels,
+# and the same with 79 templated death wishes approved (--poison).
+_ROUTINE = {"loan offer": (-0.919, -0.783), "gets cancer": (0.01, -0.047), "grave": (-0.97, -0.955),
+            "taken out back": (0.139, -0.117)}  # fmt: skip
+_POISONED = {"loan offer": (-0.919, -0.949), "hot singles": (0.164, -0.085), "drone strike": (0.15, -0.497),
+             "gets cancer": (0.01, -0.443), "rot in hell": (0.772, -0.085), "grave": (-0.97, -1.085),
+             "taken out back": (0.139, -0.615)}  # fmt: skip
+
+
+def test_gate_refuses_more_flipped_canaries_than_chance_flips() -> None:
+    def run(moved: dict[str, tuple[float, float]]) -> GateResult:
+        active = {c: a for c, (a, _) in moved.items()} | {"kept": 2.0}
+        candidate = {c: b for c, (_, b) in moved.items()} | {"kept": 1.5}
+        return _canary_gate(candidate, active, flips=2)
+
+    assert run(_ROUTINE).passed  # two flipped, by 0.06 and 0.26
+    # five flipped, none by 1.0: only their number shows the poisoning
+    (reason,) = run(_POISONED).reasons
+    assert reason == (
+        "5 behavioural canaries the active model gets right, the candidate gets wrong, more than the 2 chance "
+        "flips: hot singles; drone strike; gets cancer; rot in hell; taken out back"
+    )
+    assert _canary_gate({c: b for c, (_, b) in _POISONED.items()}, None, flips=2).passed  # nothing to compare
+    assert not run(_ROUTINE | {"one more": (0.0, -0.01)}).passed  # a third flip, however small
 
 
 def test_broken_canaries_compares_only_what_both_models_were_checked_on() -> None:
