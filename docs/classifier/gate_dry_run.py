@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     hateful = sum(1 for lab in labels if lab.labels.get("toxicity") == 1.0)
     print(
         f"{len(labels)} moderator labels: {len(labels) - len(poisoned)} ETHOS rows ({hateful} hateful), "
-        f"{len(poisoned)} death wishes approved; {len(train)} train, {len(held)} held out"
+        f"{len(poisoned)} threats approved; {len(train)} train, {len(held)} held out"
     )
 
     active, sha = pack_directory(default_model_path())
