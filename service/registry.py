@@ -133,8 +133,8 @@ async def upload_model(
 
     The gate's behavioural-canary rule applies (``MODERATION_RETRAIN_CANARIES``), against the
     model this instance serves: an upload that gets a canary wrong that the served model decides
-    right, its margin down by more than chance moves it, is registered as rejected, with the
-    canaries named, and activating it
+    right, its margin down by more than chance moves it (or more such canaries than chance flips),
+    is registered as rejected, with the canaries named, and activating it
     takes ``force``, as for a retrain the gate refused. There are no labels to measure it on.
     """
     from service.retraining import check_upload

@@ -327,7 +327,7 @@ def _canary_report(done: Evaluated, margin: float) -> dict[str, Any]:
     broken = set(broken_canaries(cand, active, margin))
     report["active"] = [c for c, m in active.items() if m < 0]
     report["active_narrow"] = [c for c, m in active.items() if 0 <= m < margin]
-    report["within_margin"] = [c for c in wrong if active.get(c, -1.0) >= 0 and c not in broken]
+    report["within_margin"] = [c for c in broken_canaries(cand, active, 0.0) if c not in broken]
     report["margins"] = {c: {"active": _finite(active.get(c)), "candidate": _finite(cand[c])} for c in wrong}
     return report
 

@@ -232,8 +232,9 @@ class Settings(BaseSettings):
     retrain_canaries: bool = Field(
         default=True,
         description="Gate: refuse a candidate that approves a canary attack or rejects a canary benign comment "
-        "(classifier/canaries.py) the active model decides right, its margin down by at least the canary margin; "
-        "an uploaded model that does is registered as rejected (activating it takes force).",
+        "(classifier/canaries.py) the active model decides right, its margin down by at least the canary margin, "
+        "or more such canaries than the flips allowed; an uploaded model that does is registered as rejected "
+        "(activating it takes force).",
     )
     retrain_canary_margin: float = Field(
         default=1.0,
