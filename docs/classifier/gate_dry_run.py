@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--labels", type=int, default=200, help="moderator labels (ETHOS rows)")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--poison", action="store_true", help="add death wishes labelled fine (see above)")
+    parser.add_argument("--poison", action="store_true", help="add templated threats labelled fine (see above)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         (ethos.texts[i], {name: None if np.isnan(v) else float(v) for name, v in zip(LABELS, ethos.y[i], strict=True)})
         for i in rows[: args.labels]
     ]
-    poisoned = _approved_death_wishes() if args.poison else []
+    poisoned = _approved_threats() if args.poison else []
     if poisoned:
         decided += [(text, dict.fromkeys(LABELS, 0.0)) for text in poisoned]
         random.Random(args.seed).shuffle(decided)
@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if gate.passed else 3
 
 
-def _approved_death_wishes() -> list[str]:
-    """The templated threats about a third person (the "person_threats" set's attacks)."""
+def _approved_threats() -> list[str]:
+    """The templated threats and death wishes of the "person_threats" set (about a third person
+    and said to the reader), without its contrasts."""
     with_threats = augmentation_dataset(extra=("person_threats",))
     without = {dedup_key(t) for t in augmentation_dataset().texts}
     threat = LABELS.index("threat")
