@@ -19,10 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS
 from classifier.canaries import PERSON_CONTRASTS, PERSON_THREATS, THREATS
+from classifier.evaluate import functional_figures, label_metrics
 from classifier.experiment import fit_once
 from classifier.functional import functional_cases
 from classifier.train import RECIPES, Recipe, Splits, prepare
@@ -41,11 +42,11 @@ def run(name: str, recipe: Recipe, splits: Splits) -> None:
     test = fit.sets["test"]
     y = fit.splits.data.y[test, THREAT]
     known = ~np.isnan(y)
-    z = fit.score_rows(test[known])[:, THREAT]
+    held = label_metrics(fit.score_rows(test[known])[:, THREAT], y[known])
     print(f"## {name} ({fit.seconds:.0f}s)")
     print(
-        f"threat, held-out rows ({int(y[known].sum())} threats): ROC AUC {roc_auc_score(y[known], z):.4f}, "
-        f"PR AUC {average_precision_score(y[known], z):.3f}"
+        f"threat, held-out rows ({held['positives']} threats): ROC AUC {held['roc_auc']:.4f}, "
+        f"PR AUC {held['pr_auc']:.3f}"
     )
     for family, texts in (
         ("death wishes", PERSON_THREATS),
@@ -58,7 +59,7 @@ def run(name: str, recipe: Recipe, splits: Splits) -> None:
     cases = functional_cases()
     p = fit.score_texts([c.text for c in cases])
     threat_cases = np.array([c.functionality == "threat" for c in cases])
-    functional = fit.functional()
+    functional = functional_figures(cases, p, None)  # fit.functional() of the scores just computed
     print(
         f"functional toxicity / identity_attack: {functional['roc_auc_toxicity']:.3f} / "
         f"{functional['roc_auc_identity_attack']:.3f}; threat score, threat cases against the rest: "
