@@ -12,7 +12,7 @@ from classifier.experiment import fit_once
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.testing import RECIPE, generated
-from classifier.train import prepare
+from classifier.train import MaskedMultiLabel, NgramTfidf, prepare
 
 
 def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> None:
@@ -47,3 +47,21 @@ def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> N
     assert {"derogation", "counter_speech"} <= set(per)
     assert all(0.0 <= f[key] <= 1.0 for f in per.values() for key in ("mean_toxicity", "mean_identity_attack"))
     assert not any("correct_at_review_threshold" in f for f in per.values())  # a single fit has no cut-off
+
+
+def test_the_nb_member_weight_weighs_the_two_members_of_the_average() -> None:
+    # Each label's coefficients are (plain + w * nb) / (1 + w): w = 0 is the plain member alone,
+    # w = 1 the mean, and any other w lies where the formula puts it.
+    texts, y = generated(400, seed=5)
+    X = NgramTfidf(max_word_features=2000, max_char_features=4000).fit_transform(texts)
+    y = y.astype(float)
+    y[::7, LABELS.index("threat")] = np.nan  # a label not annotated on every row
+
+    def coef(**kwargs: float) -> np.ndarray:
+        return MaskedMultiLabel(C=2.0, seed=13, **kwargs).fit(X, y).coef_
+
+    plain = coef(nb_member_weight=0.0)
+    np.testing.assert_allclose(plain, MaskedMultiLabel(C=2.0, nb_ensemble=False, seed=13).fit(X, y).coef_)
+    nb = 2 * coef(nb_member_weight=1.0) - plain
+    assert not np.allclose(nb, plain)
+    np.testing.assert_allclose(coef(nb_member_weight=3.0), (plain + 3 * nb) / 4, atol=1e-12)
