@@ -19,12 +19,14 @@ from numpy.typing import NDArray
 from classifier.evaluate import functional_figures, source_aucs
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
-from classifier.model import prepare_batch
+from classifier.model import Model, linear_logits, prepare_batch
 from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_logits, sample_weights
+from classifier.window import WindowScorer, encode_with_identity
 
-__all__ = ["OneFit", "fit_once"]
+__all__ = ["OneFit", "block_logits", "fit_once"]
 
 TOXICITY = LABELS.index("toxicity")
+CHUNK = 2048
 
 
 @dataclass
@@ -75,3 +77,22 @@ def fit_once(recipe: Recipe, splits: Splits, eval_sources: Sequence[str] | None 
     keep = weights > 0
     space, arrays = fit_calibrated(splits, train[keep], weights[keep], sets["val"], recipe)
     return OneFit(recipe, splits, space, arrays, sets, train[keep], time.perf_counter() - started)
+
+
+def block_logits(
+    model: Model, texts: Sequence[str], window: WindowScorer | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """An artifact's uncalibrated logits of prepared ``texts`` split by feature family: the
+    n-grams (with the intercept and the identity block), the embedding block's token sum, and the
+    window block's (``window``, or the artifact's own when None). Their sum is the artifact's logit."""
+    assert model._tokens is not None and model._windows is not None, "the artifact has no window block"
+    ngrams, tokens, windows = [], [], []
+    block = window or model._windows
+    for lo in range(0, len(texts), CHUNK):
+        chunk = list(texts[lo : lo + CHUNK])
+        batch = model._tokens.tokenizer.encode(chunk)
+        matrix = model._features.transform(chunk)
+        ngrams.append(linear_logits(matrix, chunk, model._coef, model._intercept, model._identity_coef))
+        tokens.append(model._tokens.logits(chunk, batch))
+        windows.append(block.logits(block.pool(encode_with_identity(model._tokens.tokenizer, chunk, batch=batch))))
+    return np.vstack(ngrams), np.vstack(tokens), np.vstack(windows)

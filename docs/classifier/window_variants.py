@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,32 +27,13 @@ from sklearn.metrics import roc_auc_score
 from classifier import LABELS, load_model
 from classifier.canaries import CANARIES, margins_of
 from classifier.embedding import load_static_vectors, static_vectors_path
+from classifier.experiment import block_logits
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
-from classifier.model import Model, default_model_path, linear_logits
+from classifier.model import default_model_path
 from classifier.thresholds import cutoffs
 from classifier.train import RECIPES, dense_labels, prepare, sample_weights
 from classifier.window import WindowNet, WindowScorer, encode_with_identity
-
-CHUNK = 2048
-
-
-def split_logits(model: Model, texts: Sequence[str], scorer: WindowScorer | None) -> tuple[NDArray[Any], NDArray[Any]]:
-    """The artifact's logits without its window block, and the window block's (``scorer``, or the
-    artifact's own when None), for prepared texts."""
-    assert model._tokens is not None and model._windows is not None, "the artifact has no window block"
-    rest, window = [], []
-    for lo in range(0, len(texts), CHUNK):
-        chunk = list(texts[lo : lo + CHUNK])
-        batch = model._tokens.tokenizer.encode(chunk)
-        matrix = model._features.transform(chunk)
-        rest.append(
-            linear_logits(matrix, chunk, model._coef, model._intercept, model._identity_coef)
-            + model._tokens.logits(chunk, batch)
-        )
-        block = scorer or model._windows
-        window.append(block.logits(block.pool(encode_with_identity(model._tokens.tokenizer, chunk, batch=batch))))
-    return np.vstack(rest), np.vstack(window)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return float(roc_auc_score(y[mask], z[mask, label]))
 
     def row(title: str, scorer: WindowScorer | None) -> str:
-        z = {name: np.add(*split_logits(model, texts, scorer)) for name, (_, texts) in sets.items()}
+        z = {name: sum(block_logits(model, texts, scorer)) for name, (_, texts) in sets.items()}
         cells = [
             auc("val", z["val"], "jigsaw"),
             auc("val", z["val"], "civil"),

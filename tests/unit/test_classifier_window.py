@@ -14,6 +14,7 @@ import pytest
 
 from classifier import LABELS, ModelLoadError, load_model, window
 from classifier.embedding import TokenBatch, Tokenizer, load_static_vectors, static_vectors_path
+from classifier.experiment import block_logits
 from classifier.features import COMPILED
 from classifier.identity import PLACEHOLDER, prepare_text
 from classifier.model import ARRAYS_FILE, MANIFEST_FILE, Model, sha256_file
@@ -397,6 +398,18 @@ def test_the_artifact_carries_the_block_and_the_model_scores_with_it(model: Mode
     finally:
         model._windows = windows
     assert not np.allclose(with_block, without)
+
+
+def test_block_logits_split_the_artifacts_logit_by_family(model: Model) -> None:
+    # The measurement scripts' split (classifier.experiment.block_logits): n-grams, token sum and
+    # window block add up to the artifact's logit, and each family has its share.
+    raw = ["You are a stupid idiot", "The council approved the library budget.", "Muslims are vermin"]
+    texts = [prepare_text(t, True) for t in raw]
+    parts = block_logits(model, texts)
+    assert all(part.shape == (len(texts), len(LABELS)) for part in parts)
+    calibrated = (parts[0] + parts[1] + parts[2]) * model._slope + model._bias
+    np.testing.assert_allclose(calibrated, model.logits(raw), rtol=1e-6, atol=1e-6)
+    assert all(np.abs(part).max() > 0 for part in parts)
 
 
 def test_loading_the_same_artifact_again_reuses_its_lookup(artifact: Path, model: Model, tmp_path: Path) -> None:
