@@ -209,23 +209,14 @@ class Recipe:
 # death wishes about the author or an official 6 -> 1 approved, one more of their twelve
 # contrasts to review (2 of 12), Jigsaw test 0.9702 -> 0.9698, Civil 0.9211 -> 0.9204, functional
 # 0.792 / 0.830 -> 0.795 / 0.831.
-PERSON_THREATS_RECIPE = Recipe(
-    name="person_threats",
+DEFAULT_RECIPE = Recipe(
+    name="default",
     augment_extra=("group_statements", "web_spam", "person_threats"),
     embedding="minilm_l6_static",
     embedding_identity=True,
     embedding_labels=("spam",),
     window=WindowConfig(epochs=6, ema_decay=0.9995),
     source_weights={"davidson": 0.5, "olid": 0.7, "augment": 3.0, "jigsaw": 2.0},
-)
-# OLID's tweets weighted 1.4, not 0.7: they teach what offends outside Wikipedia. Chosen with Civil
-# left out of training (the estimate for a new news site; docs/classifier/recipe_variants.py
-# --leave-out civil, one fit each): Civil sentences val 0.8169 -> 0.8238, test 0.8332 -> 0.8399,
-# Jigsaw val 0.9693 -> 0.9697, functional toxicity 0.806 -> 0.816.
-DEFAULT_RECIPE = replace(
-    PERSON_THREATS_RECIPE,
-    name="default",
-    source_weights={**PERSON_THREATS_RECIPE.source_weights, "olid": 1.4},
 )
 
 RECIPES: dict[str, Recipe] = {
@@ -252,15 +243,23 @@ RECIPES: dict[str, Recipe] = {
     # are 0.486 and 0.481 against 0.478, so that test is on the edge either way), and it sends
     # more plain discussion that names a people near a violent word to review (model card).
     "nationalities": replace(DEFAULT_RECIPE, name="nationalities", identity_terms="v2"),
-    # The previous default (2026.12.07-de788a0d was trained with it as "default"): OLID at 0.7.
-    "person_threats": PERSON_THREATS_RECIPE,
-    # The default before that (2026.12.07-10c43964 was trained with it): no templated threats about
-    # a third person.
-    "web_spam": replace(PERSON_THREATS_RECIPE, name="web_spam", augment_extra=("group_statements", "web_spam")),
+    # The default with OLID's tweets weighted 1.4, not 0.7: they teach what offends outside
+    # Wikipedia. With Civil left out of training (the estimate for a new news site; one fit each,
+    # docs/classifier/recipe_variants.py --leave-out civil): Civil sentences val 0.8169 -> 0.8238,
+    # test 0.8332 -> 0.8399, Jigsaw val 0.9693 -> 0.9697, functional toxicity 0.806 -> 0.816;
+    # with Civil in training, flat (Jigsaw test 0.9698 -> 0.9699, Civil 0.9204 -> 0.9199). Not the
+    # default: trained in full (2026.12.07-40988bda, 1,868 s) it approves two more held-out threats
+    # about a third person and a web-spam canary, by a hair ("I hope the author gets cancer."
+    # toxicity 0.1616 against a review cut-off of 0.1630): three canaries flipped, more than the
+    # retraining gate's two, so it would refuse this candidate too.
+    "olid": replace(DEFAULT_RECIPE, name="olid", source_weights={**DEFAULT_RECIPE.source_weights, "olid": 1.4}),
+    # The previous default (2026.12.07-10c43964 was trained with it): no templated threats about a
+    # third person.
+    "web_spam": replace(DEFAULT_RECIPE, name="web_spam", augment_extra=("group_statements", "web_spam")),
     # The default before that (2026.12.07-20ef1ce1 was trained with it): no web spam templates,
     # spam on the n-grams alone.
     "group_statements": replace(
-        PERSON_THREATS_RECIPE, name="group_statements", augment_extra=("group_statements",), embedding_labels=()
+        DEFAULT_RECIPE, name="group_statements", augment_extra=("group_statements",), embedding_labels=()
     ),
     "baseline": Recipe(name="baseline", augment=False, nb_ensemble=False, identity_mask=False, source_weights={}),
     "small": Recipe(name="small", max_word_features=20_000, max_char_features=40_000),
