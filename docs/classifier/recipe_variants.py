@@ -4,7 +4,7 @@ Each variant is a JSON object of ``Recipe`` fields to change (``"window"`` takes
 fields, merged into the recipe's, as are other objects such as ``"source_weights"``; lists become
 tuples). One fit per variant on the fixed split
 (no cross-fitting, no thresholds: n-grams, embedding and window blocks, calibrated on validation
-rows), 4-6 minutes each on two cores. Prints validation and test figures per source ("civil
+rows), 5-7 minutes each on two cores. Prints validation and test figures per source ("civil
 sentences": the sentence rows alone), every held-out row of the training sources ("all"), and the
 functional suite. Choose on the validation rows; the test rows are for the record. With
 ``--leave-out SOURCE`` every variant is fitted without that source (calibrated on the others'
