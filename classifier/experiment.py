@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -23,10 +23,32 @@ from classifier.model import Model, linear_logits, prepare_batch
 from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_logits, sample_weights
 from classifier.window import WindowScorer, encode_with_identity
 
-__all__ = ["OneFit", "block_logits", "fit_once"]
+__all__ = ["OneFit", "block_logits", "fit_once", "recipe_variant"]
 
 TOXICITY = LABELS.index("toxicity")
 CHUNK = 2048
+
+
+def recipe_variant(base: Recipe, changes: dict[str, Any]) -> Recipe:
+    """``base`` with ``changes`` (decoded JSON) applied: objects merge into the field's value
+    (``"window"`` into its ``WindowConfig``, ``"source_weights"`` into the dict), lists become
+    tuples. Unknown fields are a ValueError."""
+    unknown = set(changes) - {f.name for f in fields(Recipe)}
+    if unknown:
+        raise ValueError(f"not Recipe fields: {', '.join(sorted(unknown))}")
+    typed: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "window" and isinstance(value, dict):
+            if base.window is None:
+                raise ValueError(f"recipe {base.name!r} has no window block to change")
+            window: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+            value = replace(base.window, **window)
+        elif isinstance(value, dict):
+            value = {**getattr(base, name), **value}
+        elif isinstance(value, list):
+            value = tuple(value)
+        typed[name] = value
+    return replace(base, **typed)
 
 
 @dataclass

@@ -18,35 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from classifier.evaluate import CIVIL_SENTENCES, label_metrics, source_aucs
-from classifier.experiment import TOXICITY, fit_once
-from classifier.train import RECIPES, Recipe, prepare
+from classifier.experiment import TOXICITY, fit_once, recipe_variant
+from classifier.train import RECIPES, prepare
 
 SOURCES = ("jigsaw", CIVIL_SENTENCES, "civil", "olid", "davidson", "stormfront")
-
-
-def variant(base: Recipe, changes: dict[str, Any]) -> Recipe:
-    """``base`` with ``changes`` (JSON values) applied; unknown fields are an error."""
-    known = {f.name for f in fields(Recipe)}
-    unknown = set(changes) - known
-    if unknown:
-        raise SystemExit(f"not Recipe fields: {', '.join(sorted(unknown))}")
-    typed: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name == "window" and isinstance(value, dict):
-            if base.window is None:
-                raise SystemExit(f"recipe {base.name!r} has no window block to change")
-            value = replace(base.window, **{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-        elif isinstance(value, dict):
-            value = {**getattr(base, name), **value}
-        elif isinstance(value, list):
-            value = tuple(value)
-        typed[name] = value
-    return replace(base, **typed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     base = RECIPES[args.recipe]
-    recipes = [variant(base, json.loads(text)) for text in args.variants]  # fail before the slow part
+    try:  # fail before the slow part
+        recipes = [recipe_variant(base, json.loads(text)) for text in args.variants]
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.leave_out is not None:
         if args.leave_out not in base.sources:
-            raise SystemExit(f"{args.leave_out!r} is not a source of recipe {base.name!r}")
+            parser.error(f"{args.leave_out!r} is not a source of recipe {base.name!r}")
         recipes = [replace(r, sources=tuple(s for s in r.sources if s != args.leave_out)) for r in recipes]
     splits = prepare(base, args.data_dir, log=lambda *_: None)
     reported = {name: splits.rows(name, sources=base.sources) for name in ("val", "test")}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from sklearn.metrics import roc_auc_score
 from classifier import LABELS, load_model
 from classifier.canaries import CANARIES, margins_of
 from classifier.embedding import load_static_vectors, static_vectors_path
-from classifier.experiment import block_logits
+from classifier.experiment import block_logits, recipe_variant
 from classifier.functional import functional_cases
 from classifier.identity import prepare_text
 from classifier.model import default_model_path
@@ -117,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print(row(f"the artifact's ({model.manifest.version})", None), flush=True)
     for variant in args.variants:
-        changes = json.loads(variant)
-        if "widths" in changes:
-            changes["widths"] = tuple(changes["widths"])
-        config = replace(recipe.window, **changes)
+        config = recipe_variant(recipe, {"window": json.loads(variant)}).window
+        assert config is not None
         net = WindowNet(static.vectors, len(LABELS), config).fit(
             seqs, data.y[train], sample_weights(data, train, recipe), log=lambda *_: None
         )

@@ -7,12 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from classifier.experiment import fit_once
+from classifier.experiment import fit_once, recipe_variant
 from classifier.identity import prepare_text
 from classifier.labels import LABELS
 from classifier.testing import RECIPE, generated
-from classifier.train import MaskedMultiLabel, NgramTfidf, prepare
+from classifier.train import RECIPES, MaskedMultiLabel, NgramTfidf, prepare
 
 
 def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> None:
@@ -65,3 +66,18 @@ def test_the_nb_member_weight_weighs_the_two_members_of_the_average() -> None:
     nb = 2 * coef(nb_member_weight=1.0) - plain
     assert not np.allclose(nb, plain)
     np.testing.assert_allclose(coef(nb_member_weight=3.0), (plain + 3 * nb) / 4, atol=1e-12)
+
+
+def test_a_recipe_variant_merges_objects_and_turns_lists_into_tuples() -> None:
+    base = RECIPES["default"]
+    assert base.window is not None
+    changed = recipe_variant(base, {"C": 4, "source_weights": {"olid": 1.4}, "window": {"widths": [1, 2], "seed": 14}})
+    assert changed.C == 4 and base.C == 2.0
+    assert changed.source_weights == {**base.source_weights, "olid": 1.4}
+    assert changed.window == replace(base.window, widths=(1, 2), seed=14)
+    assert recipe_variant(base, {"sources": ["jigsaw"]}).sources == ("jigsaw",)
+    assert recipe_variant(base, {}) == base
+    with pytest.raises(ValueError, match="not Recipe fields: nope"):
+        recipe_variant(base, {"nope": 1})
+    with pytest.raises(ValueError, match="no window block"):
+        recipe_variant(replace(base, window=None), {"window": {"seed": 1}})
