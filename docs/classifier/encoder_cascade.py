@@ -7,7 +7,9 @@ fitted on the validation rows, as the experiment does) for the f of comments who
 lies nearest a centre; the centre is the one of 25 between -4 and 2 that gives the best mean of
 Jigsaw and Civil-sentence validation ROC AUC. Prints validation / test toxicity ROC AUC on
 Jigsaw and Civil sentences and the functional suite (whose own middle f is rescored). f = 0 is
-the artifact, f = 1 the blend everywhere. Seconds; no torch needed.
+the artifact, f = 1 the blend everywhere. Then, per part of the functional suite, the share of
+its cases above the scorer's own median on the suite, for the artifact and the encoder alone.
+Seconds; no torch needed.
 
     python docs/classifier/encoder_cascade.py --data-dir ../shared/data --logits /tmp/ft3_in.npz
 """
@@ -73,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         functional = roc_auc_score(hateful, rescore(linear["functional"], blend["functional"], f, centre))
         where = f"{centre:.2f}" if 0 < f < 1 else "–"  # the centre matters only for a part
         print(f"| {f:.0%} | {where} | {val[0]:.4f} / {test[0]:.4f} | {val[1]:.4f} / {test[1]:.4f} | {functional:.3f} |")
+    print("\n| functional part | hateful | cases | artifact above its median | encoder above its median |")
+    print("| --- | --- | --- | --- | --- |")
+    parts: dict[tuple[str, bool], list[int]] = {}
+    for i, case in enumerate(cases):
+        parts.setdefault((case.functionality, case.hateful), []).append(i)
+    above = {
+        name: z["functional"] > np.median(z["functional"]) for name, z in (("linear", linear), ("encoder", encoder))
+    }
+    for (part, is_hateful), index in sorted(parts.items()):
+        shares = " | ".join(f"{above[name][index].mean():.0%}" for name in ("linear", "encoder"))
+        print(f"| {part} | {'yes' if is_hateful else 'no'} | {len(index)} | {shares} |")
     return 0
 
 
