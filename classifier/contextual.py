@@ -17,19 +17,6 @@ from numpy.typing import NDArray
 from classifier.labels import LABELS
 
 
-def length_batches(lengths: NDArray[np.int64], batch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
-    """Batches of rows of similar length (little padding), in random order: rows are shuffled,
-    sorted by length within pools of 50 batches, cut into batches, and the batches shuffled."""
-    order = rng.permutation(len(lengths))
-    pool = batch * 50
-    batches: list[NDArray[np.int64]] = []
-    for lo in range(0, len(order), pool):
-        part = order[lo : lo + pool]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
 class Encoder:
     """MiniLM's first ``layers`` layers, mean pooling and a linear layer to one logit per label."""
 

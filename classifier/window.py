@@ -232,6 +232,19 @@ class WindowConfig:
             raise ValueError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
 
 
+def length_batches(lengths: NDArray[np.int64], batch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
+    """Batches of rows of similar length (little padding), in random order: rows are shuffled,
+    sorted by length within pools of 50 batches, cut into batches, and the batches shuffled."""
+    order = rng.permutation(len(lengths))
+    pool = batch * 50
+    batches: list[NDArray[np.int64]] = []
+    for lo in range(0, len(order), pool):
+        part = order[lo : lo + pool]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _columns(widths: Sequence[int], filters: int) -> list[tuple[int, int, int]]:
     """(width index, offset in the window, first column) of every filter block, in column order."""
     out, col = [], 0
@@ -300,19 +313,10 @@ class WindowNet:
         step = 0
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
-            # Batches of similar length (less padding), in random order.
-            perm = self._rng.permutation(len(seqs))
-            batches: list[NDArray[np.int64]] = []
-            chunk = cfg.batch_size * 50
-            for lo in range(0, len(perm), chunk):
-                part = perm[lo : lo + chunk]
-                part = part[np.argsort(lengths[part], kind="stable")]
-                batches.extend(part[j : j + cfg.batch_size] for j in range(0, len(part), cfg.batch_size))
-            order = self._rng.permutation(len(batches))
+            batches = length_batches(lengths, cfg.batch_size, self._rng)
             total_steps = len(batches) * cfg.epochs  # every epoch cuts the same number of batches
             total = 0.0
-            for bi in order:
-                rows = batches[bi]
+            for rows in batches:
                 mask = known[rows]
                 w = (weights[rows, None] * mask).astype(np.float32)
                 norm = float(w.sum())

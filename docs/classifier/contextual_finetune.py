@@ -29,13 +29,14 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from classifier import LABELS, load_model
-from classifier.contextual import Encoder, length_batches
+from classifier.contextual import Encoder
 from classifier.evaluate import CIVIL_SENTENCES, source_aucs
 from classifier.experiment import fit_once
 from classifier.functional import functional_cases
 from classifier.model import default_model_path
 from classifier.tokenlearn import encoder_text
 from classifier.train import RECIPES, prepare, sample_weights
+from classifier.window import length_batches
 
 SOURCES = ("jigsaw", CIVIL_SENTENCES, "civil", "olid", "davidson", "stormfront")
 BLENDED = ("toxicity", "identity_attack")
