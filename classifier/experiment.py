@@ -20,7 +20,15 @@ from classifier.evaluate import functional_figures, source_aucs
 from classifier.functional import functional_cases
 from classifier.labels import LABELS
 from classifier.model import Model, linear_logits, prepare_batch
-from classifier.train import Recipe, Splits, calibrated, fit_calibrated, raw_logits, sample_weights
+from classifier.train import (
+    Recipe,
+    Splits,
+    calibrated,
+    calibrated_logits,
+    fit_calibrated,
+    raw_logits,
+    sample_weights,
+)
 from classifier.window import WindowScorer, encode_with_identity
 
 __all__ = ["OneFit", "block_logits", "fit_once", "recipe_variant"]
@@ -63,17 +71,20 @@ class OneFit:
     train_rows: NDArray[np.int64]  # the rows it was fitted on (positive weight)
     seconds: float
 
-    def score_prepared(self, prepared: Sequence[str]) -> NDArray[np.float64]:
-        """Probabilities (one column per label) of texts already normalized and prepared."""
-        return calibrated(self.arrays, raw_logits(self.arrays, self.space, prepared))
+    def score_prepared(self, prepared: Sequence[str], log_odds: bool = False) -> NDArray[np.float64]:
+        """Probabilities (one column per label) of texts already normalized and prepared; with
+        ``log_odds``, their calibrated log-odds instead (as :meth:`classifier.Model.logits` gives)."""
+        raw = raw_logits(self.arrays, self.space, prepared)
+        return calibrated_logits(self.arrays, raw) if log_odds else calibrated(self.arrays, raw)
 
-    def score_texts(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        """Probabilities of raw texts, prepared as the recipe prepares them."""
-        return self.score_prepared(prepare_batch(texts, self.recipe.identity_mask, self.recipe.identity_terms))
+    def score_texts(self, texts: Sequence[str], log_odds: bool = False) -> NDArray[np.float64]:
+        """Probabilities (or log-odds) of raw texts, prepared as the recipe prepares them."""
+        prepared = prepare_batch(texts, self.recipe.identity_mask, self.recipe.identity_terms)
+        return self.score_prepared(prepared, log_odds)
 
-    def score_rows(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Probabilities of rows of the split."""
-        return self.score_prepared([self.splits.normalized[i] for i in rows])
+    def score_rows(self, rows: NDArray[np.int64], log_odds: bool = False) -> NDArray[np.float64]:
+        """Probabilities (or log-odds) of rows of the split."""
+        return self.score_prepared([self.splits.normalized[i] for i in rows], log_odds)
 
     def source_aucs(self, set_name: str, sources: Sequence[str]) -> list[float]:
         """Toxicity ROC AUC per source on the ``set_name`` rows (see :func:`classifier.evaluate.source_aucs`)."""

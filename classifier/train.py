@@ -789,9 +789,14 @@ def embedding_info(recipe: Recipe) -> dict[str, Any]:
     }
 
 
+def calibrated_logits(arrays: dict[str, NDArray[Any]], logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Calibrated log-odds from raw logits: the artifact arrays' Platt scaling (see :func:`calibrate`)."""
+    return logits * arrays["calib_slope"] + arrays["calib_bias"]
+
+
 def calibrated(arrays: dict[str, NDArray[Any]], logits: NDArray[np.float64]) -> NDArray[np.float64]:
     """Probabilities from raw logits through the artifact arrays' Platt scaling (see :func:`calibrate`)."""
-    return 1.0 / (1.0 + np.exp(-(logits * arrays["calib_slope"] + arrays["calib_bias"])))
+    return 1.0 / (1.0 + np.exp(-calibrated_logits(arrays, logits)))
 
 
 @dataclass(frozen=True)

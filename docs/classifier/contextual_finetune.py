@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from classifier import LABELS, load_model
 from classifier.contextual import Encoder
@@ -128,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         linear_name = "the default artifact"
     else:
         fit = fit_once(recipe, splits, eval_sources=recipe.sources)
-        logit = lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))  # noqa: E731
-        linear = {name: logit(fit.score_rows(rows)) for name, rows in sets.items()}
-        linear["functional"] = logit(fit.score_texts([c.text for c in cases]))
+        linear = {name: fit.score_rows(rows, log_odds=True) for name, rows in sets.items()}
+        linear["functional"] = fit.score_texts([c.text for c in cases], log_odds=True)
         linear_name = f"the recipe without {args.leave_out}, one fit"
 
     print(f"\ntrained {trained:.0f}s; encoder scores {per_second:.0f} held-out comments per second here")
@@ -153,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
             f"linear + {b / a:.2f} x encoder": {n: a * linear[n] + b * enc[n] for n in linear},
         }
         for title, z in variants.items():
-            from sklearn.metrics import roc_auc_score
-
             functional = roc_auc_score(hateful, z["functional"][:, j])
             for name, rows in sets.items():
                 if label == "toxicity":

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from classifier import LABELS, load_model
+from classifier import load_model
 from classifier.evaluate import CIVIL_SENTENCES, source_aucs
 from classifier.experiment import TOXICITY
 from classifier.functional import functional_cases
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     linear = {name: model.logits([data.texts[i] for i in rows])[:, TOXICITY] for name, rows in sets.items()}
     linear["functional"] = model.logits([c.text for c in cases])[:, TOXICITY]
     with np.load(args.logits, allow_pickle=False) as saved:
-        encoder = {name: saved[name][:, LABELS.index("toxicity")] for name in linear}
+        encoder = {name: saved[name][:, TOXICITY] for name in linear}
     y_val = data.y[sets["val"], TOXICITY]
     known = ~np.isnan(y_val)
     fit = LogisticRegression(C=1e4).fit(np.c_[linear["val"], encoder["val"]][known], y_val[known].astype(int))

@@ -40,6 +40,10 @@ def test_one_fit_scores_texts_rows_and_the_functional_suite(tmp_path: Path) -> N
     assert z[0, tox] > z[1, tox]
     rows = fit.sets["test"][:5]
     np.testing.assert_allclose(fit.score_rows(rows), fit.score_prepared([splits.normalized[i] for i in rows]))
+    # log_odds: the calibrated log-odds of the same probabilities, unclipped
+    z_rows = fit.score_rows(rows, log_odds=True)
+    np.testing.assert_allclose(1 / (1 + np.exp(-z_rows)), fit.score_rows(rows), rtol=1e-12)
+    np.testing.assert_allclose(1 / (1 + np.exp(-fit.score_texts(sample, log_odds=True))), z, rtol=1e-12)
     (auc,) = fit.source_aucs("test", ["extra:gen"])
     assert auc > 0.95  # the generated toxic rows carry a toxic word
     functional = fit.functional()
